@@ -1,0 +1,52 @@
+"""Small helpers shared by every backend: normalisation, batching, content hashes, model folder.
+
+Kept free of torch and Django so the ONNX backend can use them in a torch-free request path.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+#: Used when neither Django settings nor VIDEOSEARCH_MODEL_DIR say where weights live.
+DEFAULT_MODEL_DIR = Path("var/models")
+DEFAULT_BATCH_SIZE = 32
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    """Return float32 rows of unit length (zero rows stay zero instead of becoming NaN)."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return (x / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+def batched(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Yield consecutive slices of at most ``size`` items."""
+    size = max(1, int(size))
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """Full hex SHA-256 of a file's content (model ids must change when weights change)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def env_model_dir() -> Path:
+    """Model folder without Django: $VIDEOSEARCH_MODEL_DIR, else ``var/models``."""
+    return Path(os.environ.get("VIDEOSEARCH_MODEL_DIR", DEFAULT_MODEL_DIR))
+
+
+def empty_embeddings(dim: int) -> np.ndarray:
+    """A (0, dim) float32 array: encoding nothing is valid and returns nothing."""
+    return np.zeros((0, dim), dtype=np.float32)
