@@ -68,6 +68,7 @@ TEMPLATES = [
 
 # Storage shared by the web server and every worker: database, media files and index files.
 DATA_DIR = Path(os.environ.get("VIDEOSEARCH_DATA_DIR", BASE_DIR / "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(os.environ.get("VIDEOSEARCH_MEDIA_ROOT", DATA_DIR / "media"))
 MEDIA_URL = "/media/"
 INDEX_ROOT = Path(os.environ.get("VIDEOSEARCH_INDEX_ROOT", DATA_DIR / "indexes"))

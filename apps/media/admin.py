@@ -1,0 +1,105 @@
+"""Admin: manage collections, media, scenes/keyframes and jobs; re-ingest media, rebuild indexes."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .models import Collection, IngestJob, Keyframe, Photo, Scene, Video
+from .services.queue import enqueue_rebuild
+from .services.register import create_job
+from .services.vectors import collection_index
+
+
+def thumb(relative: str, height: int = 60) -> str:
+    if not relative:
+        return "-"
+    return format_html('<img src="{}" style="height:{}px">', reverse("media-file", kwargs={"path": relative}), height)
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "embedder_spec", "video_count", "photo_count", "index_summary", "created_at"]
+    search_fields = ["name"]
+    actions = ["rebuild_index"]
+
+    @admin.display(description="videos")
+    def video_count(self, obj: Collection) -> int:
+        return obj.videos.count()
+
+    @admin.display(description="photos")
+    def photo_count(self, obj: Collection) -> int:
+        return obj.photos.count()
+
+    @admin.display(description="index")
+    def index_summary(self, obj: Collection) -> str:
+        info = collection_index(obj).info()
+        return f"{info.count} vectors, {info.model_id or 'empty'}"
+
+    @admin.action(description="Rebuild index with the collection's model")
+    def rebuild_index(self, request, queryset) -> None:
+        for collection in queryset:
+            enqueue_rebuild(collection.pk)
+        self.message_user(request, f"Rebuild queued for {queryset.count()} collection(s).", messages.SUCCESS)
+
+
+class SceneInline(admin.TabularInline):
+    model = Scene
+    extra = 0
+    fields = ["index", "start", "end"]
+    readonly_fields = fields
+    can_delete = False
+
+
+class ReingestMixin:
+    @admin.action(description="Re-ingest selected items")
+    def reingest(self, request, queryset) -> None:
+        for item in queryset:
+            create_job(item)
+        self.message_user(request, f"{queryset.count()} item(s) queued again.", messages.SUCCESS)
+
+
+@admin.register(Video)
+class VideoAdmin(ReingestMixin, admin.ModelAdmin):
+    list_display = ["original_name", "collection", "status", "duration", "error", "created_at"]
+    list_filter = ["status", "collection"]
+    search_fields = ["original_name", "sha256"]
+    readonly_fields = ["sha256", "size_bytes", "duration", "fps", "width", "height", "codec", "indexed_at"]
+    inlines = [SceneInline]
+    actions = ["reingest"]
+
+
+@admin.register(Photo)
+class PhotoAdmin(ReingestMixin, admin.ModelAdmin):
+    list_display = ["preview", "original_name", "collection", "status", "error", "created_at"]
+    list_filter = ["status", "collection"]
+    search_fields = ["original_name", "sha256"]
+    readonly_fields = ["sha256", "size_bytes", "width", "height", "indexed_at"]
+    actions = ["reingest"]
+
+    @admin.display(description="")
+    def preview(self, obj: Photo) -> str:
+        return thumb(obj.thumbnail.name)
+
+
+@admin.register(Scene)
+class SceneAdmin(admin.ModelAdmin):
+    list_display = ["video", "index", "start", "end"]
+    list_filter = ["video__collection"]
+
+
+@admin.register(Keyframe)
+class KeyframeAdmin(admin.ModelAdmin):
+    list_display = ["preview", "video", "time", "segment_start", "segment_end"]
+    list_filter = ["video__collection"]
+
+    @admin.display(description="")
+    def preview(self, obj: Keyframe) -> str:
+        return thumb(obj.thumbnail.name)
+
+
+@admin.register(IngestJob)
+class IngestJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "item", "collection", "status", "progress", "attempts", "error", "created_at"]
+    list_filter = ["status", "collection"]
+    readonly_fields = ["started_at", "finished_at", "attempts"]

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class MediaConfig(AppConfig):
+    """Collections, videos, photos and what ingestion derives from them (scenes, keyframes, jobs)."""
+
+    name = "apps.media"
+    label = "media"
+    verbose_name = "Media"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401  (keeps the index in step with deletions)

@@ -1,0 +1,150 @@
+"""Collections and the media in them, plus what ingestion derives: scenes, keyframes and jobs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+
+
+class Collection(models.Model):
+    """A searchable set of videos and photos with one vector index built by one model."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    embedder = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Embedder spec for this collection (e.g. 'testmodel', 'open_clip:ViT-B-32/openai'); "
+        "blank uses the server default (VIDEOSEARCH_EMBEDDER).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def embedder_spec(self) -> str:
+        return self.embedder or settings.EMBEDDER
+
+    @property
+    def index_dir(self) -> Path:
+        return Path(settings.INDEX_ROOT) / f"collection-{self.pk}"
+
+
+class Status(models.TextChoices):
+    """Where an item is in the ingestion pipeline."""
+
+    QUEUED = "queued", "queued"
+    PROBING = "probing", "probing"
+    DETECTING = "detecting", "detecting scenes"
+    EMBEDDING = "embedding", "embedding"
+    INDEXED = "indexed", "indexed"
+    FAILED = "failed", "failed"
+
+
+class MediaItem(models.Model):
+    """Fields shared by videos and photos."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="%(class)ss")
+    file = models.FileField(max_length=500)
+    original_name = models.CharField(max_length=300)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size_bytes = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    indexed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Video(MediaItem):
+    duration = models.FloatField(null=True, blank=True)
+    fps = models.FloatField(null=True, blank=True)
+    width = models.IntegerField(null=True, blank=True)
+    height = models.IntegerField(null=True, blank=True)
+    codec = models.CharField(max_length=50, blank=True)
+
+    class Meta(MediaItem.Meta):
+        constraints = [models.UniqueConstraint(fields=["collection", "sha256"], name="unique_video_per_collection")]
+
+
+class Photo(MediaItem):
+    width = models.IntegerField(null=True, blank=True)
+    height = models.IntegerField(null=True, blank=True)
+    thumbnail = models.ImageField(max_length=500, blank=True)
+
+    class Meta(MediaItem.Meta):
+        constraints = [models.UniqueConstraint(fields=["collection", "sha256"], name="unique_photo_per_collection")]
+
+
+class Scene(models.Model):
+    """A shot: the stretch between two cuts."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="scenes")
+    index = models.IntegerField()
+    start = models.FloatField()
+    end = models.FloatField()
+
+    class Meta:
+        ordering = ["video", "index"]
+        constraints = [models.UniqueConstraint(fields=["video", "index"], name="unique_scene_index")]
+
+    def __str__(self) -> str:
+        return f"{self.video} shot {self.index} [{self.start:.2f}-{self.end:.2f}]"
+
+
+class Keyframe(models.Model):
+    """One embedded frame; it stands for the segment [segment_start, segment_end) of its shot."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="keyframes")
+    scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="keyframes")
+    time = models.FloatField()
+    segment_start = models.FloatField()
+    segment_end = models.FloatField()
+    thumbnail = models.ImageField(max_length=500)
+
+    class Meta:
+        ordering = ["video", "time"]
+
+    def __str__(self) -> str:
+        return f"{self.video} @ {self.time:.2f}s"
+
+
+class IngestJob(models.Model):
+    """One attempt to ingest one item; the item's status mirrors its latest job."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="jobs")
+    video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
+    photo = models.ForeignKey(Photo, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.FloatField(default=0.0, help_text="0..1 within the current stage")
+    error = models.TextField(blank=True)
+    attempts = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} ({self.status}) {self.item}"
+
+    @property
+    def item(self) -> Video | Photo | None:
+        return self.video or self.photo
+
+    @property
+    def kind(self) -> str:
+        return "video" if self.video_id else "photo"

@@ -1,0 +1,161 @@
+"""Run one ingest job: probe -> shots -> keyframes -> embeddings -> collection index.
+
+Re-running a job (a retry, a redelivery after a worker died, a re-ingest from the admin) first
+removes what an earlier attempt left, so an item never ends up with duplicate keyframes or vectors.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.search.embedders.base import ModelUnavailableError
+from apps.search.embedders.registry import get_embedder
+from apps.search.ids import keyframe_vector_id, photo_vector_id
+from apps.search.images import ImageLoadError, open_image
+from apps.search.index import IndexModelMismatchError
+from PIL import Image
+
+from ..models import IngestJob, Keyframe, Photo, Scene, Status, Video
+from . import storage, thumbnails, vectors
+from .errors import MediaError
+from .probe import probe_video
+from .video_analysis import analyze_video
+
+log = logging.getLogger(__name__)
+
+#: Errors whose message is meant for the user; anything else is reported as an internal error.
+USER_ERRORS = (MediaError, ImageLoadError, ModelUnavailableError, IndexModelMismatchError)
+
+
+class JobRun:
+    """Moves one job and its item through the stages, recording progress in the database."""
+
+    def __init__(self, job: IngestJob) -> None:
+        self.job = job
+        self.item: Video | Photo = job.item
+        self._last_progress_write = 0.0
+
+    def stage(self, status: str, progress: float = 0.0) -> None:
+        now = timezone.now()
+        fields: dict = {"status": status, "progress": progress}
+        if status in (Status.INDEXED, Status.FAILED):
+            fields["finished_at"] = now
+        IngestJob.objects.filter(pk=self.job.pk).update(**fields)
+        item_fields: dict = {"status": status, "updated_at": now}
+        if status == Status.INDEXED:
+            item_fields.update(indexed_at=now, error="")
+        type(self.item).objects.filter(pk=self.item.pk).update(**item_fields)
+
+    def progress(self, fraction: float) -> None:
+        """Throttled progress writes: at most a few per second, whatever the caller's rate."""
+        now = time.monotonic()
+        if now - self._last_progress_write >= 0.5:
+            self._last_progress_write = now
+            IngestJob.objects.filter(pk=self.job.pk).update(progress=round(float(fraction), 3))
+
+    def fail(self, reason: str) -> None:
+        now = timezone.now()
+        IngestJob.objects.filter(pk=self.job.pk).update(status=Status.FAILED, error=reason, finished_at=now)
+        type(self.item).objects.filter(pk=self.item.pk).update(status=Status.FAILED, error=reason, updated_at=now)
+
+
+def run_job(job_id: int) -> str:
+    """Execute a job; returns the final status. Failures are recorded on the job and the item."""
+    job = IngestJob.objects.select_related("video", "photo", "collection").filter(pk=job_id).first()
+    if job is None or job.item is None:
+        log.warning("ingest job %s no longer exists; skipping", job_id)
+        return "missing"
+    if job.status == Status.INDEXED:
+        return Status.INDEXED
+    IngestJob.objects.filter(pk=job.pk).update(attempts=job.attempts + 1, started_at=timezone.now(), error="")
+    run = JobRun(job)
+    try:
+        if job.video_id:
+            ingest_video(run, job.video)
+        else:
+            ingest_photo(run, job.photo)
+    except USER_ERRORS as exc:
+        log.info("ingest job %s failed: %s", job_id, exc)
+        run.fail(str(exc))
+        return Status.FAILED
+    except Exception as exc:  # noqa: BLE001 - recorded for the user, logged with traceback for us
+        log.exception("ingest job %s crashed", job_id)
+        run.fail(f"internal error while ingesting: {type(exc).__name__}: {exc}")
+        return Status.FAILED
+    run.stage(Status.INDEXED, 1.0)
+    return Status.INDEXED
+
+
+def ingest_video(run: JobRun, video: Video) -> None:
+    path = storage.absolute(video.file.name)
+    run.stage(Status.PROBING)
+    info = probe_video(path)
+    Video.objects.filter(pk=video.pk).update(
+        duration=info.duration, fps=info.fps, width=info.width, height=info.height, codec=info.codec
+    )
+    embedder = get_embedder(video.collection.embedder_spec)
+    index = vectors.collection_index(video.collection)
+    vectors.ensure_index_model(video.collection, index, embedder.model_id)  # fail before the costly decode
+    run.stage(Status.DETECTING)
+    analysis = analyze_video(path, max_gap=settings.MAX_KEYFRAME_GAP_S, on_progress=run.progress)
+    if not analysis.keyframes:
+        raise MediaError("no usable frame found: the video is entirely black or blank")
+    keyframes = save_scenes_and_keyframes(video, analysis)
+    run.stage(Status.EMBEDDING)
+    embeddings = embedder.encode_images([kf.image for kf in analysis.keyframes])
+    index.add(embedder.model_id, [keyframe_vector_id(kf.pk) for kf in keyframes], embeddings)
+
+
+def save_scenes_and_keyframes(video: Video, analysis) -> list[Keyframe]:
+    """Replace the video's scenes and keyframes (and their old vectors) with this analysis."""
+    vectors.remove_video_vectors(video)
+    thumb_dir = storage.thumbnail_dir(video.collection_id, "video", video.pk)
+    storage.remove_tree(thumb_dir)
+    with transaction.atomic():
+        video.scenes.all().delete()
+        scenes = Scene.objects.bulk_create(
+            Scene(video=video, index=shot.index, start=shot.start, end=shot.end) for shot in analysis.shots
+        )
+        by_index = {scene.index: scene for scene in scenes}
+        rows = []
+        for kf in analysis.keyframes:
+            relative = thumbnails.save_jpeg(kf.image, f"{thumb_dir}/{int(round(kf.time * 1000)):09d}.jpg")
+            rows.append(
+                Keyframe(
+                    video=video,
+                    scene=by_index[kf.shot_index],
+                    time=kf.time,
+                    segment_start=kf.segment_start,
+                    segment_end=kf.segment_end,
+                    thumbnail=relative,
+                )
+            )
+        return Keyframe.objects.bulk_create(rows)
+
+
+def ingest_photo(run: JobRun, photo: Photo) -> None:
+    path: Path = storage.absolute(photo.file.name)
+    run.stage(Status.PROBING)
+    if path.stat().st_size == 0:
+        raise MediaError("the file is empty (0 bytes)")
+    image = open_image(path, max_pixels=settings.MAX_IMAGE_PIXELS)
+    thumb = thumbnails.save_jpeg(
+        thumbnails.photo_thumbnail(image), f"{storage.thumbnail_dir(photo.collection_id, 'photo', photo.pk)}/thumb.jpg"
+    )
+    width, height = original_size(path)
+    Photo.objects.filter(pk=photo.pk).update(width=width, height=height, thumbnail=thumb)
+    run.stage(Status.EMBEDDING)
+    embedder = get_embedder(photo.collection.embedder_spec)
+    vector = embedder.encode_images([image])
+    vectors.collection_index(photo.collection).add(embedder.model_id, [photo_vector_id(photo.pk)], vector)
+
+
+def original_size(path: Path) -> tuple[int, int]:
+    """The stored photo's own size (the working image is downscaled)."""
+    with Image.open(path) as img:
+        return img.size

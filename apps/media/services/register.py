@@ -1,0 +1,66 @@
+"""Turn an uploaded or server-side file into a queued Video or Photo (and its ingest job).
+
+Content decides identity: the same bytes added twice to a collection give back the existing item,
+so nothing is stored, embedded or indexed twice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterable
+
+from django.db import IntegrityError, transaction
+
+from ..models import Collection, IngestJob, Photo, Status, Video
+from . import storage
+from .queue import enqueue_job
+
+
+@dataclass(frozen=True)
+class Registered:
+    item: Video | Photo
+    created: bool
+    job: IngestJob | None
+
+
+def register_stream(collection: Collection, stream: BinaryIO | Iterable[bytes], original_name: str) -> Registered:
+    """Store a file (streamed) in the collection and queue its ingestion, unless it is already there."""
+    chunks = storage.read_chunks(stream) if hasattr(stream, "read") else stream
+    upload = storage.stream_to_temp(chunks)
+    model = Photo if storage.kind_for_name(original_name) == "photo" else Video
+    existing = model.objects.filter(collection=collection, sha256=upload.sha256).first()
+    if existing is not None:
+        upload.temp_path.unlink(missing_ok=True)
+        return Registered(existing, False, None)
+    relative = storage.place(upload, f"{model.__name__.lower()}s/c{collection.pk}", original_name)
+    try:
+        with transaction.atomic():
+            item = model.objects.create(
+                collection=collection,
+                file=relative,
+                original_name=storage.safe_name(original_name),
+                sha256=upload.sha256,
+                size_bytes=upload.size_bytes,
+                status=Status.QUEUED,
+            )
+            job = create_job(item)
+    except IntegrityError:  # another request stored the same bytes a moment ago
+        storage.absolute(relative).unlink(missing_ok=True)
+        return Registered(model.objects.get(collection=collection, sha256=upload.sha256), False, None)
+    return Registered(item, True, job)
+
+
+def register_path(collection: Collection, path: Path) -> Registered:
+    with open(path, "rb") as fh:
+        return register_stream(collection, fh, path.name)
+
+
+def create_job(item: Video | Photo) -> IngestJob:
+    """Create a queued job for an item and send it to the workers once the transaction commits."""
+    field = "video" if isinstance(item, Video) else "photo"
+    job = IngestJob.objects.create(collection=item.collection, status=Status.QUEUED, **{field: item})
+    if item.status != Status.QUEUED or item.error:
+        type(item).objects.filter(pk=item.pk).update(status=Status.QUEUED, error="")
+        item.status, item.error = Status.QUEUED, ""
+    enqueue_job(job.pk)
+    return job

@@ -1,0 +1,61 @@
+"""Rebuild a collection's index from what is stored, e.g. after switching the collection's model.
+
+Keyframes are re-embedded from their saved images, so no video is decoded again.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Iterator
+
+from django.conf import settings
+from PIL import Image
+
+from apps.search.embedders.registry import get_embedder
+from apps.search.ids import keyframe_vector_id, photo_vector_id
+from apps.search.images import ImageLoadError, open_image
+
+from ..models import Collection, Keyframe, Photo, Status
+from . import storage, vectors
+
+log = logging.getLogger(__name__)
+
+
+def _batches(queryset, size: int) -> Iterator[list]:
+    batch: list = []
+    for row in queryset.iterator(chunk_size=size):
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def rebuild_collection_index(collection: Collection) -> int:
+    """Re-embed every indexed keyframe and photo with the collection's current model; returns the count."""
+    embedder = get_embedder(collection.embedder_spec)
+    index = vectors.collection_index(collection)
+    index.reset(embedder.model_id)
+    size = settings.EMBED_BATCH_SIZE
+    count = 0
+    keyframes = Keyframe.objects.filter(video__collection=collection, video__status=Status.INDEXED).order_by("pk")
+    for batch in _batches(keyframes, size):
+        images = []
+        for kf in batch:
+            with Image.open(storage.absolute(kf.thumbnail.name)) as img:
+                images.append(img.convert("RGB"))
+        index.add(embedder.model_id, [keyframe_vector_id(kf.pk) for kf in batch], embedder.encode_images(images))
+        count += len(batch)
+    photos = Photo.objects.filter(collection=collection, status=Status.INDEXED).order_by("pk")
+    for batch in _batches(photos, size):
+        kept, images = [], []
+        for photo in batch:
+            try:
+                images.append(open_image(storage.absolute(photo.file.name), max_pixels=settings.MAX_IMAGE_PIXELS))
+                kept.append(photo)
+            except (ImageLoadError, FileNotFoundError) as exc:
+                log.warning("photo %s skipped in rebuild: %s", photo.pk, exc)
+        if kept:
+            index.add(embedder.model_id, [photo_vector_id(p.pk) for p in kept], embedder.encode_images(images))
+            count += len(kept)
+    return count

@@ -1,0 +1,31 @@
+"""Keep each collection's vector index in step with deletions, however they happen (API, admin, cascade)."""
+from __future__ import annotations
+
+import shutil
+
+from django.db.models.signals import post_delete, pre_delete
+from django.dispatch import receiver
+
+from .models import Collection, Photo, Video
+from .services import vectors
+
+
+@receiver(pre_delete, sender=Video)
+def remove_video_vectors(sender, instance: Video, **kwargs) -> None:
+    vectors.remove_video_vectors(instance)
+
+
+@receiver(pre_delete, sender=Photo)
+def remove_photo_vectors(sender, instance: Photo, **kwargs) -> None:
+    vectors.remove_photo_vectors(instance)
+
+
+@receiver(post_delete, sender=Video)
+@receiver(post_delete, sender=Photo)
+def delete_media_files(sender, instance: Video | Photo, **kwargs) -> None:
+    vectors.delete_item_files(instance)
+
+
+@receiver(post_delete, sender=Collection)
+def delete_collection_index(sender, instance: Collection, **kwargs) -> None:
+    shutil.rmtree(instance.index_dir, ignore_errors=True)

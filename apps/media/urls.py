@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("collections/", views.collection_list, name="collection-list"),
+    path("collections/<int:pk>/", views.collection_detail, name="collection-detail"),
+]

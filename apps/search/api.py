@@ -1,0 +1,105 @@
+"""REST endpoints: search (text, image, more-like-this) and match explanation heat maps."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.media.api import collection_or_404
+
+from .embedders.base import ModelUnavailableError
+from .images import ImageLoadError, open_image
+from .index import IndexModelMismatchError
+from .serializers import SearchRequestSerializer, response_to_dict
+from .service import SearchError, search
+
+
+class ServiceUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "the model is not available"
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+
+
+def load_query_image(upload) -> object:
+    try:
+        return open_image(upload, max_pixels=settings.MAX_IMAGE_PIXELS)
+    except ImageLoadError as exc:
+        raise ValidationError({"image": str(exc)}) from exc
+
+
+def run_search(request: Request, data) -> Response:
+    fields = SearchRequestSerializer(data=data)
+    fields.is_valid(raise_exception=True)
+    params = fields.validated_data
+    collection = collection_or_404(params["collection"])
+    image = load_query_image(params["image"]) if params.get("image") else None
+    try:
+        response = search(
+            collection,
+            text=params.get("text"),
+            image=image,
+            like_keyframe=params.get("like_keyframe"),
+            like_photo=params.get("like_photo"),
+            top_k=params["top_k"],
+            media=params["media"],
+        )
+    except SearchError as exc:
+        raise ValidationError(str(exc)) from exc
+    except IndexModelMismatchError as exc:
+        raise Conflict(str(exc)) from exc
+    except ModelUnavailableError as exc:
+        raise ServiceUnavailable(str(exc)) from exc
+    return Response(response_to_dict(response, request))
+
+
+class SearchView(APIView):
+    """Search a collection by text (Russian or English), example image, or 'more like this'."""
+
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(request=SearchRequestSerializer, responses={200: serializers.DictField()})
+    def post(self, request: Request) -> Response:
+        return run_search(request, request.data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("collection", str), OpenApiParameter("text", str), OpenApiParameter("top_k", int)],
+        responses={200: serializers.DictField()},
+    )
+    def get(self, request: Request) -> Response:
+        return run_search(request, request.query_params)
+
+
+class ExplainView(APIView):
+    """A heat map (PNG) of which part of a keyframe or photo matches a text query."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("text", str, required=True),
+            OpenApiParameter("keyframe", int),
+            OpenApiParameter("photo", int),
+        ],
+        responses={(200, "image/png"): bytes},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        from .explain_service import explain_item
+
+        text = (request.query_params.get("text") or "").strip()
+        keyframe, photo = request.query_params.get("keyframe"), request.query_params.get("photo")
+        if not text or (keyframe is None) == (photo is None):
+            raise ValidationError("give text and exactly one of keyframe, photo")
+        try:
+            png = explain_item(text=text, keyframe_id=keyframe, photo_id=photo)
+        except LookupError as exc:
+            raise NotFound(str(exc)) from exc
+        except ModelUnavailableError as exc:
+            raise ServiceUnavailable(str(exc)) from exc
+        return HttpResponse(png, content_type="image/png")

@@ -1,0 +1,33 @@
+"""Heat map for one stored keyframe or photo against a text query (glue between rows and explain.py)."""
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from apps.media.models import Keyframe, Photo
+from apps.media.services import storage
+
+from .embedders.registry import get_embedder
+from .explain import explain_match
+from .query import embed_text_query
+
+
+def explain_item(*, text: str, keyframe_id: str | None = None, photo_id: str | None = None) -> bytes:
+    if keyframe_id is not None:
+        row = Keyframe.objects.select_related("video__collection").filter(pk=keyframe_id).first()
+        if row is None:
+            raise LookupError(f"no keyframe {keyframe_id}")
+        collection, relative = row.video.collection, row.thumbnail.name
+    else:
+        row = Photo.objects.select_related("collection").filter(pk=photo_id).first()
+        if row is None:
+            raise LookupError(f"no photo {photo_id}")
+        collection, relative = row.collection, row.thumbnail.name or row.file.name
+    embedder = get_embedder(collection.embedder_spec)
+    with Image.open(storage.absolute(relative)) as img:
+        image = img.convert("RGB")
+    overlay = explain_match(embedder, image, embed_text_query(embedder, text).vector)
+    buffer = io.BytesIO()
+    overlay.save(buffer, "PNG")
+    return buffer.getvalue()

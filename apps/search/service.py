@@ -1,0 +1,153 @@
+"""The search entry point used by the API, the web page and the CLI.
+
+query (text / image / "more like this") -> one vector -> collection index -> keyframe hits grouped
+into clips + photo hits -> one ranked list.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from PIL import Image
+
+from apps.media.models import Collection, Keyframe, Photo, Status
+from apps.media.services.vectors import collection_index, ensure_index_model
+
+from .embedders.registry import get_embedder
+from .grouping import Clip, Segment, group_hits
+from .ids import decode_vector_id, keyframe_vector_id, photo_vector_id
+from .query import embed_image_query, embed_text_query
+
+#: How many raw hits feed the clip grouping per requested result.
+CANDIDATES_PER_RESULT = 20
+MIN_CANDIDATES = 200
+
+
+class SearchError(ValueError):
+    """A query that cannot be answered; the message is meant for the user."""
+
+
+@dataclass
+class ClipResult:
+    clip: Clip
+    keyframe: Keyframe
+
+    @property
+    def score(self) -> float:
+        return self.clip.score
+
+
+@dataclass
+class PhotoResult:
+    photo: Photo
+    score: float
+
+
+@dataclass
+class SearchResponse:
+    collection: Collection
+    model_id: str
+    results: list[ClipResult | PhotoResult]
+    query_kind: str
+    embedded_texts: list[str] = field(default_factory=list)
+    lang: str | None = None
+    took_ms: float = 0.0
+
+
+def search(
+    collection: Collection,
+    *,
+    text: str | None = None,
+    image: Image.Image | None = None,
+    like_keyframe: int | None = None,
+    like_photo: int | None = None,
+    top_k: int = 10,
+    media: str = "all",
+) -> SearchResponse:
+    """Run one query against a collection; exactly one of text / image / like_* must be given."""
+    started = time.perf_counter()
+    given = [x is not None and x != "" for x in (text, image, like_keyframe, like_photo)]
+    if sum(given) != 1:
+        raise SearchError("give exactly one of: text, image, like_keyframe, like_photo")
+    if not 1 <= top_k <= 200:
+        raise SearchError("top_k must be between 1 and 200")
+    embedder = get_embedder(collection.embedder_spec)
+    index = collection_index(collection)
+    ensure_index_model(collection, index, embedder.model_id)
+    response = SearchResponse(collection=collection, model_id=embedder.model_id, results=[], query_kind="")
+    if text is not None and text != "":
+        query = embed_text_query(embedder, text)
+        vector, response.embedded_texts, response.lang, response.query_kind = query.vector, query.texts, query.lang, "text"
+    elif image is not None:
+        vector, response.query_kind = embed_image_query(embedder, image), "image"
+    else:
+        vector, response.query_kind = _stored_vector(collection, index, like_keyframe, like_photo), "similar"
+    k = min(max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES), max(index.info().count, 1))
+    hits = index.search(embedder.model_id, np.asarray(vector, dtype=np.float32).reshape(1, -1), k)
+    response.results = _rank(hits, top_k, media, exclude_photo=like_photo)
+    response.took_ms = (time.perf_counter() - started) * 1000
+    return response
+
+
+def _stored_vector(collection: Collection, index, like_keyframe: int | None, like_photo: int | None) -> np.ndarray:
+    if like_keyframe is not None:
+        if not Keyframe.objects.filter(pk=like_keyframe, video__collection=collection).exists():
+            raise SearchError(f"keyframe {like_keyframe} is not in collection '{collection.name}'")
+        vid = keyframe_vector_id(int(like_keyframe))
+    else:
+        if not Photo.objects.filter(pk=like_photo, collection=collection).exists():
+            raise SearchError(f"photo {like_photo} is not in collection '{collection.name}'")
+        vid = photo_vector_id(int(like_photo))
+    found = index.reconstruct([vid])
+    if vid not in found:
+        raise SearchError("that item has no vector yet (still being ingested?)")
+    return found[vid]
+
+
+def _rank(hits: list[tuple[int, float]], top_k: int, media: str, exclude_photo: int | None) -> list:
+    keyframe_scores: dict[int, float] = {}
+    photo_scores: dict[int, float] = {}
+    for vid, score in hits:
+        kind, pk = decode_vector_id(vid)
+        (keyframe_scores if kind == "keyframe" else photo_scores)[pk] = float(score)
+    results: list[ClipResult | PhotoResult] = []
+    if media in ("all", "videos") and keyframe_scores:
+        keyframes = {
+            kf.pk: kf
+            for kf in Keyframe.objects.filter(pk__in=keyframe_scores, video__status=Status.INDEXED).select_related(
+                "video", "scene"
+            )
+        }
+        scored = [
+            (
+                Segment(
+                    keyframe_id=kf.pk,
+                    video_id=kf.video_id,
+                    shot_index=kf.scene.index,
+                    time=kf.time,
+                    start=kf.segment_start,
+                    end=kf.segment_end,
+                ),
+                keyframe_scores[pk],
+            )
+            for pk, kf in keyframes.items()
+        ]
+        for clip in group_hits(scored):
+            results.append(ClipResult(clip=clip, keyframe=keyframes[clip.best_keyframe_id]))
+    if media in ("all", "photos") and photo_scores:
+        photos = Photo.objects.filter(pk__in=photo_scores, status=Status.INDEXED).exclude(pk=exclude_photo or -1)
+        results.extend(PhotoResult(photo=p, score=photo_scores[p.pk]) for p in photos)
+    results.sort(key=lambda r: (-r.score, _tiebreak(r)))
+    return results[:top_k]
+
+
+def _tiebreak(result: ClipResult | PhotoResult) -> tuple:
+    if isinstance(result, ClipResult):
+        return (0, result.clip.video_id, result.clip.start)
+    return (1, result.photo.pk, 0.0)
+
+
+def default_top_k() -> int:
+    return int(getattr(settings, "SEARCH_DEFAULT_TOP_K", 10))

@@ -1,0 +1,43 @@
+"""The search page: pick a collection, type a query or drop an image, watch the matching moments."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from apps.media.models import Collection
+
+from .embedders.base import ModelUnavailableError
+from .images import ImageLoadError, open_image
+from .index import IndexModelMismatchError
+from .serializers import response_to_dict
+from .service import SearchError, search
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def search_page(request: HttpRequest) -> HttpResponse:
+    collections = list(Collection.objects.all())
+    params = request.POST if request.method == "POST" else request.GET
+    selected = next((c for c in collections if str(c.pk) == params.get("collection")), collections[0] if collections else None)
+    context: dict = {"collections": collections, "selected": selected, "text": params.get("q", ""), "result": None}
+    like_keyframe, like_photo = _int_or_none(params.get("like_keyframe")), _int_or_none(params.get("like_photo"))
+    image_file = request.FILES.get("image")
+    if selected is None or not (context["text"].strip() or image_file or like_keyframe or like_photo):
+        return render(request, "search/search.html", context)
+    try:
+        image = open_image(image_file, max_pixels=settings.MAX_IMAGE_PIXELS) if image_file else None
+        response = search(
+            selected,
+            text=context["text"].strip() if not (image or like_keyframe or like_photo) else None,
+            image=image,
+            like_keyframe=like_keyframe,
+            like_photo=like_photo,
+            top_k=min(_int_or_none(params.get("top_k")) or 12, 100),
+        )
+        context["result"] = response_to_dict(response, request)
+    except (SearchError, ImageLoadError, IndexModelMismatchError, ModelUnavailableError) as exc:
+        context["error"] = str(exc)
+    return render(request, "search/search.html", context, status=400 if context.get("error") else 200)

@@ -1,0 +1,28 @@
+"""URL map: web pages, REST API (+ OpenAPI schema), admin and range-capable media files."""
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import DefaultRouter
+
+from apps.media.api import CollectionViewSet, JobViewSet, PhotoViewSet, VideoViewSet
+from apps.media.file_serving import serve_media
+from apps.search.api import ExplainView, SearchView
+
+router = DefaultRouter()
+router.register("collections", CollectionViewSet, basename="collection")
+router.register("videos", VideoViewSet, basename="video")
+router.register("photos", PhotoViewSet, basename="photo")
+router.register("jobs", JobViewSet, basename="job")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/search/", SearchView.as_view(), name="api-search"),
+    path("api/explain/", ExplainView.as_view(), name="api-explain"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/", include(router.urls)),
+    re_path(r"^media/(?P<path>.+)$", serve_media, name="media-file"),
+    path("", include("apps.media.urls")),
+    path("", include("apps.search.urls")),
+]
+
+handler404 = "apps.search.api_errors.json_or_html_404"

@@ -1,0 +1,22 @@
+"""Celery tasks: thin wrappers around the ingestion services (the logic lives in apps.media.services)."""
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="videosearch.ingest_job", acks_late=True, reject_on_worker_lost=True)
+def ingest_job(job_id: int) -> str:
+    """Ingest one video or photo. Safe to run twice: a redelivered job redoes its item from scratch."""
+    from apps.media.services.ingest import run_job
+
+    return run_job(job_id)
+
+
+@shared_task(name="videosearch.rebuild_index", acks_late=True, reject_on_worker_lost=True)
+def rebuild_index(collection_id: int) -> int:
+    """Re-embed a collection with its configured model."""
+    from apps.media.models import Collection
+    from apps.media.services.reindex import rebuild_collection_index
+
+    collection = Collection.objects.filter(pk=collection_id).first()
+    return rebuild_collection_index(collection) if collection else 0
