@@ -1,0 +1,80 @@
+"""manage.py ingest PATH --collection NAME: add a file or a folder (recursively) to a collection."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from apps.media.models import Collection, IngestJob, Status
+from apps.media.services.register import register_path
+from apps.media.services.storage import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+
+TERMINAL = {Status.INDEXED, Status.FAILED}
+
+
+def find_media(root: Path) -> tuple[list[Path], int]:
+    """Media files under root (sorted), plus how many other files were skipped. A single file is always taken."""
+    if root.is_file():
+        return [root], 0
+    files, skipped = [], 0
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        if path.suffix.lower() in VIDEO_EXTENSIONS | IMAGE_EXTENSIONS:
+            files.append(path)
+        else:
+            skipped += 1
+    return files, skipped
+
+
+class Command(BaseCommand):
+    help = "Add a video/photo file or a folder (recursive) to a collection, creating the collection if needed."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--collection", required=True, help="collection name (created if missing)")
+        parser.add_argument("--model", default="", help="embedder spec for a NEW collection (default: server's)")
+        parser.add_argument("--no-wait", action="store_true", help="queue and return without waiting for workers")
+
+    def handle(self, *args, path: Path, collection: str, model: str, no_wait: bool, **options) -> None:
+        if not path.exists():
+            raise CommandError(f"{path} does not exist")
+        files, skipped = find_media(path)
+        if not files:
+            raise CommandError(f"no video or image files under {path} ({skipped} other files skipped)")
+        target, created = Collection.objects.get_or_create(name=collection, defaults={"embedder": model})
+        if created:
+            self.stdout.write(f"created collection '{target.name}' (model {target.embedder_spec})")
+        job_ids, duplicates = [], 0
+        for file in tqdm(files, desc="adding", unit="file", disable=None):
+            registered = register_path(target, file)
+            if registered.job:
+                job_ids.append(registered.job.pk)
+            else:
+                duplicates += 1
+        if skipped:
+            self.stdout.write(f"skipped {skipped} file(s) that are neither video nor image")
+        if duplicates:
+            self.stdout.write(f"{duplicates} file(s) already in the collection (same content): not added again")
+        if not no_wait:
+            self._wait(job_ids)
+        self._report(job_ids)
+
+    def _wait(self, job_ids: list[int]) -> None:
+        """Progress bar over jobs finishing (instant when tasks ran in-process)."""
+        with tqdm(total=len(job_ids), desc="ingesting", unit="item", disable=None) as bar:
+            done = 0
+            while done < len(job_ids):
+                now_done = IngestJob.objects.filter(pk__in=job_ids, status__in=TERMINAL).count()
+                bar.update(now_done - done)
+                done = now_done
+                if done < len(job_ids):
+                    time.sleep(0.5)
+
+    def _report(self, job_ids: list[int]) -> None:
+        jobs = IngestJob.objects.filter(pk__in=job_ids).select_related("video", "photo")
+        indexed = sum(job.status == Status.INDEXED for job in jobs)
+        self.stdout.write(self.style.SUCCESS(f"{indexed} indexed") + f", {len(job_ids) - indexed} not indexed")
+        for job in jobs:
+            if job.status == Status.FAILED:
+                self.stdout.write(self.style.ERROR(f"  failed: {job.item.original_name}: {job.error}"))
