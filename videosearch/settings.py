@@ -86,6 +86,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Workers and the web server write concurrently: wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not memory, so that Celery worker processes started by the tests see the test database.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("VIDEOSEARCH_TEST_DB", str(DATA_DIR / "test-db.sqlite3"))}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en-us"

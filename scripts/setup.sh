@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set up a fresh machine: system packages (ffmpeg, redis-server, chromium), a virtualenv with every
+# Python dependency (ruclip's special steps included) and the database. Safe to run again: steps
+# that are already done are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v chromium >/dev/null || need_apt+=(chromium)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "== installing system packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+PIP=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+
+stamp=.venv/.videosearch-deps
+want=$(cat requirements.txt requirements-dev.txt scripts/setup.sh | sha256sum | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "== installing Python packages (torch first: a large download on a new machine)"
+  "${PIP[@]}" torch==2.14.1 torchvision==0.29.1
+  "${PIP[@]}" -r requirements.txt -r requirements-dev.txt
+  # ruclip 0.0.2 pins an old huggingface-hub; its tokenizer youtokentome builds only with Cython<3
+  # and without build isolation. ruclip itself goes in without its pins (see docs/models.md).
+  "${PIP[@]}" "cython<3"
+  "${PIP[@]}" --no-build-isolation youtokentome
+  "${PIP[@]}" --no-deps ruclip==0.0.2
+  echo "$want" > "$stamp"
+fi
+
+.venv/bin/python manage.py migrate --noinput -v 0
+echo "== setup done"

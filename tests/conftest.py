@@ -1,0 +1,164 @@
+"""Shared fixtures: isolated storage per test, the shared real media, a real Redis and a real Celery worker."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MEDIA = REPO.parent / "shared" / "media"
+
+
+def pytest_configure(config) -> None:
+    os.environ.setdefault("VIDEOSEARCH_EMBEDDER", "testmodel")
+
+
+@pytest.fixture
+def storage_dirs(settings, tmp_path: Path) -> Path:
+    """Fresh MEDIA_ROOT and INDEX_ROOT for one test (the code reads them from settings at call time)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.INDEX_ROOT = tmp_path / "indexes"
+    settings.EMBEDDER = "testmodel"
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def shared_media() -> Path:
+    if not SHARED_MEDIA.is_dir():
+        pytest.skip(f"real test media folder {SHARED_MEDIA} is absent (see ../shared/media/README.md)")
+    return SHARED_MEDIA
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    """A real redis-server on a free loopback port for this test session."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.fail("redis-server is not installed: run scripts/setup.sh (apt-get install redis-server)")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("redis-server did not start")
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+class WorkerProcess:
+    """A real `celery worker` process sharing the test database, media and index folders."""
+
+    def __init__(self, env: dict[str, str], log: Path, name: str) -> None:
+        self.env, self.log, self.name = env, log, name
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        cmd = [
+            sys.executable, "-m", "celery", "-A", "videosearch", "worker", "--pool", "prefork", "--concurrency", "1",
+            "--loglevel", "INFO", "--hostname", f"{self.name}@%h", "--without-gossip", "--without-mingle",
+        ]
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env=self.env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"celery worker exited:\n{self.log.read_text()[-3000:]}")
+            if " ready." in self.log.read_text(errors="replace"):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"celery worker not ready in {timeout}s:\n{self.log.read_text()[-3000:]}")
+
+    def children(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
+        return [int(pid) for pid in out.split()]
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes: no chance to ack or clean up."""
+        for pid in [*self.children(), self.proc.pid]:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def celery_worker(redis_url, transactional_db, storage_dirs, settings, tmp_path):
+    """Start a real worker and send this test's tasks through Redis (not in-process)."""
+    from django.db import connection
+
+    from videosearch.celery import app
+
+    db_name = connection.settings_dict["NAME"]
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": f"sqlite:///{db_name}",
+        "VIDEOSEARCH_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "VIDEOSEARCH_INDEX_ROOT": str(settings.INDEX_ROOT),
+        "VIDEOSEARCH_EMBEDDER": settings.EMBEDDER,
+        "VIDEOSEARCH_TASK_VISIBILITY_S": "5",
+        "PYTHONUNBUFFERED": "1",
+    }
+    old = dict(app.conf.broker_url and {"broker_url": app.conf.broker_url} or {})
+    app.conf.broker_url = redis_url
+    app.conf.task_always_eager = False
+    app.conf.broker_transport_options = {"visibility_timeout": 5}
+    app.pool.force_close_all()
+    workers: list[WorkerProcess] = []
+
+    def start(name: str = "w1") -> WorkerProcess:
+        worker = WorkerProcess(env, tmp_path / f"worker-{name}.log", name)
+        worker.start()
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+    app.conf.task_always_eager = True
+    app.conf.broker_url = old.get("broker_url", "memory://")
+    app.pool.force_close_all()
+
+
+def wait_for(predicate, timeout: float = 120, interval: float = 0.3, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
