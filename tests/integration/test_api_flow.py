@@ -1,0 +1,160 @@
+"""The product end to end through the REST API, with tasks in-process: upload, ingest, search, delete, bad input."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from apps.media.models import Collection, Status, Video
+from apps.media.services.vectors import collection_index
+from apps.search.temporal import temporal_iou
+from apps.search.testmodel.demo_video import make_demo_photos, make_demo_video
+
+from .helpers import upload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    segments = make_demo_video(folder / "demo.mp4")
+    photos = make_demo_photos(folder / "photos", n=4)
+    return folder / "demo.mp4", segments, photos
+
+
+def create_collection(client, name: str = "trips") -> dict:
+    response = client.post("/api/collections/", {"name": name, "embedder": "testmodel"}, content_type="application/json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def search(client, **payload) -> dict:
+    response = client.post("/api/search/", payload, content_type="application/json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_upload_ingest_and_search_by_text_in_both_languages(client, storage_dirs, demo):
+    video_path, segments, _ = demo
+    create_collection(client)
+    response = upload(client, "/api/videos/", "trips", video_path)
+    assert response.status_code == 201, response.content
+    video = client.get(f"/api/videos/{response.json()['id']}/").json()
+    assert video["status"] == "indexed", video
+    assert video["latest_job"]["status"] == "indexed"
+    # one scene per generated segment, cut where the segments change
+    assert len(video["scenes"]) == len(segments)
+    for scene, seg in zip(video["scenes"], segments):
+        assert abs(scene["start"] - seg.start) < 0.2 and abs(scene["end"] - seg.end) < 0.2
+    times = [kf["time"] for kf in video["keyframes"]]
+    assert max(b - a for a, b in zip([0.0, *times], [*times, video["duration"]])) <= 2 * 3.0 + 0.1
+
+    for seg in segments:
+        for caption in (seg.caption_en, seg.caption_ru):
+            body = search(client, collection="trips", text=caption, top_k=5)
+            top = body["results"][0]
+            assert top["type"] == "clip"
+            assert temporal_iou((top["start"], top["end"]), (seg.start, seg.end)) >= 0.8, (caption, top, seg)
+            assert top["play_url"].endswith(f"#t={top['start']:.2f},{top['end']:.2f}")
+            assert caption in body["query"]["embedded_texts"][0] or len(caption.split()) > 6
+    # thumbnails are served, and the video answers byte ranges (the browser needs them to seek)
+    assert client.get(top["thumbnail_url"]).status_code == 200
+    ranged = client.get(top["video"]["url"], HTTP_RANGE="bytes=100-199")
+    assert ranged.status_code == 206 and len(b"".join(ranged.streaming_content)) == 100
+
+
+def test_image_query_more_like_this_duplicates_and_delete(client, storage_dirs, demo, tmp_path):
+    video_path, segments, photos = demo
+    create_collection(client)
+    video_id = upload(client, "/api/videos/", "trips", video_path).json()["id"]
+    for photo_path, _, _ in photos:
+        assert upload(client, "/api/photos/", "trips", photo_path).status_code == 201
+    collection = Collection.objects.get(name="trips")
+    count = collection_index(collection).info().count
+
+    # the same bytes again: no new item, no new vectors
+    again = upload(client, "/api/videos/", "trips", video_path)
+    assert again.status_code == 200 and again.json()["duplicate"] is True and again.json()["id"] == video_id
+    assert collection_index(collection).info().count == count
+
+    # an example photo finds itself first
+    photo_path = photos[1][0]
+    with open(photo_path, "rb") as fh:
+        body = client.post("/api/search/", {"collection": "trips", "image": fh}).json()
+    assert body["results"][0]["type"] == "photo" and body["results"][0]["photo"]["name"].endswith(photo_path.name)
+
+    # "more like this" on a clip returns that clip's own stretch first
+    seg = segments[2]
+    clip = search(client, collection="trips", text=seg.caption_en, media="videos")["results"][0]
+    similar = search(client, collection="trips", like_keyframe=clip["keyframe_id"], media="videos")["results"][0]
+    assert temporal_iou((similar["start"], similar["end"]), (seg.start, seg.end)) >= 0.8
+
+    # deleting the video removes its vectors and its clips
+    assert client.delete(f"/api/videos/{video_id}/").status_code == 204
+    assert collection_index(collection).info().count == len(photos)
+    body = search(client, collection="trips", text=seg.caption_en)
+    assert body["results"] and all(r["type"] == "photo" for r in body["results"])
+
+
+def test_bad_inputs_fail_readably_and_the_rest_stays_searchable(client, storage_dirs, demo, tmp_path, shared_media):
+    video_path, segments, _ = demo
+    create_collection(client)
+    upload(client, "/api/videos/", "trips", video_path)
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is not a video\n" * 50)
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes((shared_media / "videos" / "testvideo.mp4").read_bytes()[:200_000])
+    huge = tmp_path / "huge.png"
+    Image.new("RGB", (12_000, 8_000), (200, 30, 30)).save(huge)
+    reasons = {}
+    for path, endpoint in ((empty, "videos"), (text, "videos"), (corrupt, "videos"), (huge, "photos")):
+        response = upload(client, f"/api/{endpoint}/", "trips", path)
+        assert response.status_code == 201, response.content
+        item = client.get(f"/api/{endpoint}/{response.json()['id']}/").json()
+        assert item["status"] == "failed", item
+        assert item["error"] and "Traceback" not in item["error"]
+        reasons[path.name] = item["error"].lower()
+    assert "empty" in reasons["empty.mp4"]
+    assert "megapixel" in reasons["huge.png"]
+    failed_jobs = client.get("/api/jobs/?status=failed").json()
+    assert failed_jobs["count"] == 4 and all(job["error"] for job in failed_jobs["results"])
+    # the good video is still there and found
+    top = search(client, collection="trips", text=segments[0].caption_en)["results"][0]
+    assert temporal_iou((top["start"], top["end"]), (segments[0].start, segments[0].end)) >= 0.8
+    assert Video.objects.filter(status=Status.INDEXED).count() == 1
+
+
+def test_api_errors_are_json_with_the_right_status(client, storage_dirs):
+    create_collection(client)
+    missing = client.post("/api/search/", {"collection": "nope", "text": "car"}, content_type="application/json")
+    assert missing.status_code == 404 and "unknown collection 'nope'" in missing.json()["error"]
+    both = client.post("/api/search/", {"collection": "trips"}, content_type="application/json")
+    assert both.status_code == 400 and "exactly one" in both.json()["error"]
+    wrong_kind = upload(client, "/api/photos/", "trips", Path(__file__), name="clip.mp4")
+    assert wrong_kind.status_code == 400 and "not a photo" in wrong_kind.json()["error"]
+    bad_image = client.post("/api/search/", {"collection": "trips", "image": open(__file__, "rb")})
+    assert bad_image.status_code == 400 and "error" in bad_image.json()
+    assert client.get("/api/videos/999999/").status_code == 404
+    assert client.get("/api/no-such-endpoint/").json()["status"] == 404
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200 and b"/api/search/" in schema.content
+
+
+def test_index_built_by_another_model_is_refused_until_rebuilt(client, storage_dirs, demo):
+    video_path, segments, _ = demo
+    create_collection(client)
+    upload(client, "/api/videos/", "trips", video_path)
+    collection = Collection.objects.get(name="trips")
+    index = collection_index(collection)
+    count = index.info().count
+    index.reset("some-other-model")
+    conflict = client.post("/api/search/", {"collection": "trips", "text": "car"}, content_type="application/json")
+    assert conflict.status_code == 409 and "rebuild" in conflict.json()["error"]
+    assert client.post(f"/api/collections/{collection.pk}/rebuild/").status_code == 202
+    assert collection_index(collection).info().count == count
+    top = search(client, collection="trips", text=segments[1].caption_ru)["results"][0]
+    assert temporal_iou((top["start"], top["end"]), (segments[1].start, segments[1].end)) >= 0.8
