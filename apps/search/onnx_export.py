@@ -1,0 +1,160 @@
+"""Export an open_clip model's image and text towers to ONNX for torch-free serving.
+
+Writes ``image.onnx`` (pixels float32 [N,3,H,W] -> embedding [N,D]), ``text.onnx`` (tokens int64
+[N,L] -> embedding [N,D]) and ``meta.json`` (source model id, tokenizer, preprocessing), plus a
+``tokenizer/`` folder for transformers tokenizers so serving needs no hub access. Both graphs have a
+dynamic batch axis and output L2-normalised rows.
+
+torch 2.14's ``torch.onnx.export`` defaults to the dynamo exporter, which needs ``onnxscript`` (not a
+dependency here); the TorchScript exporter (``dynamo=False``) still works for CLIP towers and is used.
+The export is verified against torch before it is published (atomically: temp folder, then rename).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from apps.search.embedders.openclip_backend import OpenClipEmbedder
+
+OPSET = 17
+META_VERSION = 1
+
+
+class _ImageTower(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.normalize(self.model.encode_image(pixels), dim=-1)
+
+
+class _TextTower(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.normalize(self.model.encode_text(tokens), dim=-1)
+
+
+def _tokenizer_meta(embedder: OpenClipEmbedder, out: Path) -> dict[str, Any]:
+    """Describe the tokenizer so the ONNX backend can rebuild it offline (copying HF tokenizer files)."""
+    import open_clip
+    from open_clip.tokenizer import HFTokenizer, SimpleTokenizer
+
+    tok = embedder.tokenizer
+    text_cfg = dict((open_clip.get_model_config(embedder.arch) or {}).get("text_cfg", {}))
+    common = {"context_length": int(tok.context_length), "tokenizer_kwargs": text_cfg.get("tokenizer_kwargs", {})}
+    if isinstance(tok, HFTokenizer):
+        tok.tokenizer.save_pretrained(str(out / "tokenizer"))
+        return {"type": "hf", "name": text_cfg.get("hf_tokenizer_name", ""), "path": "tokenizer",
+                "tokenizer_mode": text_cfg.get("tokenizer_mode"), **common}
+    if type(tok) is SimpleTokenizer:
+        return {"type": "simple", "name": "open_clip.SimpleTokenizer (bpe_simple_vocab_16e6)", **common}
+    raise NotImplementedError(f"ONNX export does not support the {type(tok).__name__} tokenizer yet")
+
+
+def export_onnx(embedder: OpenClipEmbedder, out_dir: str | Path, *, opset: int = OPSET,
+                verify_images: list | None = None, min_cosine: float = 0.999) -> Path:
+    """Export ``embedder`` into ``out_dir`` (replaced atomically); return the folder.
+
+    Verifies both graphs against torch on a few inputs (``verify_images`` or random pixels) and refuses
+    to publish an export whose cosine similarity to torch falls below ``min_cosine``.
+    """
+    import onnxruntime as ort
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    model = embedder.model.eval()
+    size = embedder.preprocess_cfg.get("size", 224)
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        pixels = torch.randn(2, 3, h, w, generator=torch.Generator().manual_seed(0))
+        tokens = embedder.tokenizer(["a photo of a cat", "кадр из видео: собака"])
+        with torch.inference_mode(False), _no_mha_fastpath(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TracerWarnings about python control flow on constant shapes
+            torch.onnx.export(_ImageTower(model), (pixels,), str(tmp / "image.onnx"), dynamo=False,
+                              input_names=["pixels"], output_names=["embedding"], opset_version=opset,
+                              dynamic_axes={"pixels": {0: "batch"}, "embedding": {0: "batch"}})
+            torch.onnx.export(_TextTower(model), (tokens,), str(tmp / "text.onnx"), dynamo=False,
+                              input_names=["tokens"], output_names=["embedding"], opset_version=opset,
+                              dynamic_axes={"tokens": {0: "batch"}, "embedding": {0: "batch"}})
+        meta = {
+            "meta_version": META_VERSION,
+            "model_id": embedder.model_id,
+            "arch": embedder.arch,
+            "dim": embedder.dim,
+            "opset": opset,
+            "image": {"input": "pixels", **_image_meta(embedder.preprocess_cfg)},
+            "text": {"input": "tokens"},
+            "tokenizer": _tokenizer_meta(embedder, tmp),
+            "exported_with": {"torch": torch.__version__, "onnxruntime": ort.__version__},
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False))
+        _verify(embedder, tmp, verify_images, min_cosine)
+        tmp.chmod(0o755)  # mkdtemp creates 0700; the web server and workers may run as other users
+        _publish(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+@contextlib.contextmanager
+def _no_mha_fastpath() -> Iterator[None]:
+    """Trace nn.MultiheadAttention's plain path: its eval/no-grad fast path
+    (``aten::_native_multi_head_attention``) has no ONNX symbolic."""
+    mha = torch.backends.mha
+    previous = mha.get_fastpath_enabled()
+    mha.set_fastpath_enabled(False)
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        mha.set_fastpath_enabled(previous)
+
+
+def _image_meta(cfg: dict[str, Any]) -> dict[str, Any]:
+    from apps.search.embedders.pil_preprocess import PreprocessParams
+
+    return PreprocessParams.from_dict(cfg).to_dict()
+
+
+def _verify(embedder: OpenClipEmbedder, folder: Path, images: list | None, min_cosine: float) -> None:
+    """Compare the fresh export with torch end to end (preprocessing and tokenizer included)."""
+    from PIL import Image
+
+    from apps.search.embedders.onnx_backend import OnnxEmbedder
+
+    if not images:
+        rng = np.random.default_rng(0)
+        images = [Image.fromarray(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)) for _ in range(2)]
+    texts = ["a photo of a dog", "кошка на диване"]
+    onnx = OnnxEmbedder(folder)
+    cos_img = (onnx.encode_images(images) * embedder.encode_images(images)).sum(axis=1).min()
+    cos_txt = (onnx.encode_texts(texts) * embedder.encode_texts(texts)).sum(axis=1).min()
+    if min(cos_img, cos_txt) < min_cosine:
+        raise RuntimeError(f"ONNX export disagrees with torch: cosine image {cos_img:.5f}, text {cos_txt:.5f}")
+
+
+def _publish(tmp: Path, out_dir: Path) -> None:
+    """Swap the finished export into place; a reader never sees a half-written folder."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        out_dir.rename(old)
+    tmp.rename(out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
