@@ -1,0 +1,167 @@
+"""group_hits: merge adjacent close hits into clips, one clip per stretch of video."""
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from apps.search.grouping import Clip, Segment, group_hits, merge_tolerance
+
+
+def seg(kf: int, start: float, end: float, video: int = 1, shot: int = 0) -> Segment:
+    return Segment(kf, video, shot, (start + end) / 2, start, end)
+
+
+# Background hits in another video so the query's score distribution has a median of 0.5.
+BACKGROUND = [(seg(900 + i, 100.0 * i, 100.0 * i + 2, video=99), 0.5) for i in range(5)]
+
+
+def spans(clips: list[Clip]) -> list[tuple[int, float, float]]:
+    return [(c.video_id, c.start, c.end) for c in clips]
+
+
+def test_empty() -> None:
+    assert group_hits([]) == []
+
+
+def test_single_hit_is_its_segment() -> None:
+    (clip,) = group_hits([(seg(7, 3.0, 5.5, video=2), 0.31)])
+    assert clip == Clip(2, 3.0, 5.5, 4.25, 0.31, 7, [7])
+
+
+def test_adjacent_close_scores_merge_into_one_clip_with_outer_edges() -> None:
+    hits = [(seg(1, 0, 2), 0.90), (seg(2, 2, 5), 0.88), (seg(3, 5, 7), 0.86), *BACKGROUND]
+    clip = group_hits(hits)[0]
+    assert (clip.start, clip.end) == (0, 7)
+    assert clip.keyframe_ids == [1, 2, 3]
+    assert (clip.best_keyframe_id, clip.best_time, clip.score) == (1, 1.0, 0.90)
+    assert [c.video_id for c in group_hits(hits)].count(1) == 1
+
+
+def test_best_keyframe_in_the_middle_grows_both_ways() -> None:
+    hits = [(seg(1, 0, 2), 0.85), (seg(2, 2, 5), 0.90), (seg(3, 5, 7), 0.86), *BACKGROUND]
+    clip = group_hits(hits)[0]
+    assert (clip.start, clip.end, clip.best_keyframe_id, clip.best_time) == (0, 7, 2, 3.5)
+
+
+def test_far_lower_neighbour_does_not_merge_and_is_suppressed() -> None:
+    # spread = 0.9 - 0.5, tolerance 0.2: 0.6 is too far below 0.9 to merge.
+    hits = [(seg(1, 0, 2), 0.90), (seg(2, 2, 5), 0.60), *BACKGROUND]
+    clips = [c for c in group_hits(hits) if c.video_id == 1]
+    assert spans(clips) == [(1, 0, 2)]
+    assert clips[0].keyframe_ids == [1]
+
+
+def test_neighbours_are_compared_with_the_clip_best_not_each_other() -> None:
+    # A slow decline: each step is small, but only 0.8 is within 0.2 (= 0.5 * (0.9 - 0.5)) of 0.9.
+    hits = [(seg(i, 2 * i, 2 * i + 2), s) for i, s in enumerate([0.9, 0.8, 0.65, 0.6])]
+    clips = [c for c in group_hits([*hits, *BACKGROUND]) if c.video_id == 1]
+    assert spans(clips) == [(1, 0, 4)]
+    assert clips[0].keyframe_ids == [0, 1]
+
+
+def test_non_touching_segments_do_not_merge() -> None:
+    hits = [(seg(1, 0, 2), 0.90), (seg(2, 2.01, 4), 0.90), *BACKGROUND]
+    clips = [c for c in group_hits(hits, min_separation=0) if c.video_id == 1]
+    assert spans(clips) == [(1, 0, 2), (1, 2.01, 4)]
+
+
+def test_touch_tolerance_absorbs_rounding() -> None:
+    hits = [(seg(1, 0, 2), 0.90), (seg(2, 2.0004, 4), 0.90), *BACKGROUND]
+    clips = [c for c in group_hits(hits) if c.video_id == 1]
+    assert spans(clips) == [(1, 0, 4)]
+
+
+@pytest.mark.parametrize(
+    ("gap", "expected"),
+    [(0.5, [(1, 0, 2)]), (1.5, [(1, 0, 2), (1, 3.5, 5)]), (0.0, [(1, 0, 2)])],
+)
+def test_lower_clip_near_a_better_one_is_suppressed(gap: float, expected: list) -> None:
+    hits = [(seg(1, 0, 2), 0.90), (seg(2, 2 + gap, 3.5 + gap), 0.55), *BACKGROUND]
+    got = [c for c in group_hits(hits) if c.video_id == 1]
+    assert spans(got) == expected
+
+
+def test_no_ten_near_identical_hits_in_a_row() -> None:
+    # Ten half-second segments, alternating high/low scores (too far apart to merge):
+    # the high ones are 0.5 s apart, so one clip for the stretch, not five.
+    hits = [(seg(i, i / 2, (i + 1) / 2), 0.9 if i % 2 == 0 else 0.55) for i in range(10)]
+    clips = [c for c in group_hits([*hits, *BACKGROUND]) if c.video_id == 1]
+    assert spans(clips) == [(1, 0, 0.5)]
+    assert clips[0].score == 0.9
+
+
+def test_same_times_in_different_videos_stay_separate() -> None:
+    hits = [(seg(1, 0, 2, video=1), 0.9), (seg(2, 0, 2, video=2), 0.8), (seg(3, 2, 4, video=2), 0.8)]
+    clips = group_hits(hits)
+    assert spans(clips) == [(1, 0, 2), (2, 0, 4)]
+
+
+def test_identical_scores_merge_and_order_deterministically() -> None:
+    hits = [
+        (seg(5, 0, 1, video=3), 0.4),
+        (seg(6, 1, 2, video=3), 0.4),
+        (seg(1, 10, 11, video=2), 0.4),
+        (seg(2, 0, 1, video=2), 0.4),
+    ]
+    clips = group_hits(hits)
+    assert spans(clips) == [(2, 0, 1), (2, 10, 11), (3, 0, 2)]
+    assert clips[2].best_keyframe_id == 5  # earliest of equal keyframes
+
+
+def test_input_order_does_not_matter() -> None:
+    hits = [
+        (seg(1, 0, 2), 0.90),
+        (seg(2, 2, 5), 0.88),
+        (seg(3, 5, 7), 0.60),
+        (seg(4, 20, 22), 0.70),
+        (seg(5, 0, 3, video=2), 0.88),
+        (seg(6, 3, 4, video=2), 0.88),
+        *BACKGROUND,
+    ]
+    expected = group_hits(hits)
+    rng = random.Random(0)
+    for _ in range(20):
+        shuffled = hits[:]
+        rng.shuffle(shuffled)
+        assert group_hits(shuffled) == expected
+
+
+def test_sorted_by_score_across_videos() -> None:
+    hits = [(seg(i, 0, 1, video=i), s) for i, s in enumerate([0.2, 0.9, 0.5, 0.7])]
+    assert [c.score for c in group_hits(hits)] == [0.9, 0.7, 0.5, 0.2]
+
+
+def test_invariant_to_score_scale_and_offset() -> None:
+    hits = [(seg(1, 0, 2), 0.90), (seg(2, 2, 5), 0.80), (seg(3, 5, 6), 0.60), *BACKGROUND]
+    base = [(c.video_id, c.start, c.end, c.keyframe_ids) for c in group_hits(hits)]
+    for a, b in itertools.product([0.01, 40.0], [-3.0, 0.0, 7.0]):
+        scaled = [(s, a * x + b) for s, x in hits]
+        got = [(c.video_id, c.start, c.end, c.keyframe_ids) for c in group_hits(scaled)]
+        assert got == base
+
+
+def test_duplicate_keyframe_keeps_its_best_score() -> None:
+    hits = [(seg(1, 0, 2), 0.3), (seg(1, 0, 2), 0.8)]
+    (clip,) = group_hits(hits)
+    assert clip.score == 0.8 and clip.keyframe_ids == [1]
+
+
+def test_alpha_zero_merges_only_equal_scores_and_limit() -> None:
+    hits = [(seg(1, 0, 2), 0.90), (seg(2, 2, 4), 0.89), (seg(3, 10, 12), 0.5)]
+    assert spans(group_hits(hits, alpha=0)) == [(1, 0, 2), (1, 10, 12)]
+    assert spans(group_hits(hits, alpha=1)) == [(1, 0, 4), (1, 10, 12)]
+    assert len(group_hits(hits, limit=1)) == 1
+
+
+def test_merge_tolerance() -> None:
+    assert merge_tolerance([0.9, 0.5, 0.5, 0.1], alpha=0.5) == pytest.approx(0.2)
+    assert merge_tolerance([0.3]) == 0.0
+    assert merge_tolerance([]) == 0.0
+
+
+def test_later_better_clip_wins_its_stretch() -> None:
+    hits = [(seg(1, 0, 2), 0.55), (seg(2, 2.5, 4), 0.90), (seg(3, 30, 32), 0.6), *BACKGROUND]
+    got = [c for c in group_hits(hits) if c.video_id == 1]
+    assert spans(got) == [(1, 2.5, 4), (1, 30, 32)]
