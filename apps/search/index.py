@@ -58,17 +58,31 @@ T = TypeVar("T")
 
 
 class IndexModelMismatchError(Exception):
-    """The index was built by a different embedding model than the one configured now."""
+    """The index was built by a different embedding model than the one configured now.
 
-    def __init__(self, collection: str, index_model: str, configured_model: str) -> None:
-        self.collection = collection
-        self.index_model = index_model
-        self.configured_model = configured_model
-        super().__init__(
+    Raised by the store via :meth:`for_collection`; app code may also raise it with its own
+    message (a plain ``IndexModelMismatchError("...")`` works, the attributes are then None).
+    """
+
+    collection: str | None = None
+    index_model: str | None = None
+    configured_model: str | None = None
+
+    @classmethod
+    def for_collection(
+        cls, collection: str, index_model: str, configured_model: str
+    ) -> IndexModelMismatchError:
+        err = cls(
             f"index of collection {collection!r} was built by model {index_model!r}, "
             f"configured model is {configured_model!r}; rebuild it "
             "(admin action / `manage.py rebuild_index`)"
         )
+        err.collection, err.index_model, err.configured_model = (
+            collection,
+            index_model,
+            configured_model,
+        )
+        return err
 
 
 @dataclass(frozen=True)
@@ -284,7 +298,7 @@ class CollectionIndex:
 
     def _check_model(self, state: _State, model_id: str) -> None:
         if state.model_id is not None and state.model_id != model_id:
-            raise IndexModelMismatchError(self.collection, state.model_id, model_id)
+            raise IndexModelMismatchError.for_collection(self.collection, state.model_id, model_id)
 
     # ----------------------------------------------------------------- public API
     def add(self, model_id: str, ids: Iterable[int] | np.ndarray, vectors: np.ndarray) -> None:

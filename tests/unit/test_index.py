@@ -127,9 +127,16 @@ def test_model_mismatch_refused(idx: CollectionIndex) -> None:
     msg = str(exc.value)
     assert "coll-7" in msg and MODEL in msg and "other:model-b" in msg
     assert "rebuild_index" in msg
+    assert (exc.value.collection, exc.value.index_model) == ("coll-7", MODEL)
+    assert exc.value.configured_model == "other:model-b"
     with pytest.raises(IndexModelMismatchError):
         idx.add("other:model-b", [2], unit(1))
     assert idx.info().count == 1 and idx.info().model_id == MODEL
+
+
+def test_mismatch_error_accepts_a_custom_message() -> None:
+    err = IndexModelMismatchError("rebuild collection X")
+    assert str(err) == "rebuild collection X" and err.index_model is None
 
 
 def test_input_validation(idx: CollectionIndex) -> None:
