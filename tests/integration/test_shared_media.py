@@ -1,0 +1,92 @@
+"""Real footage from ../shared/media through the whole pipeline: cuts, keyframe coverage, search by frame."""
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from django.test import override_settings
+
+from apps.media.models import Collection, Status, Video
+from apps.media.services.register import register_path
+from apps.search.service import ClipResult, search
+
+from .helpers import grab_frame
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+GAP = 3.0
+
+
+@pytest.fixture(scope="module")
+def shared_collection(django_db_setup, django_db_blocker, shared_media, tmp_path_factory):
+    root = tmp_path_factory.mktemp("shared")
+    with django_db_blocker.unblock(), override_settings(
+        MEDIA_ROOT=root / "media", INDEX_ROOT=root / "indexes", EMBEDDER="testmodel", MAX_KEYFRAME_GAP_S=GAP
+    ):
+        collection = Collection.objects.create(name="shared", embedder="testmodel")
+        videos = {path.name: register_path(collection, path).item for path in sorted((shared_media / "videos").iterdir())}
+        for name in videos:
+            videos[name].refresh_from_db()
+        yield collection, videos
+        collection.delete()
+
+
+def video(shared_collection, name: str) -> Video:
+    return shared_collection[1][name]
+
+
+def cut_times(v: Video) -> list[float]:
+    return [scene.start for scene in v.scenes.order_by("index")][1:]
+
+
+def test_every_shared_video_is_indexed(shared_collection):
+    for name, v in shared_collection[1].items():
+        assert v.status == Status.INDEXED, (name, v.error)
+
+
+def test_testvideo_cuts_match_ground_truth(shared_collection, shared_media):
+    v = video(shared_collection, "testvideo.mp4")
+    truth_frames = json.loads((shared_media / "ground_truth" / "testvideo.mp4.ContentDetector.default.json").read_text())
+    truth = [f / v.fps for f in (truth_frames if isinstance(truth_frames, list) else truth_frames["cuts"])]
+    found = cut_times(v)
+    assert len(found) == len(truth), (found, truth)
+    assert all(abs(a - b) <= 0.2 for a, b in zip(found, truth)), (found, truth)
+
+
+def test_big_buck_bunny_cuts_match_the_readme(shared_collection):
+    found = cut_times(video(shared_collection, "big_buck_bunny_0_30.webm"))
+    truth = [11.79, 15.67, 22.96]
+    assert len(found) == len(truth) and all(abs(a - b) <= 0.2 for a, b in zip(found, truth)), found
+
+
+@pytest.mark.parametrize("name", ["traffic_camera.mp4", "highway_320x240.avi"])
+def test_one_shot_cameras_have_no_cut_but_keyframes_every_few_seconds(shared_collection, name):
+    v = video(shared_collection, name)
+    assert v.scenes.count() == 1
+    times = list(v.keyframes.order_by("time").values_list("time", flat=True))
+    edges = [0.0, *times, v.duration]
+    assert max(b - a for a, b in zip(edges, edges[1:])) <= 2 * GAP, times
+    segments = list(v.keyframes.order_by("time").values_list("segment_start", "segment_end"))
+    assert segments[0][0] == 0.0 and abs(segments[-1][1] - v.duration) < 0.1
+    assert all(end - start <= GAP + 1e-6 for start, end in segments)
+
+
+def test_a_frame_at_a_random_second_finds_its_own_moment(shared_collection, shared_media, tmp_path):
+    """For every shared video, many random seconds: rank 1 is a clip of that video covering that second."""
+    collection, videos = shared_collection
+    rng = random.Random(20261123)
+    failures, total = [], 0
+    for name, v in videos.items():
+        if v.status != Status.INDEXED:
+            continue
+        for _ in range(6):
+            second = round(rng.uniform(0.2, v.duration - 0.3), 2)
+            frame = grab_frame(shared_media / "videos" / name, second, tmp_path / f"{name}-{second}.png")
+            top = search(collection, image=frame, top_k=1, media="videos").results[0]
+            assert isinstance(top, ClipResult)
+            total += 1
+            if top.clip.video_id != v.pk or not (top.clip.start - 0.05 <= second <= top.clip.end + 0.05):
+                failures.append((name, second, top.keyframe.video.original_name, top.clip.start, top.clip.end))
+    assert total >= 24
+    assert not failures, failures
