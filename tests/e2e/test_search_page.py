@@ -1,0 +1,63 @@
+"""The web page in a real headless Chromium: search by text, see clips, click one, the video plays from its start."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from apps.media.models import Collection
+from apps.media.services.register import register_path
+from apps.search.testmodel.demo_video import make_demo_video
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def browser_page():
+    if CHROMIUM is None:
+        pytest.fail("chromium is not installed: run scripts/setup.sh (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        yield page
+        browser.close()
+
+
+def test_search_page_finds_and_plays_a_moment(live_server, storage_dirs, browser_page, tmp_path):
+    segments = make_demo_video(tmp_path / "street.mp4")
+    collection = Collection.objects.create(name="street", embedder="testmodel")
+    register_path(collection, tmp_path / "street.mp4")
+    page = browser_page
+    page.goto(f"{live_server.url}/?collection={collection.pk}")
+    target = segments[1]
+    page.fill("#q", target.caption_ru)
+    page.click("#search-button")
+    page.wait_for_selector(".result.clip")
+    first = page.locator(".result.clip").first
+    start, end = float(first.get_attribute("data-start")), float(first.get_attribute("data-end"))
+    assert abs(start - target.start) < 0.5 and abs(end - target.end) < 0.5
+    assert "embedded" in page.inner_text("#summary")
+    page.screenshot(path=str(storage_dirs / "search.png"))
+
+    first.locator(".play").click()
+    page.wait_for_selector("#player-dialog[open]")
+    page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=20_000)
+    page.wait_for_function(
+        f"document.getElementById('player').currentTime >= {start - 0.05}", timeout=20_000
+    )
+    current = page.evaluate("document.getElementById('player').currentTime")
+    assert start - 0.05 <= current <= end + 0.5
+
+    page.goto(f"{live_server.url}/collections/{collection.pk}/")
+    assert page.locator("#videos tr[data-status='indexed']").count() == 1
