@@ -12,13 +12,13 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image
 
 from apps.search.embedders.base import ModelUnavailableError
 from apps.search.embedders.registry import get_embedder
 from apps.search.ids import keyframe_vector_id, photo_vector_id
 from apps.search.images import ImageLoadError, open_image
 from apps.search.index import IndexModelMismatchError
-from PIL import Image
 
 from ..models import IngestJob, Keyframe, Photo, Scene, Status, Video
 from . import storage, thumbnails, vectors

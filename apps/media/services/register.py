@@ -5,9 +5,10 @@ so nothing is stored, embedded or indexed twice.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 from django.db import IntegrityError, transaction
 

@@ -5,7 +5,7 @@ Keyframes are re-embedded from their saved images, so no video is decoded again.
 from __future__ import annotations
 
 import logging
-from typing import Iterator
+from collections.abc import Iterator
 
 from django.conf import settings
 from PIL import Image

@@ -5,7 +5,8 @@ model can be swapped by configuration. Backends know nothing of Django.
 """
 from __future__ import annotations
 
-from typing import Protocol, Sequence, runtime_checkable
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image

@@ -14,7 +14,6 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.media.models import Collection
-from apps.media.services.register import register_path
 from apps.search.service import ClipResult, search
 from apps.search.temporal import temporal_iou
 from apps.search.testmodel.demo_video import make_demo_photos, make_demo_video
