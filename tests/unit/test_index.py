@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -261,3 +262,11 @@ def test_ivf_trains_past_threshold_and_stays_correct(
     idx.add(MODEL, [ids[6]], new)
     np.testing.assert_allclose(idx.reconstruct([ids[6]])[int(ids[6])], new[0], atol=1e-6)
     assert idx.info().count == 1195
+
+
+def test_single_query_search_restores_faiss_thread_count(tmp_path: Path) -> None:
+    idx = CollectionIndex(tmp_path, backend="flat")
+    idx.add(MODEL, [1], unit(1))
+    before = faiss.omp_get_max_threads()
+    idx.search(MODEL, unit(1)[0], 1)
+    assert faiss.omp_get_max_threads() == before
