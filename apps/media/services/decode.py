@@ -1,0 +1,175 @@
+"""One ffmpeg process that decodes a video's first video stream to small raw frames on a pipe.
+
+Why one process, raw BGR, small: shot detection and keyframe choice both consume the same frames,
+so the file is decoded exactly once; scaling inside ffmpeg (swscale, fast_bilinear) is far cheaper
+than in Python; BGR is what PySceneDetect's detectors expect. ``-fps_mode cfr -r FPS`` makes frame
+``i`` sit exactly at ``i / fps`` seconds even for variable-frame-rate files.
+
+Robustness: stderr is drained by a thread (a full stderr pipe would block ffmpeg and us with it), a
+watchdog kills ffmpeg when no frame arrives for ``stall_timeout`` seconds, and the process is always
+killed when the consumer stops early.
+"""
+from __future__ import annotations
+
+import collections
+import fcntl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CorruptVideoError, MediaError, MediaTimeoutError
+from .probe import ProbeResult, ffmpeg_reason, fps_fraction
+
+WORK_SHORT_SIDE = 256
+STALL_TIMEOUT_S = 60.0
+# Above this rate frames are dropped by ffmpeg: 30 frames a second is plenty to find cuts.
+MAX_ANALYSIS_FPS = 60.0
+_F_SETPIPE_SZ = 1031  # Linux fcntl: enlarge the pipe so ffmpeg writes whole frames per syscall.
+_PIPE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class DecodePlan:
+    """Frame geometry and rate of the raw stream, decided before ffmpeg starts."""
+
+    width: int
+    height: int
+    fps: Fraction
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.width * self.height * 3
+
+
+def working_size(width: int, height: int, short_side: int = WORK_SHORT_SIDE) -> tuple[int, int]:
+    """(w, h) with the short side at ``short_side`` (never upscaled), aspect kept, both even."""
+    scale = min(1.0, short_side / min(width, height))
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def plan_decode(probe: ProbeResult) -> DecodePlan:
+    """Working resolution and analysis frame rate for ``probe``."""
+    width, height = working_size(probe.width, probe.height)
+    fps = fps_fraction(probe.fps)
+    if fps > MAX_ANALYSIS_FPS:
+        fps = fps / int(-(-fps // 30))  # an integer divisor keeps the frame times exact
+    return DecodePlan(width, height, fps)
+
+
+def ffmpeg_args(path: Path, plan: DecodePlan) -> list[str]:
+    """The decode command line (also used by the benchmark)."""
+    return [
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+        "-i", str(path),
+        "-map", "0:v:0", "-an", "-sn", "-dn",
+        "-vf", f"scale={plan.width}:{plan.height}:flags=fast_bilinear",
+        "-fps_mode", "cfr", "-r", str(plan.fps),
+        "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1",
+    ]
+
+
+class _StderrTail(threading.Thread):
+    """Drains ffmpeg's stderr so it never blocks, keeping the last lines for error messages."""
+
+    def __init__(self, stream) -> None:
+        super().__init__(daemon=True)
+        self._stream = stream
+        self.lines: collections.deque[str] = collections.deque(maxlen=20)
+
+    def run(self) -> None:
+        for raw in iter(self._stream.readline, b""):
+            line = raw.decode("utf-8", "replace").strip()
+            if line:
+                self.lines.append(line)
+
+    def reason(self, path: Path) -> str:
+        return ffmpeg_reason(self.lines, path)
+
+
+class _Watchdog(threading.Thread):
+    """Kills ffmpeg when it has produced nothing for ``timeout`` seconds."""
+
+    def __init__(self, proc: subprocess.Popen, timeout: float) -> None:
+        super().__init__(daemon=True)
+        self._proc = proc
+        self._timeout = timeout
+        self.last_progress = time.monotonic()
+        self.fired = False
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.wait(min(1.0, self._timeout / 4)):
+            if time.monotonic() - self.last_progress > self._timeout:
+                self.fired = True
+                self._proc.kill()
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def iter_frames(path: Path, plan: DecodePlan, *, stall_timeout: float = STALL_TIMEOUT_S,
+                ) -> Iterator[np.ndarray]:
+    """Yield every frame as a fresh (H, W, 3) uint8 BGR array (safe to keep a reference to).
+
+    Raises MediaTimeoutError when ffmpeg stalls, CorruptVideoError when it fails before the first
+    frame or exits with an error. The caller decides whether a short, clean decode is acceptable.
+    """
+    try:
+        proc = subprocess.Popen(ffmpeg_args(path, plan), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    except FileNotFoundError as exc:
+        raise MediaError("ffmpeg is not installed on the server.") from exc
+    try:
+        fcntl.fcntl(proc.stdout.fileno(), _F_SETPIPE_SZ, _PIPE_BYTES)
+    except OSError:
+        pass  # a smaller pipe only costs a few more syscalls
+    stderr = _StderrTail(proc.stderr)
+    stderr.start()
+    watchdog = _Watchdog(proc, stall_timeout)
+    watchdog.start()
+    frames = 0
+    try:
+        while True:
+            frame = np.empty((plan.height, plan.width, 3), np.uint8)
+            if not _read_exact(proc.stdout, memoryview(frame).cast("B")):
+                break
+            watchdog.last_progress = time.monotonic()
+            frames += 1
+            yield frame
+        returncode = proc.wait(timeout=stall_timeout)
+    finally:
+        watchdog.stop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        stderr.join(timeout=5)
+        proc.stderr.close()
+    if watchdog.fired:
+        raise MediaTimeoutError(f"Decoding stalled for {stall_timeout:.0f} s and was stopped.")
+    if frames == 0:
+        detail = stderr.reason(path) or f"ffmpeg exited with code {returncode}"
+        raise CorruptVideoError(f"No frame of the video could be decoded ({detail}).")
+    if returncode != 0:
+        detail = stderr.reason(path) or f"ffmpeg exited with code {returncode}"
+        raise CorruptVideoError(f"The video is damaged: decoding failed after {frames} frames ({detail}).")
+
+
+def _read_exact(stream, view: memoryview) -> bool:
+    """Fill ``view`` from the pipe; False on a clean EOF before the first byte."""
+    got, size = 0, len(view)
+    while got < size:
+        n = stream.readinto(view[got:])
+        if not n:
+            if got:
+                return False  # a partial trailing frame: ffmpeg died mid-write, ignore it
+            return False
+        got += n
+    return True

@@ -1,0 +1,136 @@
+"""Which frame of a segment is worth embedding: not black, not blank, sharp, away from the edges.
+
+Pure functions on numpy frames, so the choice is unit tested with synthetic images.
+
+Choice made for wholly black or blank segments (fade from black, a black leader, a flat title
+background): they get NO keyframe. A black frame matches every query equally badly and only adds
+noise to search results; the segment's time range stays covered by its shot.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# Grey-level thresholds on 0..255 frames. A frame is "black" when dark AND nearly uniform (a dim
+# frame with detail, like white title text on black, is still useful), "blank" when uniform at any
+# brightness (a flat colour card, a frozen grey screen).
+BLACK_MEAN = 24.0
+BLACK_STD = 12.0
+BLANK_STD = 6.0
+# Frames this close to a shot boundary are likely part of a transition (dissolve, motion blur).
+TRANSITION_GUARD_S = 0.25
+
+
+@dataclass(frozen=True)
+class FrameQuality:
+    """Cheap per-frame statistics on a small grey image."""
+
+    mean: float
+    std: float
+    sharpness: float  # variance of the Laplacian: high for crisp detail, low for blur or flat areas
+
+    @property
+    def black(self) -> bool:
+        """Dark and nearly uniform: a black screen or the dark end of a fade."""
+        return self.mean < BLACK_MEAN and self.std < BLACK_STD
+
+    @property
+    def usable(self) -> bool:
+        """False for black or blank frames, which are useless for search."""
+        return self.std >= BLANK_STD and not self.black
+
+    @property
+    def score(self) -> float:
+        """Higher is better: sharp, well exposed, contrasted. Unusable frames score below all usable."""
+        if not self.usable:
+            return -1.0 / (1.0 + self.std)
+        exposure = min(1.0, self.mean / 64.0) * min(1.0, (255.0 - self.mean) / 64.0)
+        contrast = min(1.0, self.std / 32.0)
+        return (1.0 + self.sharpness) * max(exposure, 0.05) * contrast
+
+
+def frame_quality(bgr: np.ndarray) -> FrameQuality:
+    """Statistics of a BGR (or already grey) uint8 frame; pass a small frame, it is per-frame work."""
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
+    mean, std = cv2.meanStdDev(gray)
+    _, lap_std = cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_16S, ksize=1))
+    return FrameQuality(float(mean[0, 0]), float(std[0, 0]), float(lap_std[0, 0]) ** 2)
+
+
+@dataclass
+class Candidate:
+    """A frame that may become a keyframe; ``frame`` is kept only for the current segment(s)."""
+
+    time: float
+    quality: FrameQuality
+    frame: np.ndarray
+
+
+def choose_keyframe(candidates: Sequence[Candidate], start: float, end: float, *,
+                    shot_start: float | None = None, shot_end: float | None = None,
+                    ) -> Candidate | None:
+    """Best usable candidate for the segment [start, end), or None when all are black/blank.
+
+    Preference order: usable frames in the middle half of the segment and away from shot
+    boundaries, then any usable frame; the sharpest wins within a tier.
+    """
+    usable = [c for c in candidates if c.quality.usable]
+    if not usable:
+        return None
+    quarter = (end - start) / 4.0
+    lo, hi = start + quarter, end - quarter
+    if shot_start is not None:
+        lo = max(lo, min(shot_start + TRANSITION_GUARD_S, (start + end) / 2))
+    if shot_end is not None:
+        hi = min(hi, max(shot_end - TRANSITION_GUARD_S, (start + end) / 2))
+    central = [c for c in usable if lo <= c.time <= hi]
+    return max(central or usable, key=lambda c: c.quality.score)
+
+
+class BucketPool:
+    """Keeps the best frame of each short time bucket, for the segments not finished yet.
+
+    Holding one frame per ``bucket`` seconds (instead of every frame) bounds memory to
+    (open window / bucket) frames while still letting a later-decided segment edge fall between
+    candidates.
+    """
+
+    def __init__(self, bucket: float) -> None:
+        self._bucket = bucket
+        self._items: list[Candidate] = []
+        self._keys: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def offer(self, time: float, quality: FrameQuality, frame: np.ndarray) -> None:
+        """Record the frame if it beats its bucket's current best (the frame is not copied)."""
+        key = int(time // self._bucket)
+        if self._keys and self._keys[-1] == key:
+            if quality.score > self._items[-1].quality.score:
+                self._items[-1] = Candidate(time, quality, frame)
+            return
+        self._items.append(Candidate(time, quality, frame))
+        self._keys.append(key)
+
+    def split_bucket(self) -> None:
+        """Start a fresh bucket at the next frame (called at a cut so no bucket spans two shots)."""
+        if self._keys:
+            self._keys[-1] = -1
+
+    def take(self, start: float, end: float | None) -> list[Candidate]:
+        """Candidates with start <= time < end (end None: all the rest); older ones are dropped."""
+        keep_from = 0
+        picked: list[Candidate] = []
+        for i, cand in enumerate(self._items):
+            if end is not None and cand.time >= end:
+                break
+            keep_from = i + 1
+            if cand.time >= start:
+                picked.append(cand)
+        del self._items[:keep_from]
+        del self._keys[:keep_from]
+        return picked

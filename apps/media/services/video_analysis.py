@@ -1,0 +1,214 @@
+"""Cut a video into shots and pick one keyframe per segment, decoding the file once.
+
+Pipeline: :func:`probe_video` -> one ffmpeg process streaming small BGR frames
+(:mod:`.decode`) -> per frame: PySceneDetect's ``ContentDetector`` on a half-size copy, a quality
+score, and a bucketed candidate pool -> segments are closed (and their keyframe chosen) as soon as
+they are final, so memory holds a few seconds of candidates, never the whole video.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+from scenedetect.common import FrameTimecode
+from scenedetect.detectors import ContentDetector
+
+from .cut_filters import is_fade_out
+from .decode import DecodePlan, iter_frames, plan_decode
+from .errors import CorruptVideoError
+from .keyframes import BucketPool, Candidate, FrameQuality, choose_keyframe, frame_quality
+from .probe import ProbeResult, probe_video
+from .shots import (
+    DEFAULT_MIN_SHOT,
+    Segment,
+    Shot,
+    cuts_to_shots,
+    settled_segment_count,
+    shot_segment_edges,
+)
+
+DEFAULT_MAX_GAP = 3.0
+CONTENT_THRESHOLD = 27.0  # PySceneDetect's default, the one the ground truth was made with
+MIN_SCENE_FRAMES = 15
+# A decode that stops before this share of the probed duration is a truncated/corrupt file.
+MIN_DECODED_SHARE = 0.9
+_PROGRESS_STEP = 0.01
+
+
+@dataclass
+class Keyframe:
+    """The frame that stands for one segment in the index."""
+
+    shot_index: int
+    time: float
+    segment_start: float
+    segment_end: float
+    image: Image.Image  # RGB, working resolution (short side 256 px, not upscaled)
+
+
+@dataclass
+class VideoAnalysis:
+    """Everything ingestion needs from the pixels: shots, keyframes, and what decoding cost."""
+
+    probe: ProbeResult
+    shots: list[Shot]
+    keyframes: list[Keyframe]
+    decode_seconds: float
+    segments: list[Segment] = field(default_factory=list)  # including those without a keyframe
+
+
+def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
+                  on_progress: Callable[[float], None] | None = None) -> VideoAnalysis:
+    """Probe, decode once, detect shots and choose keyframes. Raises MediaError for bad files."""
+    if max_gap <= 0:
+        raise ValueError("max_gap must be positive")
+    path = Path(path)
+    started = time.perf_counter()
+    probe = probe_video(path)
+    plan = plan_decode(probe)
+    builder = _SegmentBuilder(max_gap=max_gap, duration=probe.duration)
+    frames = _scan(path, plan, probe, builder, on_progress)
+    _check_complete(frames, plan, probe)
+    builder.finish()
+    if on_progress is not None:
+        on_progress(1.0)
+    return VideoAnalysis(
+        probe=probe,
+        shots=cuts_to_shots(builder.cuts, probe.duration, builder.min_shot),
+        keyframes=builder.keyframes,
+        decode_seconds=time.perf_counter() - started,
+        segments=builder.segments,
+    )
+
+
+def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: _SegmentBuilder,
+          on_progress: Callable[[float], None] | None) -> int:
+    """Feed every decoded frame to the detector and the builder; return the frame count."""
+    detector = ContentDetector(threshold=CONTENT_THRESHOLD, min_scene_len=MIN_SCENE_FRAMES)
+    fps = plan.fps
+    # Cuts can be reported this long after the frame they happen at (the detector's merge filter).
+    lag = (detector.event_buffer_length + 2) / float(fps)
+    small_size = (max(2, plan.width // 2), max(2, plan.height // 2))
+    expected = max(1.0, probe.duration * float(fps))
+    recent_grays: deque[np.ndarray] = deque(maxlen=detector.event_buffer_length + 4)
+    next_report = _PROGRESS_STEP
+    index = -1
+    for index, frame in enumerate(iter_frames(path, plan)):
+        small = cv2.resize(frame, small_size, interpolation=cv2.INTER_NEAREST)
+        gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        recent_grays.append(gray)
+        for cut in detector.process_frame(FrameTimecode(index, fps=fps), small):
+            if not _is_fade_out_at(cut.frame_num, index, recent_grays):
+                builder.add_cut(float(cut.frame_num / fps))
+        quality = frame_quality(gray)
+        now = float(index / fps)
+        builder.add_frame(now, frame, quality, settled_until=now - lag)
+        if on_progress is not None and index / expected >= next_report:
+            on_progress(min(0.99, index / expected))
+            next_report = index / expected + _PROGRESS_STEP
+    if index >= 0:
+        for cut in detector.post_process(FrameTimecode(index, fps=fps)):
+            builder.add_cut(float(cut.frame_num / fps))
+    return index + 1
+
+
+def _is_fade_out_at(cut_frame: int, index: int, recent_grays: deque[np.ndarray]) -> bool:
+    """Whether the cut reported at ``cut_frame`` is a fade-out step (see :mod:`.cut_filters`)."""
+    back = index - cut_frame
+    if not 0 <= back < len(recent_grays) - 1:
+        return False  # frames no longer at hand: trust the detector
+    return is_fade_out(recent_grays[-2 - back], recent_grays[-1 - back])
+
+
+def _check_complete(frames: int, plan: DecodePlan, probe: ProbeResult) -> None:
+    """A clean ffmpeg exit with far fewer frames than probed means a truncated file."""
+    decoded = frames / float(plan.fps)
+    if decoded < probe.duration * MIN_DECODED_SHARE - 1.0 / float(plan.fps):
+        raise CorruptVideoError(
+            f"The video is truncated or damaged: only {decoded:.1f} s of its "
+            f"{probe.duration:.1f} s could be decoded."
+        )
+
+
+class _SegmentBuilder:
+    """Turns a stream of frames and cuts into final segments and their keyframes.
+
+    Follows the rules of :func:`cuts_to_shots` and :func:`shot_segment_edges` incrementally, so its
+    output equals ``split_into_segments(cuts_to_shots(cuts, duration), max_gap)``.
+    """
+
+    def __init__(self, *, max_gap: float, duration: float, min_shot: float = DEFAULT_MIN_SHOT) -> None:
+        self.max_gap = max_gap
+        self.duration = duration
+        self.min_shot = min_shot
+        self.cuts: list[float] = []
+        self.segments: list[Segment] = []
+        self.keyframes: list[Keyframe] = []
+        self._shot_index = 0
+        self._shot_start = 0.0
+        self._cursor = 0.0  # start of the first segment of the open shot not emitted yet
+        self._pending_cut: float | None = None
+        self._pool = BucketPool(bucket=min(1.0, max(0.1, max_gap / 12)))
+
+    def add_cut(self, cut: float) -> None:
+        """A detected cut; dropped when it would make a shot shorter than ``min_shot``."""
+        last_boundary = self._pending_cut if self._pending_cut is not None else self._shot_start
+        if cut - last_boundary < self.min_shot or cut >= self.duration or cut <= self._cursor:
+            return
+        if self._pending_cut is not None:
+            self._close_shot(self._pending_cut)
+        self._pending_cut = cut
+        self._pool.split_bucket()
+
+    def add_frame(self, now: float, frame: np.ndarray, quality: FrameQuality, *,
+                  settled_until: float) -> None:
+        """Offer a frame as candidate, then close whatever became final by ``settled_until``."""
+        self._pool.offer(now, quality, frame)
+        if self._pending_cut is not None:
+            if settled_until >= self._pending_cut + self.min_shot:
+                self._close_shot(self._pending_cut)
+            return
+        settled = settled_segment_count(self._shot_start, settled_until, self.max_gap)
+        while self._cursor < self._shot_start + settled * self.max_gap - 1e-9:
+            end = self._shot_start + (round((self._cursor - self._shot_start) / self.max_gap) + 1) * self.max_gap
+            self._emit(self._cursor, end, shot_end=None)
+
+    def finish(self) -> None:
+        """End of stream: settle the pending cut (or drop it, per ``cuts_to_shots``) and close all."""
+        if self._pending_cut is not None:
+            if self.duration - self._pending_cut < self.min_shot:
+                self._pending_cut = None
+            else:
+                self._close_shot(self._pending_cut)
+        self._close_shot(self.duration, last=True)
+
+    def _close_shot(self, end: float, last: bool = False) -> None:
+        edges = shot_segment_edges(self._shot_start, end, self.max_gap)
+        for a, b in zip(edges, edges[1:]):
+            if a >= self._cursor - 1e-9:
+                self._emit(a, b, shot_end=end, take_all=last and b == end)
+        if not last:
+            self.cuts.append(end)
+            self._shot_index += 1
+            self._shot_start = self._cursor = end
+            self._pending_cut = None
+
+    def _emit(self, start: float, end: float, *, shot_end: float | None, take_all: bool = False) -> None:
+        segment = Segment(self._shot_index, start, end)
+        self.segments.append(segment)
+        self._cursor = end
+        candidates = self._pool.take(start, None if take_all else end)
+        best = choose_keyframe(candidates, start, end, shot_start=self._shot_start, shot_end=shot_end)
+        if best is not None:
+            self.keyframes.append(_to_keyframe(best, segment))
+
+
+def _to_keyframe(candidate: Candidate, segment: Segment) -> Keyframe:
+    rgb = np.ascontiguousarray(candidate.frame[:, :, ::-1])
+    return Keyframe(segment.shot_index, candidate.time, segment.start, segment.end, Image.fromarray(rgb))

@@ -1,0 +1,190 @@
+"""Video analysis against real media: cut accuracy, keyframe coverage, bad files.
+
+Uses the shared test media next to the repository (``../shared/media``); skipped only when it is
+absent. Each video is analysed once per test session (module-scoped cache) to stay fast.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from apps.media.services.errors import (
+    CorruptVideoError,
+    EmptyFileError,
+    FileMissingError,
+    MediaError,
+    NotAVideoError,
+    NoVideoStreamError,
+)
+from apps.media.services.probe import probe_video
+from apps.media.services.shots import split_into_segments
+from apps.media.services.video_analysis import VideoAnalysis, analyze_video
+
+MEDIA = Path(__file__).resolve().parents[2].parent / "shared" / "media"
+VIDEOS = MEDIA / "videos"
+MAX_GAP = 3.0
+TOLERANCE_S = 0.2
+
+pytestmark = [
+    pytest.mark.skipif(not VIDEOS.is_dir(), reason=f"shared test media not found at {MEDIA}"),
+    pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
+                       reason="ffmpeg/ffprobe binaries not in PATH"),
+]
+
+_cache: dict[str, VideoAnalysis] = {}
+
+
+def analysis(name: str) -> VideoAnalysis:
+    if name not in _cache:
+        _cache[name] = analyze_video(VIDEOS / name, max_gap=MAX_GAP)
+    return _cache[name]
+
+
+def cut_times(result: VideoAnalysis) -> list[float]:
+    return [shot.start for shot in result.shots[1:]]
+
+
+def assert_cuts_match(found: list[float], expected: list[float]) -> None:
+    assert len(found) == len(expected), f"cuts found {found}, expected {expected}"
+    for got, want in zip(found, expected):
+        assert abs(got - want) <= TOLERANCE_S, f"cuts found {found}, expected {expected}"
+
+
+def test_testvideo_cuts_match_ground_truth():
+    frames = json.loads((MEDIA / "ground_truth" / "testvideo.mp4.ContentDetector.default.json").read_text())["cuts"]
+    result = analysis("testvideo.mp4")
+    assert_cuts_match(cut_times(result), [f / result.probe.fps for f in frames])
+
+
+def test_big_buck_bunny_cuts_and_no_cut_in_fade_in():
+    result = analysis("big_buck_bunny_0_30.webm")
+    assert not [t for t in cut_times(result) if t <= 2.0]
+    assert_cuts_match(cut_times(result), [11.79, 15.67, 22.96])
+
+
+@pytest.mark.parametrize("name", ["traffic_camera.mp4", "highway_320x240.avi"])
+def test_static_cameras_have_no_cut_but_keyframes_all_along(name):
+    result = analysis(name)
+    assert cut_times(result) == []
+    duration = result.probe.duration
+    assert duration > 20
+    kfs = result.keyframes
+    # every segment (<= MAX_GAP, covering the whole video) has its keyframe
+    assert [(k.segment_start, k.segment_end) for k in kfs] == [(s.start, s.end) for s in result.segments]
+    assert kfs[0].segment_start == 0.0 and kfs[-1].segment_end == duration
+    assert all(k.segment_end - k.segment_start <= MAX_GAP + 1e-9 for k in kfs)
+    # keyframe times themselves are spread: chosen in the middle half of each segment
+    times = [0.0] + [k.time for k in kfs] + [duration]
+    assert max(b - a for a, b in zip(times, times[1:])) <= 1.5 * MAX_GAP
+
+
+def test_odd_matroska_with_subtitles_and_fonts_ingests():
+    result = analysis("issue-236-split-copy.mkv")
+    assert result.probe.width == 1920 and result.probe.container.startswith("matroska")
+    assert result.keyframes
+    assert result.keyframes[0].image.size == (456, 256)
+
+
+@pytest.mark.parametrize("name", ["testvideo.mp4", "big_buck_bunny_0_30.webm", "traffic_camera.mp4",
+                                  "highway_320x240.avi", "issue-236-split-copy.mkv"])
+def test_keyframes_are_consistent_with_shots_and_segments(name):
+    result = analysis(name)
+    assert result.shots[0].start == 0.0 and result.shots[-1].end == result.probe.duration
+    assert result.segments == split_into_segments(result.shots, MAX_GAP)
+    assert len(result.keyframes) >= len(result.segments) - 2  # only black segments may lack one
+    fps = result.probe.fps
+    short = min(256, result.probe.width, result.probe.height)
+    for kf in result.keyframes:
+        assert kf.segment_start <= kf.time < kf.segment_end + 1 / fps
+        assert abs(kf.time * fps - round(kf.time * fps)) < 1e-6  # an exact frame time
+        assert kf.image.mode == "RGB" and min(kf.image.size) == short
+        assert result.shots[kf.shot_index].start <= kf.time < result.shots[kf.shot_index].end + 1 / fps
+    assert result.decode_seconds > 0
+
+
+def test_black_leader_of_testvideo_gets_no_keyframe():
+    result = analysis("testvideo.mp4")
+    first = result.shots[0]
+    assert first.end == pytest.approx(30 / result.probe.fps)
+    assert not [k for k in result.keyframes if k.shot_index == 0]
+
+
+def test_progress_is_reported_up_to_one():
+    seen: list[float] = []
+    analyze_video(VIDEOS / "issue-236-split-copy.mkv", on_progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 5
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+def assert_readable(error: MediaError, tmp_path: Path) -> None:
+    text = str(error)
+    assert text and "Traceback" not in text and str(tmp_path) not in text
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileMissingError) as err:
+        analyze_video(tmp_path / "nope.mp4")
+    assert "does not exist" in str(err.value)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.mp4"
+    path.write_bytes(b"")
+    with pytest.raises(EmptyFileError) as err:
+        analyze_video(path)
+    assert "empty" in str(err.value)
+
+
+@pytest.mark.parametrize("content", [b"just some text, renamed\n" * 20, bytes(range(256)) * 800])
+def test_text_or_random_bytes_are_not_a_video(tmp_path, content):
+    path = tmp_path / "fake.mp4"
+    path.write_bytes(content)
+    with pytest.raises(NotAVideoError) as err:
+        analyze_video(path)
+    assert_readable(err.value, tmp_path)
+
+
+def test_truncated_mp4_without_index(tmp_path):
+    data = (VIDEOS / "testvideo.mp4").read_bytes()
+    path = tmp_path / "truncated.mp4"
+    path.write_bytes(data[: len(data) * 30 // 100])
+    with pytest.raises(MediaError) as err:
+        analyze_video(path)
+    assert_readable(err.value, tmp_path)
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True, timeout=60)
+
+
+def test_truncated_mp4_with_index_first_is_corrupt(tmp_path):
+    whole = tmp_path / "faststart.mp4"
+    _ffmpeg("-i", str(VIDEOS / "testvideo.mp4"), "-t", "8", "-c", "copy", "-movflags", "+faststart", str(whole))
+    data = whole.read_bytes()
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(data[: len(data) * 40 // 100])
+    assert probe_video(path).duration > 7  # the index still promises 8 s
+    with pytest.raises(CorruptVideoError) as err:
+        analyze_video(path)
+    assert "truncated" in str(err.value)
+
+
+def test_audio_only_file(tmp_path):
+    path = tmp_path / "sound.m4a"
+    _ffmpeg("-f", "lavfi", "-i", "sine=d=1", str(path))
+    with pytest.raises(NoVideoStreamError):
+        analyze_video(path)
+
+
+def test_still_image(tmp_path):
+    path = tmp_path / "picture.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "color=c=red:s=64x48", "-frames:v", "1", "-f", "image2", "-c:v", "png",
+            str(path))
+    with pytest.raises(NotAVideoError) as err:
+        analyze_video(path)
+    assert "still image" in str(err.value)

@@ -1,0 +1,125 @@
+"""Keyframe choice on synthetic frames: black and blank frames are never picked."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from apps.media.services.keyframes import (
+    BucketPool,
+    Candidate,
+    FrameQuality,
+    choose_keyframe,
+    frame_quality,
+)
+
+H, W = 64, 112
+
+
+def black() -> np.ndarray:
+    return np.zeros((H, W, 3), np.uint8)
+
+
+def flat(value: int = 128) -> np.ndarray:
+    return np.full((H, W, 3), value, np.uint8)
+
+
+def textured(seed: int = 0) -> np.ndarray:
+    """Random 8x8-pixel blocks: a contrasted picture with crisp edges."""
+    blocks = np.random.default_rng(seed).integers(30, 220, size=(H // 8, W // 8, 3), dtype=np.uint8)
+    return np.kron(blocks, np.ones((8, 8, 1), np.uint8))
+
+
+def blurred(seed: int = 0) -> np.ndarray:
+    """The same kind of picture out of focus: still contrasted, no crisp edges."""
+    return cv2.GaussianBlur(textured(seed), (0, 0), 3)
+
+
+def text_on_black() -> np.ndarray:
+    img = black()
+    img[20:40, 10:100:4] = 255  # bright strokes: a caption on a black card
+    return img
+
+
+def cand(t: float, img: np.ndarray) -> Candidate:
+    return Candidate(t, frame_quality(img), img)
+
+
+def test_synthetic_pictures_are_what_the_tests_assume():
+    assert frame_quality(blurred()).usable and frame_quality(blurred()).std > 20
+
+
+def test_black_and_blank_frames_are_unusable():
+    assert not frame_quality(black()).usable
+    assert frame_quality(black()).black
+    assert not frame_quality(flat(128)).usable
+    assert not frame_quality(flat(250)).usable
+    noisy_black = np.random.default_rng(0).integers(0, 8, size=(H, W, 3), dtype=np.uint8)
+    assert not frame_quality(noisy_black).usable
+
+
+def test_detailed_frames_are_usable_even_when_dark():
+    assert frame_quality(textured()).usable
+    assert frame_quality(text_on_black()).usable
+
+
+def test_sharp_frame_beats_blurred_one():
+    assert frame_quality(textured()).score > frame_quality(blurred()).score
+
+
+def test_any_usable_frame_beats_any_unusable_one():
+    worst_usable = FrameQuality(mean=25.0, std=6.5, sharpness=0.0)
+    assert worst_usable.usable
+    assert worst_usable.score > FrameQuality(mean=128.0, std=0.0, sharpness=0.0).score
+
+
+def test_choice_rejects_black_and_blank_even_if_central():
+    cands = [cand(0.2, blurred()), cand(1.5, black()), cand(1.4, flat())]
+    assert choose_keyframe(cands, 0.0, 3.0).time == 0.2
+
+
+def test_choice_prefers_the_middle_of_the_segment():
+    cands = [cand(0.05, textured(1)), cand(1.5, blurred(2)), cand(2.95, textured(3))]
+    assert choose_keyframe(cands, 0.0, 3.0).time == 1.5
+
+
+def test_choice_prefers_sharpest_among_central_frames():
+    cands = [cand(1.2, blurred(1)), cand(1.6, textured(2)), cand(1.8, blurred(3))]
+    assert choose_keyframe(cands, 0.0, 3.0).time == 1.6
+
+
+def test_choice_avoids_frames_next_to_a_shot_boundary():
+    # a 0.6 s shot: its middle half is within the transition guard, so the centre is kept
+    cands = [cand(10.02, textured(1)), cand(10.3, blurred(2)), cand(10.58, textured(3))]
+    best = choose_keyframe(cands, 10.0, 10.6, shot_start=10.0, shot_end=10.6)
+    assert best.time == 10.3
+
+
+def test_wholly_black_segment_gets_no_keyframe():
+    assert choose_keyframe([cand(t / 10, black()) for t in range(30)], 0.0, 3.0) is None
+    assert choose_keyframe([], 0.0, 3.0) is None
+
+
+def test_fade_from_black_picks_a_visible_frame():
+    fade = [cand(t / 10, (textured() * (t / 30)).astype(np.uint8)) for t in range(30)]
+    best = choose_keyframe(fade, 0.0, 3.0)
+    assert best is not None and best.quality.usable and best.time >= 0.75
+
+
+def test_bucket_pool_keeps_best_per_bucket_and_drops_taken():
+    pool = BucketPool(bucket=0.5)
+    pool.offer(0.0, frame_quality(blurred()), blurred())
+    pool.offer(0.2, frame_quality(textured()), textured())  # same bucket, better
+    pool.offer(0.6, frame_quality(black()), black())
+    assert len(pool) == 2
+    taken = pool.take(0.0, 0.5)
+    assert [c.time for c in taken] == [0.2]
+    assert len(pool) == 1
+    assert [c.time for c in pool.take(0.5, None)] == [0.6]
+
+
+def test_bucket_pool_split_starts_a_new_bucket():
+    pool = BucketPool(bucket=1.0)
+    pool.offer(0.1, frame_quality(textured()), textured())
+    pool.split_bucket()
+    pool.offer(0.2, frame_quality(blurred()), blurred())
+    assert [c.time for c in pool.take(0.0, None)] == [0.1, 0.2]

@@ -1,0 +1,118 @@
+"""Shot and segment arithmetic: pure functions, no video needed."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from apps.media.services.cut_filters import correlation, is_fade_out
+from apps.media.services.shots import (
+    Segment,
+    Shot,
+    cuts_to_shots,
+    settled_segment_count,
+    shot_segment_edges,
+    split_into_segments,
+)
+
+
+def test_no_cut_is_one_shot_covering_the_video():
+    assert cuts_to_shots([], 12.5) == [Shot(0, 0.0, 12.5)]
+
+
+def test_cuts_become_shot_boundaries_in_order():
+    shots = cuts_to_shots([7.0, 2.0], 10.0)
+    assert shots == [Shot(0, 0.0, 2.0), Shot(1, 2.0, 7.0), Shot(2, 7.0, 10.0)]
+
+
+def test_cuts_outside_the_video_are_ignored():
+    assert cuts_to_shots([-1.0, 0.0, 10.0, 11.0], 10.0) == [Shot(0, 0.0, 10.0)]
+
+
+def test_cut_too_close_to_previous_boundary_is_dropped():
+    shots = cuts_to_shots([0.1, 3.0, 3.2, 6.0], 10.0, min_shot=0.5)
+    assert [s.start for s in shots] == [0.0, 3.0, 6.0]
+
+
+def test_last_cut_leaving_a_sliver_is_dropped():
+    shots = cuts_to_shots([5.0, 9.9], 10.0, min_shot=0.5)
+    assert shots == [Shot(0, 0.0, 5.0), Shot(1, 5.0, 10.0)]
+
+
+def test_zero_duration_has_no_shots():
+    assert cuts_to_shots([1.0], 0.0) == []
+
+
+def test_short_shot_is_one_segment():
+    assert split_into_segments([Shot(0, 1.0, 3.5)], 3.0) == [Segment(0, 1.0, 3.5)]
+
+
+def test_shot_up_to_two_gaps_is_split_evenly():
+    assert shot_segment_edges(0.0, 5.0, 3.0) == [0.0, 2.5, 5.0]
+    assert shot_segment_edges(0.0, 6.0, 3.0) == [0.0, 3.0, 6.0]
+
+
+def test_long_shot_full_gaps_then_remainder_shared_by_last_two():
+    edges = shot_segment_edges(0.0, 10.0, 3.0)
+    assert edges == pytest.approx([0.0, 3.0, 6.0, 8.0, 10.0])
+
+
+@pytest.mark.parametrize("duration", [0.3, 2.9, 3.0, 3.01, 6.0, 7.5, 9.0, 23.04, 30.003, 3600.0])
+@pytest.mark.parametrize("max_gap", [1.0, 3.0, 5.5])
+def test_segments_partition_each_shot_and_respect_max_gap(duration, max_gap):
+    shots = cuts_to_shots([duration * 0.37, duration * 0.81], duration, min_shot=0.0)
+    segments = split_into_segments(shots, max_gap)
+    assert segments[0].start == 0.0 and segments[-1].end == duration
+    for a, b in zip(segments, segments[1:]):
+        assert a.end == b.start  # exact, no float gaps
+    for seg in segments:
+        assert seg.end - seg.start <= max_gap + 1e-9
+        assert seg.end > seg.start
+    for shot in shots:
+        mine = [s for s in segments if s.shot_index == shot.index]
+        assert mine[0].start == shot.start and mine[-1].end == shot.end
+        assert len(mine) == max(1, math.ceil((shot.end - shot.start) / max_gap - 1e-9))
+
+
+def test_segments_of_long_shots_are_at_least_half_a_gap():
+    for length in np.linspace(3.01, 40.0, 200):
+        edges = shot_segment_edges(0.0, float(length), 3.0)
+        assert min(b - a for a, b in zip(edges, edges[1:])) >= 1.5 - 1e-9
+
+
+def test_settled_segments_never_change_when_the_shot_grows():
+    start, max_gap = 2.0, 3.0
+    for now in np.linspace(2.0, 30.0, 300):
+        settled = settled_segment_count(start, float(now), max_gap)
+        for end in np.linspace(float(now), 40.0, 50):
+            edges = shot_segment_edges(start, float(end), max_gap)
+            for k in range(settled):
+                assert edges[k + 1] == pytest.approx(start + (k + 1) * max_gap)
+
+
+def test_invalid_max_gap_is_rejected():
+    with pytest.raises(ValueError):
+        shot_segment_edges(0.0, 1.0, 0.0)
+
+
+def _textured(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(30, 220, size=(64, 96), dtype=np.uint8)
+
+
+def test_dimming_the_same_picture_is_a_fade_out():
+    prev = _textured()
+    assert is_fade_out(prev, (prev * 0.6).astype(np.uint8))
+
+
+def test_a_different_picture_is_not_a_fade_out():
+    assert not is_fade_out(_textured(1), (_textured(2) * 0.5).astype(np.uint8))
+
+
+def test_brightening_is_not_a_fade_out():
+    cur = _textured()
+    assert not is_fade_out((cur * 0.5).astype(np.uint8), cur)
+
+
+def test_correlation_of_uniform_image_is_zero():
+    assert correlation(np.zeros((4, 4), np.uint8), _textured()[:4, :4]) == 0.0
