@@ -16,6 +16,7 @@ plain Python when a spec is given.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -48,7 +49,12 @@ _spec_locks: dict[tuple[str, str, str, int], threading.Lock] = {}
 
 
 def _django_settings():
-    """Django settings when configured, else None (backends must work without Django)."""
+    """Django settings when configured, else None (backends must work without Django).
+
+    Django is not even imported unless the process already uses it or names a settings module.
+    """
+    if "django" not in sys.modules and not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        return None
     try:
         from django.conf import settings
 
