@@ -1,15 +1,13 @@
 """Heat map for one stored keyframe or photo against a text query (glue between rows and explain.py)."""
 from __future__ import annotations
 
-import io
-
 from PIL import Image
 
 from apps.media.models import Keyframe, Photo
 from apps.media.services import storage
 
 from .embedders.registry import get_embedder
-from .explain import explain_match
+from .explain import explain_png
 from .query import embed_text_query
 
 
@@ -27,7 +25,4 @@ def explain_item(*, text: str, keyframe_id: str | None = None, photo_id: str | N
     embedder = get_embedder(collection.embedder_spec)
     with Image.open(storage.absolute(relative)) as img:
         image = img.convert("RGB")
-    overlay = explain_match(embedder, image, embed_text_query(embedder, text).vector)
-    buffer = io.BytesIO()
-    overlay.save(buffer, "PNG")
-    return buffer.getvalue()
+    return explain_png(embedder, image, embed_text_query(embedder, text).vector)

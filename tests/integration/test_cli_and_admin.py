@@ -1,0 +1,78 @@
+"""The command line (ingest a folder, search as JSON) and the admin actions (re-ingest, rebuild, explain)."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from PIL import Image
+
+from apps.media.models import Collection, IngestJob, Photo, Status, Video
+from apps.media.services.vectors import collection_index
+from apps.search.temporal import temporal_iou
+from apps.search.testmodel.demo_video import make_demo_photos, make_demo_video
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def media_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("folder")
+    segments = make_demo_video(folder / "clips" / "demo.mp4")
+    photos = make_demo_photos(folder / "album", n=3)
+    (folder / "album" / "notes.txt").write_text("not media")
+    return folder, segments, photos
+
+
+def run(*args, **kwargs) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO(), **kwargs)
+    return out.getvalue()
+
+
+def test_ingest_folder_then_search_json(storage_dirs, media_folder):
+    folder, segments, photos = media_folder
+    out = run("ingest", str(folder), collection="cli", model="testmodel")
+    assert "created collection 'cli'" in out and "4 indexed" in out and "skipped 1 file" in out
+    again = run("ingest", str(folder), collection="cli")
+    assert "4 file(s) already in the collection" in again
+    assert Video.objects.count() == 1 and Photo.objects.count() == 3
+    seg = segments[4]
+    data = json.loads(run("search", collection="cli", text=seg.caption_ru, top=3, json=True))
+    top = data["results"][0]
+    assert top["type"] == "clip" and temporal_iou((top["start"], top["end"]), (seg.start, seg.end)) >= 0.8
+    image_hit = json.loads(run("search", collection="cli", image=str(photos[0][0]), json=True))["results"][0]
+    assert image_hit["type"] == "photo" and image_hit["photo"]["name"].endswith(photos[0][0].name)
+    with pytest.raises(CommandError, match="unknown collection 'nope'"):
+        run("search", collection="nope", text="car")
+    with pytest.raises(CommandError, match="does not exist"):
+        run("ingest", str(folder / "missing"), collection="cli")
+
+
+def test_admin_reingest_rebuild_and_explain(admin_client, storage_dirs, media_folder):
+    folder, segments, photos = media_folder
+    run("ingest", str(folder / "clips"), collection="adm", model="testmodel")
+    collection = Collection.objects.get(name="adm")
+    video = Video.objects.get()
+    count = collection_index(collection).info().count
+    assert admin_client.get("/admin/media/video/").status_code == 200
+    assert admin_client.get(f"/admin/media/video/{video.pk}/change/").status_code == 200
+    assert admin_client.get("/admin/media/keyframe/").status_code == 200
+    assert admin_client.get("/admin/media/ingestjob/").status_code == 200
+    response = admin_client.post(
+        "/admin/media/video/", {"action": "reingest", "_selected_action": [video.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    assert IngestJob.objects.filter(video=video).count() == 2
+    assert IngestJob.objects.filter(video=video).first().status == Status.INDEXED
+    assert collection_index(collection).info().count == count  # re-ingest replaced, did not add
+    collection_index(collection).reset("another-model")
+    admin_client.post("/admin/media/collection/", {"action": "rebuild_index", "_selected_action": [collection.pk]})
+    info = collection_index(collection).info()
+    assert info.count == count and info.model_id.startswith("testmodel:")
+    keyframe = video.keyframes.first()
+    png = admin_client.get(f"/api/explain/?keyframe={keyframe.pk}&text={segments[0].caption_en}")
+    assert png.status_code == 200 and png["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(png.content)).size[0] > 0
