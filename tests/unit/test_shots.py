@@ -116,3 +116,43 @@ def test_brightening_is_not_a_fade_out():
 
 def test_correlation_of_uniform_image_is_zero():
     assert correlation(np.zeros((4, 4), np.uint8), _textured()[:4, :4]) == 0.0
+
+
+def _frames(n: int = 12) -> list[np.ndarray]:
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 256, size=(48, 80, 3), dtype=np.uint8)
+    frames = []
+    for i in range(n):
+        frame = np.clip(base.astype(int) + rng.integers(-20, 20, size=base.shape), 0, 255).astype(np.uint8)
+        frames.append(255 - frame if i == n // 2 else frame)  # one hard change mid-way
+    return frames
+
+
+def test_fast_content_detector_scores_like_pyscenedetect():
+    from scenedetect.common import FrameTimecode
+    from scenedetect.detectors import ContentDetector
+
+    from apps.media.services.content_detector import FastContentDetector
+
+    ref, fast = ContentDetector(min_scene_len=2), FastContentDetector(min_scene_len=2)
+    ref_cuts, fast_cuts = [], []
+    for i, frame in enumerate(_frames()):
+        tc = FrameTimecode(i, fps=25.0)
+        ref_cuts += ref.process_frame(tc, frame)
+        fast_cuts += fast.process_frame(tc, frame)
+        assert fast._frame_score == pytest.approx(ref._frame_score, abs=1e-6)
+    assert [c.frame_num for c in fast_cuts] == [c.frame_num for c in ref_cuts] == [6]
+
+
+def test_fast_content_detector_keeps_edge_scoring_path():
+    from scenedetect.common import FrameTimecode
+    from scenedetect.detectors import ContentDetector
+
+    from apps.media.services.content_detector import FastContentDetector
+
+    weights = ContentDetector.Components(delta_edges=1.0)
+    ref, fast = ContentDetector(weights=weights), FastContentDetector(weights=weights)
+    for i, frame in enumerate(_frames(4)):
+        ref.process_frame(FrameTimecode(i, fps=25.0), frame)
+        fast.process_frame(FrameTimecode(i, fps=25.0), frame)
+        assert fast._frame_score == pytest.approx(ref._frame_score)
