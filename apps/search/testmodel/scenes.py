@@ -10,6 +10,7 @@ the short side and centre-crops: anything outside that square would be cut off f
 """
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -234,6 +235,19 @@ def random_spec(rng: np.random.Generator, *, max_groups: int = 1) -> SceneSpec:
             return SceneSpec(background, groups, bg_colour)
         except ValueError:  # colour clash: draw again
             continue
+
+
+def all_single_group_specs() -> list[SceneSpec]:
+    """Every valid one-group scene (the whole caption space of the test model, ~11k scenes)."""
+    backgrounds = [(t, None) for t in TEXTURES] + [(PLAIN, c) for c in COLOURS]
+    specs = []
+    for kind, colour, count, position in itertools.product(OBJECTS, COLOURS, COUNTS, POSITIONS):
+        for background, bg_colour in backgrounds:
+            try:
+                specs.append(SceneSpec(background, (ObjectGroup(kind, colour, count, position),), bg_colour))
+            except ValueError:  # colour clash or object not shown on this background
+                continue
+    return specs
 
 
 def distinct_specs(rng: np.random.Generator, n: int, *, max_groups: int = 1) -> list[SceneSpec]:

@@ -1,0 +1,348 @@
+"""Train the bundled test model on generated scenes, on CPU, deterministically.
+
+    python -m apps.search.testmodel.train --out apps/search/testmodel/testmodel.pt
+
+Training is bounded by a step count (not wall-clock) so the same seed gives the same weights. Each image
+is paired with an English and a Russian caption (sometimes wrapped in the query-path prompt templates).
+Two things make a from-scratch CLIP learn in minutes on two cores: batches made of near-duplicate pairs
+(scenes differing in one attribute, i.e. hard negatives), and auxiliary linear attribute heads on both
+towers that give a direct signal for kind/colour/count/position/background. The heads are dropped;
+the checkpoint holds only the open_clip model's weights, in float16.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import random
+import time
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageFilter
+
+from apps.search.prompts import EN_TEMPLATES, RU_TEMPLATES
+from apps.search.testmodel import TESTMODEL_CHECKPOINT, TESTMODEL_NAME, register_testmodel_config
+from apps.search.testmodel.evaluation import evaluate_testmodel, heldout_scenes, recall_at_k
+from apps.search.testmodel.scenes import (
+    ALL_BACKGROUNDS,
+    COLOURS,
+    COUNTS,
+    OBJECTS,
+    PLAIN,
+    POSITIONS,
+    SceneSpec,
+    caption_en,
+    caption_ru,
+    random_spec,
+    render,
+)
+
+IMAGE_SIZE = 64
+MEAN = torch.tensor((0.48145466, 0.4578275, 0.40821073)).view(1, 3, 1, 1)  # open_clip's OpenAI defaults
+STD = torch.tensor((0.26862954, 0.26130258, 0.27577711)).view(1, 3, 1, 1)
+RENDER_SIZES: tuple[tuple[int, int], ...] = ((64, 64), (80, 80), (96, 96), (128, 128), (160, 160), (224, 224),
+                                             (128, 72), (192, 108), (160, 120))
+BACKGROUND_CLASSES = [b for b in ALL_BACKGROUNDS if b != PLAIN] + [f"plain-{c}" for c in COLOURS]
+ATTRIBUTES: dict[str, list] = {
+    "kind": list(OBJECTS), "colour": list(COLOURS), "count": list(COUNTS), "position": list(POSITIONS),
+    "background": BACKGROUND_CLASSES,
+}
+
+
+@dataclasses.dataclass
+class Config:
+    steps: int = 500
+    batch: int = 128
+    n_images: int = 16_384
+    lr: float = 1.5e-3
+    warmup: int = 40
+    weight_decay: float = 0.05
+    aux_weight: float = 0.5
+    template_p: float = 0.5
+    eval_every: int = 100
+    seed: int = 0
+    threads: int = 2
+
+
+# ---------------------------------------------------------------------------------------------- data
+
+
+def mutate(spec: SceneSpec, rng: np.random.Generator) -> SceneSpec:
+    """A scene differing from ``spec`` in exactly one attribute: a hard negative for the same batch."""
+    g = spec.groups[0]
+    while True:
+        field = str(rng.choice(["kind", "colour", "count", "position", "background"]))
+        if field == "background":
+            background = str(rng.choice(ALL_BACKGROUNDS))
+            bg_colour = str(rng.choice(list(COLOURS))) if background == PLAIN else None
+            candidate = (background, (g,), bg_colour)
+        else:
+            value = rng.choice(ATTRIBUTES[field])
+            new = dataclasses.replace(g, **{field: int(value) if field == "count" else str(value)})
+            candidate = (spec.background, (new,), spec.background_colour)
+        try:
+            other = SceneSpec(*candidate)
+        except ValueError:
+            continue
+        if caption_en(other) != caption_en(spec):
+            return other
+
+
+def _degrade(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Mimic video frames: sometimes JPEG artefacts or a slight blur."""
+    r = rng.random()
+    if r < 0.3:
+        buf = BytesIO()
+        img.save(buf, format="JPEG", quality=int(rng.integers(35, 90)))
+        return Image.open(BytesIO(buf.getvalue())).convert("RGB")
+    if r < 0.45:
+        return img.filter(ImageFilter.GaussianBlur(radius=float(rng.uniform(0.3, 0.9)) * min(img.size) / 128))
+    return img
+
+
+def to_model_pixels(img: Image.Image) -> np.ndarray:
+    """Resize the short side and centre-crop to IMAGE_SIZE, as open_clip's eval transform does."""
+    w, h = img.size
+    scale = IMAGE_SIZE / min(w, h)
+    img = img.resize((max(IMAGE_SIZE, round(w * scale)), max(IMAGE_SIZE, round(h * scale))), Image.BICUBIC)
+    left, top = (img.width - IMAGE_SIZE) // 2, (img.height - IMAGE_SIZE) // 2
+    return np.asarray(img.crop((left, top, left + IMAGE_SIZE, top + IMAGE_SIZE)), dtype=np.uint8)
+
+
+def build_dataset(n: int, seed: int) -> tuple[torch.Tensor, list[SceneSpec]]:
+    """Render ``n`` images (pairs of near-duplicate scenes) as uint8 (n, 64, 64, 3)."""
+    specs: list[SceneSpec] = []
+    pixels = np.empty((n, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
+    for i in range(0, n, 2):
+        rng = np.random.default_rng([seed, 7, i])
+        base = random_spec(rng)
+        for j, spec in enumerate((base, mutate(base, rng))[: n - i]):
+            size = RENDER_SIZES[int(rng.integers(len(RENDER_SIZES)))]
+            pixels[i + j] = to_model_pixels(_degrade(render(spec, size, rng), rng))
+            specs.append(spec)
+    return torch.from_numpy(pixels), specs
+
+
+def attribute_targets(specs: list[SceneSpec]) -> dict[str, torch.Tensor]:
+    """Class indices of each attribute, for the auxiliary heads."""
+    out: dict[str, list[int]] = {k: [] for k in ATTRIBUTES}
+    for s in specs:
+        g = s.groups[0]
+        out["kind"].append(ATTRIBUTES["kind"].index(g.kind))
+        out["colour"].append(ATTRIBUTES["colour"].index(g.colour))
+        out["count"].append(ATTRIBUTES["count"].index(g.count))
+        out["position"].append(ATTRIBUTES["position"].index(g.position))
+        bg = s.background if s.background != PLAIN else f"plain-{s.background_colour}"
+        out["background"].append(BACKGROUND_CLASSES.index(bg))
+    return {k: torch.tensor(v) for k, v in out.items()}
+
+
+def text_variant(caption: str, lang: str, rnd: random.Random, template_p: float) -> str:
+    """Caption as a user might type it: maybe templated, "е" for "ё", "center" for "centre"."""
+    if lang == "ru" and rnd.random() < 0.3:
+        caption = caption.replace("ё", "е")
+    if lang == "en" and rnd.random() < 0.3:
+        caption = caption.replace("centre", "center")
+    if rnd.random() < template_p:
+        caption = rnd.choice((EN_TEMPLATES if lang == "en" else RU_TEMPLATES)[1:]).format(caption)
+    return caption
+
+
+def augment(pixels: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """uint8 NHWC -> normalised NCHW float, with mild colour jitter and scale/shift."""
+    x = pixels.permute(0, 3, 1, 2).float() / 255.0
+    n = x.shape[0]
+    u = torch.rand(n, 5, generator=gen)
+    brightness, contrast, saturation = 0.9 + 0.2 * u[:, 0], 0.9 + 0.2 * u[:, 1], 0.85 + 0.3 * u[:, 2]
+    x = x * brightness.view(n, 1, 1, 1)
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - mean) * contrast.view(n, 1, 1, 1) + mean
+    grey = x.mean(dim=1, keepdim=True)
+    x = (x - grey) * saturation.view(n, 1, 1, 1) + grey
+    scale = 0.9 + 0.2 * u[:, 3]
+    shift = (torch.rand(n, 2, generator=gen) - 0.5) * 0.08
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 1, 1] = 1 / scale, 1 / scale
+    theta[:, :, 2] = shift
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return (x.clamp(0, 1) - MEAN) / STD
+
+
+# ---------------------------------------------------------------------------------------------- model
+
+
+def encode_text_trimmed(model: torch.nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """open_clip's CLIP.encode_text on tokens cut after the longest caption in the batch.
+
+    The text tower is causal and pools at the end-of-text token, so the padding after it never
+    influences the result: trimming is exact and makes Russian captions (~1 token per letter) cheap.
+    """
+    length = int((tokens != 0).sum(dim=1).max())
+    tokens = tokens[:, :length]
+    x = model.token_embedding(tokens) + model.positional_embedding[:length]
+    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+    x = model.ln_final(x)
+    x = x[torch.arange(x.shape[0]), tokens.argmax(dim=-1)] @ model.text_projection
+    return F.normalize(x, dim=-1)
+
+
+class AttributeHeads(torch.nn.Module):
+    """Linear classifiers from an embedding to each scene attribute (training-only)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.heads = torch.nn.ModuleDict({k: torch.nn.Linear(dim, len(v)) for k, v in ATTRIBUTES.items()})
+
+    def loss(self, emb: torch.Tensor, targets: dict[str, torch.Tensor]) -> torch.Tensor:
+        return sum(F.cross_entropy(h(emb * 10.0), targets[k]) for k, h in self.heads.items()) / len(self.heads)
+
+
+def contrastive_loss(a: torch.Tensor, b: torch.Tensor, same: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Symmetric InfoNCE; identical scenes in a batch share the target mass instead of being negatives."""
+    logits = scale * a @ b.T
+    target = same / same.sum(dim=1, keepdim=True)
+    return 0.5 * (torch.sum(-target * F.log_softmax(logits, 1), 1).mean()
+                  + torch.sum(-target * F.log_softmax(logits.T, 1), 1).mean())
+
+
+class ModelEmbedder:
+    """Embedder-protocol view of an in-memory model, for evaluation during training."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer, preprocess=None) -> None:
+        self.model, self.tokenizer, self.preprocess = model, tokenizer, preprocess
+        self.model_id, self.dim = f"open_clip:{TESTMODEL_NAME}/training", int(model.text_projection.shape[1])
+
+    @torch.no_grad()
+    def encode_images(self, images) -> np.ndarray:
+        if self.preprocess is not None:
+            x = torch.stack([self.preprocess(im) for im in images])
+        else:
+            pixels = torch.from_numpy(np.stack([to_model_pixels(im.convert("RGB")) for im in images]))
+            x = (pixels.permute(0, 3, 1, 2).float() / 255.0 - MEAN) / STD
+        return F.normalize(self.model.encode_image(x), dim=-1).numpy().astype(np.float32)
+
+    @torch.no_grad()
+    def encode_texts(self, texts) -> np.ndarray:
+        return encode_text_trimmed(self.model, self.tokenizer(list(texts))).numpy().astype(np.float32)
+
+
+def param_groups(model: torch.nn.Module, heads: torch.nn.Module, wd: float) -> list[dict]:
+    """Weight decay on weight matrices only; never on embeddings, norms, biases or the temperature."""
+    decay, no_decay = [], []
+    for name, p in [*model.named_parameters(), *heads.named_parameters()]:
+        if p.ndim < 2 or "embedding" in name or name in {"class_embedding", "visual.class_embedding"}:
+            no_decay.append(p)
+        else:
+            decay.append(p)
+    return [{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+# ---------------------------------------------------------------------------------------------- loop
+
+
+def quick_val(embedder: ModelEmbedder, specs: list[SceneSpec], images: list[Image.Image]) -> str:
+    img = embedder.encode_images(images)
+    parts = []
+    for lang, cap in (("en", caption_en), ("ru", caption_ru)):
+        r = recall_at_k(embedder.encode_texts([cap(s) for s in specs]), img)
+        parts.append(f"{lang} R@1={r['R@1']:.3f} R@5={r['R@5']:.3f}")
+    return " ".join(parts)
+
+
+def train(cfg: Config, out: Path) -> dict:
+    """Run training, save the float16 checkpoint to ``out`` and return held-out metrics."""
+    import open_clip
+
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    torch.use_deterministic_algorithms(True)
+    rnd = random.Random(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    t0 = time.time()
+
+    register_testmodel_config()
+    model = open_clip.create_model(TESTMODEL_NAME)
+    tokenizer = open_clip.get_tokenizer(TESTMODEL_NAME)
+    heads = AttributeHeads(int(model.text_projection.shape[1]))
+    print(f"model params: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M", flush=True)
+
+    pixels, specs = build_dataset(cfg.n_images, cfg.seed)
+    targets = attribute_targets(specs)
+    captions = {"en": [caption_en(s) for s in specs], "ru": [caption_ru(s) for s in specs]}
+    ids: dict[str, int] = {}
+    keys = torch.tensor([ids.setdefault(c, len(ids)) for c in captions["en"]], dtype=torch.int64)
+    val_specs, val_images = heldout_scenes(200, seed=cfg.seed + 555_000)
+    print(f"dataset: {len(specs)} images in {time.time() - t0:.0f}s", flush=True)
+
+    opt = torch.optim.AdamW(param_groups(model, heads, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.98), eps=1e-6)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / cfg.warmup) * (
+        0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / cfg.steps)))))
+    n_pairs = cfg.n_images // 2
+    order = torch.randperm(n_pairs, generator=gen)
+    cursor = 0
+    model.train()
+    for step in range(1, cfg.steps + 1):
+        if cursor + cfg.batch // 2 > n_pairs:
+            order, cursor = torch.randperm(n_pairs, generator=gen), 0
+        pairs = order[cursor: cursor + cfg.batch // 2]
+        cursor += cfg.batch // 2
+        idx = torch.stack([2 * pairs, 2 * pairs + 1], dim=1).flatten()
+        x = augment(pixels[idx], gen)
+        texts = {lang: [text_variant(captions[lang][i], lang, rnd, cfg.template_p) for i in idx.tolist()]
+                 for lang in ("en", "ru")}
+        batch_targets = {k: v[idx] for k, v in targets.items()}
+        same = (keys[idx][:, None] == keys[idx][None, :]).float()
+
+        img = F.normalize(model.encode_image(x), dim=-1)
+        txt = {lang: encode_text_trimmed(model, tokenizer(t)) for lang, t in texts.items()}
+        scale = model.logit_scale.exp().clamp(max=100)
+        clip = (contrastive_loss(img, txt["en"], same, scale) + contrastive_loss(img, txt["ru"], same, scale)
+                + 0.5 * contrastive_loss(txt["en"], txt["ru"], same, scale)) / 2.5
+        aux = (heads.loss(img, batch_targets) + heads.loss(txt["en"], batch_targets)
+               + heads.loss(txt["ru"], batch_targets)) / 3
+        loss = clip + cfg.aux_weight * aux
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if step % 20 == 0 or step == 1:
+            print(f"step {step}/{cfg.steps} loss {loss.item():.3f} clip {clip.item():.3f} aux {aux.item():.3f} "
+                  f"scale {scale.item():.1f} lr {sched.get_last_lr()[0]:.2e} t={time.time() - t0:.0f}s", flush=True)
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            model.eval()
+            print(f"  val @{step}: {quick_val(ModelEmbedder(model, tokenizer), val_specs, val_images)}", flush=True)
+            model.train()
+
+    model.eval()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}, out)
+    train_seconds = time.time() - t0
+    metrics = evaluate_testmodel(ModelEmbedder(model, tokenizer))
+    print(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB); training took {train_seconds:.0f}s", flush=True)
+    print(f"held-out (in-memory fp32): {metrics}", flush=True)
+    loaded, _, preprocess = open_clip.create_model_and_transforms(TESTMODEL_NAME, pretrained=str(out))
+    metrics = evaluate_testmodel(ModelEmbedder(loaded.eval(), tokenizer, preprocess))
+    print(f"held-out (fp16 checkpoint via open_clip): {metrics}", flush=True)
+    return metrics
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=TESTMODEL_CHECKPOINT)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=Config.steps)
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="rough budget: sets --steps from a measured ~1 s/step (the run stays step-bounded)")
+    args = parser.parse_args()
+    steps = int(args.minutes * 60 / 1.0) if args.minutes else args.steps
+    train(Config(steps=steps, seed=args.seed), args.out)
+
+
+if __name__ == "__main__":
+    main()
