@@ -123,3 +123,57 @@ def test_bucket_pool_split_starts_a_new_bucket():
     pool.split_bucket()
     pool.offer(0.2, frame_quality(blurred()), blurred())
     assert [c.time for c in pool.take(0.0, None)] == [0.1, 0.2]
+
+
+# --- streaming: SegmentBuilder ----------------------------------------------------------------
+
+def _stream(duration: float, cuts: list[float], *, fps: float = 25.0, max_gap: float = 3.0,
+            lag_frames: int = 15, black_until: float = 0.0):
+    """Feed a synthetic stream like analyze_video does; cuts are reported ``lag_frames`` late."""
+    from apps.media.services.video_analysis import SegmentBuilder
+
+    builder = SegmentBuilder(max_gap=max_gap, duration=duration)
+    frame = np.full((6, 4), 128, np.uint8)  # a tiny I420 frame
+    sharp, dark = FrameQuality(120.0, 40.0, 500.0), FrameQuality(2.0, 1.0, 0.0)
+    lag = (lag_frames + 2) / fps
+    pending = sorted(cuts)
+    peak = 0
+    for i in range(int(round(duration * fps))):
+        now = i / fps
+        while pending and i - lag_frames >= round(pending[0] * fps):
+            builder.add_cut(round(pending.pop(0) * fps) / fps)
+        builder.offer(now, frame, dark if now < black_until else sharp)
+        builder.advance(settled_until=now - lag)
+        peak = max(peak, builder.held_candidates)
+    for cut in pending:
+        builder.add_cut(round(cut * fps) / fps)
+    builder.finish()
+    return builder, peak
+
+
+def test_builder_matches_the_pure_split_and_gives_every_segment_a_keyframe():
+    from apps.media.services.shots import cuts_to_shots, split_into_segments
+
+    cuts = [0.2, 4.0, 4.2, 11.0, 30.0, 30.6, 58.0, 59.9]
+    builder, _ = _stream(60.0, cuts)
+    shots = cuts_to_shots(builder.cuts, 60.0)
+    assert builder.segments == split_into_segments(shots, 3.0)
+    assert [s.start for s in shots[1:]] == [4.0, 11.0, 30.0, 30.6, 58.0]
+    assert [(k.segment_start, k.segment_end) for k in builder.keyframes] == [
+        (s.start, s.end) for s in builder.segments]
+    for kf in builder.keyframes:
+        assert kf.segment_start <= kf.time < kf.segment_end
+        assert kf.image.mode == "RGB" and kf.image.size == (4, 4)
+
+
+def test_builder_memory_is_bounded_on_a_long_shot():
+    builder, peak = _stream(600.0, [])
+    assert len(builder.segments) == 200
+    assert peak <= 40  # ~ (2 * max_gap + lag) / bucket, whatever the shot length
+
+
+def test_builder_skips_wholly_black_segments_only():
+    builder, _ = _stream(12.0, [], black_until=3.5)
+    assert len(builder.segments) == 4
+    assert [k.segment_start for k in builder.keyframes] == [3.0, 6.0, 9.0]
+    assert builder.keyframes[0].time >= 3.5

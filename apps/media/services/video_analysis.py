@@ -39,6 +39,8 @@ MIN_SCENE_FRAMES = 15
 # A decode that stops before this share of the probed duration is a truncated/corrupt file.
 MIN_DECODED_SHARE = 0.9
 _PROGRESS_STEP = 0.01
+# Frames scored as keyframe candidates per second: plenty to find a sharp one, half the work at 25+ fps.
+CANDIDATES_PER_SECOND = 12.0
 # Video-range luma (16..235) to 0..255, so grey thresholds mean the same as on RGB frames.
 _LIMITED_TO_FULL = np.clip((np.arange(256) - 16) * 255 / 219, 0, 255).round().astype(np.uint8)
 
@@ -74,7 +76,7 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
     started = time.perf_counter()
     probe = probe_video(path)
     plan = plan_decode(probe)
-    builder = _SegmentBuilder(max_gap=max_gap, duration=probe.duration)
+    builder = SegmentBuilder(max_gap=max_gap, duration=probe.duration)
     frames = _scan(path, plan, probe, builder, on_progress)
     _check_complete(frames, plan, probe)
     builder.finish()
@@ -89,7 +91,7 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
     )
 
 
-def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: _SegmentBuilder,
+def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: SegmentBuilder,
           on_progress: Callable[[float], None] | None) -> int:
     """Feed every decoded frame to the detector and the builder; return the frame count."""
     detector = FastContentDetector(threshold=CONTENT_THRESHOLD, min_scene_len=MIN_SCENE_FRAMES)
@@ -97,6 +99,7 @@ def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: _SegmentBui
     # Cuts can be reported this long after the frame they happen at (the detector's merge filter).
     lag = (detector.event_buffer_length + 2) / float(fps)
     expected = max(1.0, probe.duration * float(fps))
+    stride = max(1, round(float(fps) / CANDIDATES_PER_SECOND))
     recent_grays: deque[np.ndarray] = deque(maxlen=detector.event_buffer_length + 4)
     next_report = _PROGRESS_STEP
     index = -1
@@ -106,9 +109,10 @@ def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: _SegmentBui
         for cut in detector.process_frame(FrameTimecode(index, fps=fps), small):
             if not _is_fade_out_at(cut.frame_num, index, recent_grays):
                 builder.add_cut(float(cut.frame_num / fps))
-        quality = frame_quality(gray)
         now = float(index / fps)
-        builder.add_frame(now, frame, quality, settled_until=now - lag)
+        if index % stride == 0:
+            builder.offer(now, frame, frame_quality(gray))
+        builder.advance(settled_until=now - lag)
         if on_progress is not None and index / expected >= next_report:
             on_progress(min(0.99, index / expected))
             next_report = index / expected + _PROGRESS_STEP
@@ -153,7 +157,7 @@ def _check_complete(frames: int, plan: DecodePlan, probe: ProbeResult) -> None:
         )
 
 
-class _SegmentBuilder:
+class SegmentBuilder:
     """Turns a stream of frames and cuts into final segments and their keyframes.
 
     Follows the rules of :func:`cuts_to_shots` and :func:`shot_segment_edges` incrementally, so its
@@ -173,6 +177,11 @@ class _SegmentBuilder:
         self._pending_cut: float | None = None
         self._pool = BucketPool(bucket=min(1.0, max(0.1, max_gap / 12)))
 
+    @property
+    def held_candidates(self) -> int:
+        """Frames currently kept in memory (bounded by the open window, not the video length)."""
+        return len(self._pool)
+
     def add_cut(self, cut: float) -> None:
         """A detected cut; dropped when it would make a shot shorter than ``min_shot``."""
         last_boundary = self._pending_cut if self._pending_cut is not None else self._shot_start
@@ -183,10 +192,12 @@ class _SegmentBuilder:
         self._pending_cut = cut
         self._pool.split_bucket()
 
-    def add_frame(self, now: float, frame: np.ndarray, quality: FrameQuality, *,
-                  settled_until: float) -> None:
-        """Offer a frame as candidate, then close whatever became final by ``settled_until``."""
+    def offer(self, now: float, frame: np.ndarray, quality: FrameQuality) -> None:
+        """A keyframe candidate (kept only while it is the best of its bucket)."""
         self._pool.offer(now, quality, frame)
+
+    def advance(self, *, settled_until: float) -> None:
+        """Close the segments (and shots) that became final by ``settled_until``."""
         if self._pending_cut is not None:
             if settled_until >= self._pending_cut + self.min_shot:
                 self._close_shot(self._pending_cut)
