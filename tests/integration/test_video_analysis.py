@@ -188,3 +188,22 @@ def test_still_image(tmp_path):
     with pytest.raises(NotAVideoError) as err:
         analyze_video(path)
     assert "still image" in str(err.value)
+
+
+def test_audio_longer_than_video_is_not_mistaken_for_truncation(tmp_path):
+    path = tmp_path / "long_audio.mkv"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=4", "-f", "lavfi", "-i", "sine=d=8",
+            "-c:v", "mpeg4", "-q:v", "5", "-c:a", "pcm_s16le", str(path))
+    assert probe_video(path).duration > 7.5  # the container counts the audio
+    result = analyze_video(path, max_gap=MAX_GAP)
+    assert result.probe.duration == pytest.approx(4.0, abs=0.1)
+    assert result.segments[-1].end == result.probe.duration
+    assert len(result.keyframes) == len(result.segments) == 2
+
+
+def test_tiny_video_is_rejected_clearly(tmp_path):
+    path = tmp_path / "tiny.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=s=8x8:r=10:d=1", "-c:v", "mpeg4", str(path))
+    with pytest.raises(NotAVideoError) as err:
+        analyze_video(path)
+    assert "too small" in str(err.value)

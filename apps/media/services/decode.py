@@ -20,17 +20,18 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .errors import CorruptVideoError, MediaError, MediaTimeoutError
+from .errors import CorruptVideoError, MediaError, MediaTimeoutError, NotAVideoError
 from .probe import ProbeResult, ffmpeg_reason, fps_fraction
 
 WORK_SHORT_SIDE = 256
+MIN_SIDE = 16
 STALL_TIMEOUT_S = 60.0
 # Above this rate frames are dropped by ffmpeg: 30 frames a second is plenty to find cuts.
 MAX_ANALYSIS_FPS = 60.0
@@ -53,13 +54,18 @@ class DecodePlan:
 
 
 def working_size(width: int, height: int, short_side: int = WORK_SHORT_SIDE) -> tuple[int, int]:
-    """(w, h) with the short side at ``short_side`` (never upscaled), aspect kept, both even."""
+    """(w, h) with the short side at ``short_side`` (never upscaled), aspect kept.
+
+    Both are multiples of 4 so the half-size detection frame is itself a valid I420 image.
+    """
     scale = min(1.0, short_side / min(width, height))
-    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+    return max(4, round(width * scale / 4) * 4), max(4, round(height * scale / 4) * 4)
 
 
 def plan_decode(probe: ProbeResult) -> DecodePlan:
     """Working resolution and analysis frame rate for ``probe``."""
+    if min(probe.width, probe.height) < MIN_SIDE:
+        raise NotAVideoError(f"The video is too small to analyse ({probe.width}x{probe.height} pixels).")
     width, height = working_size(probe.width, probe.height)
     fps = fps_fraction(probe.fps)
     if fps > MAX_ANALYSIS_FPS:
@@ -120,13 +126,27 @@ class _Watchdog(threading.Thread):
         self._stop.set()
 
 
+@dataclass
+class DecodeReport:
+    """How decoding went, filled in by :func:`iter_frames` once the stream ends."""
+
+    frames: int = 0
+    returncode: int | None = None
+    errors: list[str] = field(default_factory=list)  # ffmpeg's error lines (server path removed)
+
+    @property
+    def clean(self) -> bool:
+        return self.returncode == 0 and not self.errors
+
+
 def iter_frames(path: Path, plan: DecodePlan, *, stall_timeout: float = STALL_TIMEOUT_S,
-                ) -> Iterator[np.ndarray]:
+                report: DecodeReport | None = None) -> Iterator[np.ndarray]:
     """Yield every frame as a fresh (H * 3 / 2, W) uint8 I420 array (safe to keep a reference to).
 
-    Raises MediaTimeoutError when ffmpeg stalls, CorruptVideoError when it fails before the first
-    frame or exits with an error. The caller decides whether a short, clean decode is acceptable.
+    Raises MediaTimeoutError when ffmpeg stalls and CorruptVideoError when not one frame decodes.
+    Otherwise ``report`` says whether ffmpeg complained; the caller judges a short or noisy decode.
     """
+    report = report if report is not None else DecodeReport()
     try:
         proc = subprocess.Popen(ffmpeg_args(path, plan), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
@@ -149,7 +169,7 @@ def iter_frames(path: Path, plan: DecodePlan, *, stall_timeout: float = STALL_TI
             watchdog.last_progress = time.monotonic()
             frames += 1
             yield frame
-        returncode = proc.wait(timeout=stall_timeout)
+        returncode = _wait(proc, stall_timeout)
     finally:
         watchdog.stop()
         if proc.poll() is None:
@@ -160,12 +180,20 @@ def iter_frames(path: Path, plan: DecodePlan, *, stall_timeout: float = STALL_TI
         proc.stderr.close()
     if watchdog.fired:
         raise MediaTimeoutError(f"Decoding stalled for {stall_timeout:.0f} s and was stopped.")
+    report.frames, report.returncode = frames, returncode
+    report.errors = [ffmpeg_reason([line], path) for line in stderr.lines]
     if frames == 0:
         detail = stderr.reason(path) or f"ffmpeg exited with code {returncode}"
         raise CorruptVideoError(f"No frame of the video could be decoded ({detail}).")
-    if returncode != 0:
-        detail = stderr.reason(path) or f"ffmpeg exited with code {returncode}"
-        raise CorruptVideoError(f"The video is damaged: decoding failed after {frames} frames ({detail}).")
+
+
+def _wait(proc: subprocess.Popen, timeout: float) -> int:
+    """ffmpeg's exit code once its output ended; killed (-9) if it lingers."""
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
 
 
 def i420_planes(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

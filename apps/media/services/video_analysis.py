@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -20,7 +20,7 @@ from scenedetect.common import FrameTimecode
 
 from .content_detector import FastContentDetector
 from .cut_filters import is_fade_out
-from .decode import DecodePlan, i420_planes, i420_to_rgb, iter_frames, plan_decode
+from .decode import DecodePlan, DecodeReport, i420_planes, i420_to_rgb, iter_frames, plan_decode
 from .errors import CorruptVideoError
 from .keyframes import BucketPool, Candidate, FrameQuality, choose_keyframe, frame_quality
 from .probe import ProbeResult, probe_video
@@ -77,9 +77,10 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
     probe = probe_video(path)
     plan = plan_decode(probe)
     builder = SegmentBuilder(max_gap=max_gap, duration=probe.duration)
-    frames = _scan(path, plan, probe, builder, on_progress)
-    _check_complete(frames, plan, probe)
-    builder.finish()
+    report = DecodeReport()
+    _scan(path, plan, probe, builder, report, on_progress)
+    probe = _settle_duration(probe, report, plan)
+    builder.finish(probe.duration)
     if on_progress is not None:
         on_progress(1.0)
     return VideoAnalysis(
@@ -92,8 +93,8 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
 
 
 def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: SegmentBuilder,
-          on_progress: Callable[[float], None] | None) -> int:
-    """Feed every decoded frame to the detector and the builder; return the frame count."""
+          report: DecodeReport, on_progress: Callable[[float], None] | None) -> None:
+    """Feed every decoded frame to the detector and the builder."""
     detector = FastContentDetector(threshold=CONTENT_THRESHOLD, min_scene_len=MIN_SCENE_FRAMES)
     fps = plan.fps
     # Cuts can be reported this long after the frame they happen at (the detector's merge filter).
@@ -103,7 +104,7 @@ def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: SegmentBuil
     recent_grays: deque[np.ndarray] = deque(maxlen=detector.event_buffer_length + 4)
     next_report = _PROGRESS_STEP
     index = -1
-    for index, frame in enumerate(iter_frames(path, plan)):
+    for index, frame in enumerate(iter_frames(path, plan, report=report)):
         gray, small = _half_size(frame)
         recent_grays.append(gray)
         for cut in detector.process_frame(FrameTimecode(index, fps=fps), small):
@@ -119,7 +120,6 @@ def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: SegmentBuil
     if index >= 0:
         for cut in detector.post_process(FrameTimecode(index, fps=fps)):
             builder.add_cut(float(cut.frame_num / fps))
-    return index + 1
 
 
 def _half_size(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -147,14 +147,21 @@ def _is_fade_out_at(cut_frame: int, index: int, recent_grays: deque[np.ndarray])
     return is_fade_out(recent_grays[-2 - back], recent_grays[-1 - back])
 
 
-def _check_complete(frames: int, plan: DecodePlan, probe: ProbeResult) -> None:
-    """A clean ffmpeg exit with far fewer frames than probed means a truncated file."""
-    decoded = frames / float(plan.fps)
-    if decoded < probe.duration * MIN_DECODED_SHARE - 1.0 / float(plan.fps):
+def _settle_duration(probe: ProbeResult, report: DecodeReport, plan: DecodePlan) -> ProbeResult:
+    """The probe, with the video's real length when decoding ended early but cleanly.
+
+    Far fewer frames than probed plus ffmpeg errors is a truncated or damaged file. Far fewer frames
+    without any error is a container whose duration counts a longer audio track: the video is fine.
+    """
+    decoded = report.frames / float(plan.fps)
+    if decoded >= probe.duration * MIN_DECODED_SHARE - 1.0 / float(plan.fps):
+        return probe
+    if not report.clean:
         raise CorruptVideoError(
             f"The video is truncated or damaged: only {decoded:.1f} s of its "
             f"{probe.duration:.1f} s could be decoded."
         )
+    return replace(probe, duration=decoded, frame_count=report.frames)
 
 
 class SegmentBuilder:
@@ -207,8 +214,15 @@ class SegmentBuilder:
             end = self._shot_start + (round((self._cursor - self._shot_start) / self.max_gap) + 1) * self.max_gap
             self._emit(self._cursor, end, shot_end=None)
 
-    def finish(self) -> None:
-        """End of stream: settle the pending cut (or drop it, per ``cuts_to_shots``) and close all."""
+    def finish(self, duration: float | None = None) -> None:
+        """End of stream: settle the pending cut (or drop it, per ``cuts_to_shots``) and close all.
+
+        ``duration`` overrides the announced one (a video track shorter than its container).
+        """
+        if duration is not None:
+            self.duration = duration
+        if self._pending_cut is not None and self._pending_cut >= self.duration:
+            self._pending_cut = None
         if self._pending_cut is not None:
             if self.duration - self._pending_cut < self.min_shot:
                 self._pending_cut = None
