@@ -207,3 +207,21 @@ def test_tiny_video_is_rejected_clearly(tmp_path):
     with pytest.raises(NotAVideoError) as err:
         analyze_video(path)
     assert "too small" in str(err.value)
+
+
+def test_stalled_decoder_is_killed_not_waited_for(tmp_path):
+    import os
+    import time
+
+    from apps.media.services.decode import DecodePlan, iter_frames
+    from apps.media.services.errors import MediaTimeoutError
+
+    fifo = tmp_path / "never_written.mp4"
+    os.mkfifo(fifo)  # ffmpeg blocks opening it: no frame ever comes
+    started = time.monotonic()
+    with pytest.raises(MediaTimeoutError) as err:
+        list(iter_frames(fifo, DecodePlan(64, 48, 25), stall_timeout=1.0))
+    assert time.monotonic() - started < 10
+    assert "stalled" in str(err.value)
+    with pytest.raises(NotAVideoError):  # and the public entry point refuses it up front
+        analyze_video(fifo)

@@ -67,8 +67,10 @@ def run_ffprobe(path: Path, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
 def probe_video(path: Path) -> ProbeResult:
     """Probe ``path``; raise a MediaError saying why when it is not an ingestible video."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileMissingError(f"The file {path.name!r} does not exist.")
+    if not path.is_file():
+        raise NotAVideoError(f"{path.name!r} is not a regular file.")
     if path.stat().st_size == 0:
         raise EmptyFileError("The file is empty (0 bytes).")
     info = run_ffprobe(path)
