@@ -84,12 +84,15 @@ def export_onnx(embedder: OpenClipEmbedder, out_dir: str | Path, *, opset: int =
         tokens = embedder.tokenizer(["a photo of a cat", "кадр из видео: собака"])
         with torch.inference_mode(False), _no_mha_fastpath(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TracerWarnings about python control flow on constant shapes
-            torch.onnx.export(_ImageTower(model), (pixels,), str(tmp / "image.onnx"), dynamo=False,
+            # Wrappers in eval mode: the exporter restores the *wrapper's* mode afterwards, recursively, and a
+            # fresh nn.Module is in training mode, which would leave the served model with dropout on.
+            torch.onnx.export(_ImageTower(model).eval(), (pixels,), str(tmp / "image.onnx"), dynamo=False,
                               input_names=["pixels"], output_names=["embedding"], opset_version=opset,
                               dynamic_axes={"pixels": {0: "batch"}, "embedding": {0: "batch"}})
-            torch.onnx.export(_TextTower(model), (tokens,), str(tmp / "text.onnx"), dynamo=False,
+            torch.onnx.export(_TextTower(model).eval(), (tokens,), str(tmp / "text.onnx"), dynamo=False,
                               input_names=["tokens"], output_names=["embedding"], opset_version=opset,
                               dynamic_axes={"tokens": {0: "batch"}, "embedding": {0: "batch"}})
+        model.eval()
         meta = {
             "meta_version": META_VERSION,
             "model_id": embedder.model_id,

@@ -275,3 +275,38 @@ def test_random_checkpoint_helper_roundtrip(tmp_path: Path) -> None:
     register_tiny_config()
     path = random_checkpoint(TINY_ARCH, tmp_path / "x.pt", seed=3)
     assert torch.load(path, weights_only=True)["text_projection"].shape == (32, 32)
+
+
+def test_default_multilingual_model_from_local_folder(tmp_path: Path, settings) -> None:
+    """The default spec's offline layout: checkpoint + xlm-roberta config/tokenizer folder next to it.
+
+    Random weights and a tiny xlm-roberta-type text model stand in for the real files; the service must
+    load them through the tag spec and match plain open_clip built from the same files.
+    """
+    import copy
+
+    import open_clip
+    from open_clip.tokenizer import HFTokenizer
+    from open_clip.transform import PreprocessCfg, image_transform_v2
+
+    from apps.search.embedders.testing import hf_text_checkpoint, tiny_hf_text_folder
+
+    arch, tag = "xlm-roberta-base-ViT-B-32", "laion5b_s13b_b90k"
+    folder = tmp_path / "models" / "open_clip" / arch / tag
+    hf = tiny_hf_text_folder(folder / "xlm-roberta-base")
+    ckpt = hf_text_checkpoint(arch, hf, folder / "open_clip_pytorch_model.bin")
+    settings.MODEL_DIR = tmp_path / "models"
+    embedder = get_embedder(f"open_clip:{arch}/{tag}")
+    assert embedder.model_id == f"open_clip:{arch}/{tag}"
+
+    text_cfg = copy.deepcopy(open_clip.get_model_config(arch)["text_cfg"])
+    text_cfg.update(hf_model_name=str(hf), hf_tokenizer_name=str(hf), hf_model_pretrained=False)
+    model = open_clip.create_model(arch, pretrained=str(ckpt), text_cfg=text_cfg).eval()
+    preprocess = image_transform_v2(PreprocessCfg(**model.visual.preprocess_cfg), is_train=False)
+    images, texts = generated_frames(), ["кошка на диване", "a red car at night", "a photo of a cat " * 20]
+    with torch.no_grad():
+        ref_img = model.encode_image(torch.stack([preprocess(i) for i in images]))
+        ref_txt = model.encode_text(HFTokenizer(str(hf), context_length=text_cfg.get("context_length", 77))(texts))
+    ref_img = (ref_img / ref_img.norm(dim=-1, keepdim=True)).numpy()
+    ref_txt = (ref_txt / ref_txt.norm(dim=-1, keepdim=True)).numpy()
+    assert_same_embeddings(embedder, ref_img, ref_txt, images, texts)

@@ -117,3 +117,29 @@ def test_onnx_testmodel_is_exported_on_first_use(tmp_path: Path, settings) -> No
     images = generated_images() + real_frames()
     assert min_cosine(onnx_emb.encode_images(images), torch_emb.encode_images(images)) >= 0.999
     assert min_cosine(onnx_emb.encode_texts(TEXTS), torch_emb.encode_texts(TEXTS)) >= 0.999
+
+
+def test_hf_text_tower_export_keeps_model_in_eval_and_agrees(tmp_path: Path) -> None:
+    """A transformers text tower (xlm-roberta type, with dropout) exports with its tokenizer files.
+
+    Regression: the exporter restores the wrapper's (training) mode recursively; the served torch model
+    must stay in eval mode, or dropout makes its embeddings random.
+    """
+    from apps.search.embedders.testing import random_checkpoint, register_tiny_hf_config, tiny_hf_text_folder
+    from apps.search.onnx_export import export_onnx
+
+    hf = tiny_hf_text_folder(tmp_path / "hf")
+    arch = register_tiny_hf_config(hf)
+    ckpt = random_checkpoint(arch, tmp_path / "tiny-hf.pt", seed=2, pretrained_text=False)
+    torch_emb = get_embedder(f"open_clip:{arch}@{ckpt}")
+    texts = ["кошка на диване", "a red car at night " * 10, "a dog"]  # different lengths: padding matters
+    before = torch_emb.encode_texts(texts)
+    folder = export_onnx(torch_emb, tmp_path / "export")
+    assert not torch_emb.model.training
+    np.testing.assert_allclose(torch_emb.encode_texts(texts), before, atol=1e-6)
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["tokenizer"]["type"] == "hf" and (folder / "tokenizer" / "tokenizer.json").is_file()
+    onnx_emb = OnnxEmbedder(folder)
+    assert min_cosine(onnx_emb.encode_texts(texts), before) >= 0.999
+    images = generated_images()
+    assert min_cosine(onnx_emb.encode_images(images), torch_emb.encode_images(images)) >= 0.999

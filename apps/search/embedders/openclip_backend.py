@@ -75,7 +75,10 @@ def _hf_text_name(model_cfg: dict[str, Any]) -> str | None:
 
 
 def _hf_local_folder(name: str, weights_folder: Path) -> Path | None:
-    """A folder with the transformers config/tokenizer: next to the weights, else in the HF cache."""
+    """A folder with the transformers config/tokenizer: the name itself when it is a local folder, next to
+    the weights, else in the HF cache."""
+    if Path(name).is_absolute() and (Path(name) / "config.json").is_file():
+        return Path(name)
     local = weights_folder / name.split("/")[-1]
     if all((local / f).is_file() for f in HF_TEXT_REQUIRED):
         return local
@@ -214,6 +217,9 @@ class OpenClipEmbedder:
             # Point the transformers text tower at the local folder so nothing is fetched from the hub.
             text_cfg["hf_model_name"] = str(hf_path)
             text_cfg["hf_tokenizer_name"] = str(hf_path)
+            # A text_cfg override replaces open_clip's own, including the flag that stops the text tower
+            # from loading its separate pretrained weights: the full checkpoint provides them.
+            text_cfg["hf_model_pretrained"] = False
             kwargs["text_cfg"] = text_cfg
         for key, arg in (("mean", "image_mean"), ("std", "image_std"),
                          ("interpolation", "image_interpolation"), ("resize_mode", "image_resize_mode")):

@@ -48,3 +48,58 @@ def tiny_checkpoint(path: str | Path, seed: int = 0) -> str:
     register_tiny_config()
     random_checkpoint(TINY_ARCH, path, seed)
     return f"open_clip:{TINY_ARCH}@{Path(path).resolve()}"
+
+
+def tiny_hf_text_folder(folder: str | Path) -> Path:
+    """A tiny xlm-roberta-style transformers text model folder (config.json + fast tokenizer files).
+
+    Stands in for ``FacebookAI/xlm-roberta-base`` offline: same model type and tokenizer class, so the
+    HF-text-tower code paths (open_clip's HFTextEncoder/HFTokenizer, ONNX export) run for real.
+    """
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
+    from transformers import XLMRobertaConfig, XLMRobertaTokenizerFast
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    corpus = ["a photo of a cat", "кошка на диване", "a red car at night", "собака бежит по траве",
+              "a video frame showing people", "кадр из видео: город ночью"]
+    tok.train_from_iterator(corpus * 30, trainers.UnigramTrainer(vocab_size=200, special_tokens=specials,
+                                                                 unk_token="<unk>"))
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+    fast = XLMRobertaTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                   pad_token="<pad>", mask_token="<mask>", cls_token="<s>", sep_token="</s>")
+    fast.save_pretrained(str(folder))
+    XLMRobertaConfig(vocab_size=len(fast), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=80, pad_token_id=1, bos_token_id=0,
+                     eos_token_id=2).save_pretrained(str(folder))
+    return folder
+
+
+def hf_text_checkpoint(arch: str, hf_folder: Path, path: str | Path, seed: int = 0) -> Path:
+    """Random checkpoint for an open_clip ``arch`` whose text tower is the transformers model in ``hf_folder``."""
+    import copy
+
+    import open_clip
+
+    text_cfg = copy.deepcopy(open_clip.get_model_config(arch)["text_cfg"])
+    text_cfg.update(hf_model_name=str(hf_folder), hf_tokenizer_name=str(hf_folder), hf_model_pretrained=False)
+    return random_checkpoint(arch, path, seed, text_cfg=text_cfg)
+
+
+TINY_HF_ARCH = "videosearch-tiny-hf-random"
+
+
+def register_tiny_hf_config(hf_folder: Path) -> str:
+    """A tiny vision tower + the transformers text model in ``hf_folder`` (mean pooling, like xlm-roberta CLIP)."""
+    import open_clip
+
+    cfg = {"embed_dim": 32, "vision_cfg": TINY_CONFIG["vision_cfg"],
+           "text_cfg": {"hf_model_name": str(hf_folder), "hf_tokenizer_name": str(hf_folder),
+                        "hf_pooler_type": "mean_pooler"}}
+    path = Path(tempfile.mkdtemp(prefix="vs-tiny-hf-cfg-")) / f"{TINY_HF_ARCH}.json"
+    path.write_text(json.dumps(cfg))
+    open_clip.add_model_config(path)  # re-registering replaces the entry (new folder each call is fine)
+    return TINY_HF_ARCH
