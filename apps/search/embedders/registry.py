@@ -189,15 +189,23 @@ def build_onnx_testmodel(*, model_dir: Path, batch_size: int = DEFAULT_BATCH_SIZ
     """
     import json
 
+    from .base import ModelUnavailableError
+    from .common import file_sha256
     from .onnx_backend import OnnxEmbedder
 
     out = Path(model_dir) / "onnx" / "testmodel"
+    try:
+        from apps.search.testmodel import TESTMODEL_CHECKPOINT
+    except ImportError as exc:
+        raise ModelUnavailableError(f"the bundled test model package is not available: {exc}") from exc
+    if not Path(TESTMODEL_CHECKPOINT).is_file():
+        raise ModelUnavailableError(f"test model checkpoint {TESTMODEL_CHECKPOINT} is missing")
+    wanted = f"testmodel:{file_sha256(TESTMODEL_CHECKPOINT)[:12]}"
     with _export_lock:
-        source = build_testmodel(device="cpu", batch_size=batch_size)
         meta = out / "meta.json"
         current = json.loads(meta.read_text()).get("model_id") if meta.is_file() else None
-        if current != source.model_id:
+        if current != wanted:  # only then is the torch model loaded
             from apps.search.onnx_export import export_onnx
 
-            export_onnx(source, out)
+            export_onnx(build_testmodel(device="cpu", batch_size=batch_size), out)
     return OnnxEmbedder(out, batch_size=batch_size)
