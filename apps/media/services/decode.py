@@ -4,9 +4,11 @@ Why one process, raw I420 (yuv420p), small: shot detection and keyframe choice b
 same frames, so the file is decoded exactly once; scaling inside ffmpeg (swscale, fast_bilinear)
 is far cheaper than in Python; I420 is half the bytes of RGB, its Y plane is the grey image the
 quality score needs and its U/V planes are already half size, the detection size. Only the chosen
-keyframes are converted to RGB. ``-skip_loop_filter all`` skips deblocking (h264, vp8...): invisible
-at 256 px, it makes our decode cheaper than a plain full decode. ``-fps_mode cfr -r FPS`` makes
-frame ``i`` sit exactly at ``i / fps`` seconds even for variable-frame-rate files.
+keyframes are converted to RGB. ``-skip_loop_filter noref`` skips deblocking of frames no other
+frame is predicted from (h264 B-frames...), for sources at least twice the working size where the
+downscale hides it. Only non-reference frames: skipping the in-loop filter on reference frames
+("all") makes errors drift from frame to frame (visible streaks on VP8), which would spoil keyframes.
+``-fps_mode cfr -r FPS`` makes frame ``i`` sit exactly at ``i / fps`` seconds even for variable-frame-rate files.
 
 Robustness: stderr is drained by a thread (a full stderr pipe would block ffmpeg and us with it), a
 watchdog kills ffmpeg when no frame arrives for ``stall_timeout`` seconds, and the process is always
@@ -32,6 +34,8 @@ from .probe import ProbeResult, ffmpeg_reason, fps_fraction
 
 WORK_SHORT_SIDE = 256
 MIN_SIDE = 16
+# Deblocking is skipped only for sources at least 2x the working size: the downscale hides blocks.
+SKIP_DEBLOCK_MIN_SIDE = 2 * WORK_SHORT_SIDE
 STALL_TIMEOUT_S = 60.0
 # Above this rate frames are dropped by ffmpeg: 30 frames a second is plenty to find cuts.
 MAX_ANALYSIS_FPS = 60.0
@@ -46,6 +50,7 @@ class DecodePlan:
     width: int
     height: int
     fps: Fraction
+    skip_deblocking: bool = False  # only when downscaling hides blocking (see module docstring)
 
     @property
     def frame_shape(self) -> tuple[int, int]:
@@ -70,14 +75,15 @@ def plan_decode(probe: ProbeResult) -> DecodePlan:
     fps = fps_fraction(probe.fps)
     if fps > MAX_ANALYSIS_FPS:
         fps = fps / int(-(-fps // 30))  # an integer divisor keeps the frame times exact
-    return DecodePlan(width, height, fps)
+    skip = min(probe.width, probe.height) >= SKIP_DEBLOCK_MIN_SIDE
+    return DecodePlan(width, height, fps, skip_deblocking=skip)
 
 
 def ffmpeg_args(path: Path, plan: DecodePlan) -> list[str]:
     """The decode command line (also used by the benchmark)."""
     return [
         "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
-        "-skip_loop_filter", "all",
+        *(["-skip_loop_filter", "noref"] if plan.skip_deblocking else []),
         "-i", str(path),
         "-map", "0:v:0", "-an", "-sn", "-dn",
         "-vf", f"scale={plan.width}:{plan.height}:flags=fast_bilinear",
