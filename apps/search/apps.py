@@ -7,3 +7,11 @@ class SearchConfig(AppConfig):
     name = "apps.search"
     label = "search"
     verbose_name = "Search"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        if settings.TORCH_THREADS:  # e.g. cores / worker concurrency: torch's default oversubscribes shared CPUs
+            import torch
+
+            torch.set_num_threads(settings.TORCH_THREADS)
