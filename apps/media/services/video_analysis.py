@@ -1,9 +1,10 @@
 """Cut a video into shots and pick one keyframe per segment, decoding the file once.
 
-Pipeline: :func:`probe_video` -> one ffmpeg process streaming small BGR frames
-(:mod:`.decode`) -> per frame: PySceneDetect's ``ContentDetector`` (vectorised score) on a half-size copy, a quality
-score, and a bucketed candidate pool -> segments are closed (and their keyframe chosen) as soon as
-they are final, so memory holds a few seconds of candidates, never the whole video.
+Pipeline: :func:`probe_video` -> one ffmpeg process streaming small I420 frames (:mod:`.decode`)
+-> per frame: PySceneDetect's ``ContentDetector`` (vectorised score) on a half-size BGR copy, a
+fade-out check on reported cuts, a quality score for ~12 frames a second, and a bucketed candidate
+pool -> segments are closed (and their keyframe chosen) as soon as they are final, so memory holds a
+few seconds of candidates, never the whole video.
 """
 from __future__ import annotations
 
@@ -232,9 +233,12 @@ class SegmentBuilder:
 
     def _close_shot(self, end: float, last: bool = False) -> None:
         edges = shot_segment_edges(self._shot_start, end, self.max_gap)
-        for a, b in zip(edges, edges[1:]):
-            if a >= self._cursor - 1e-9:
-                self._emit(a, b, shot_end=end, take_all=last and b == end)
+        rest = [e for e in edges if e >= self._cursor - 1e-9]
+        if rest[0] > self._cursor + 1e-9:
+            # Only if a cut came later than the detector's declared lag: keep the partition exact.
+            rest = shot_segment_edges(self._cursor, end, self.max_gap)
+        for a, b in zip(rest, rest[1:]):
+            self._emit(a, b, shot_end=end, take_all=last and b == end)
         if not last:
             self.cuts.append(end)
             self._shot_index += 1
