@@ -162,3 +162,14 @@ def wait_for(predicate, timeout: float = 120, interval: float = 0.3, what: str =
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def demo_media(tmp_path_factory):
+    """The generated demo video (known segments) and photos, made once per test session."""
+    from apps.search.testmodel.demo_video import make_demo_photos, make_demo_video
+
+    folder = tmp_path_factory.mktemp("demo-media")
+    segments = make_demo_video(folder / "clips" / "demo.mp4")
+    photos = make_demo_photos(folder / "album", n=6)
+    return folder / "clips" / "demo.mp4", segments, photos

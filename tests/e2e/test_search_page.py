@@ -8,7 +8,6 @@ import pytest
 
 from apps.media.models import Collection
 from apps.media.services.register import register_path
-from apps.search.testmodel.demo_video import make_demo_video
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -34,10 +33,10 @@ def browser_page():
         browser.close()
 
 
-def test_search_page_finds_and_plays_a_moment(live_server, storage_dirs, browser_page, tmp_path):
-    segments = make_demo_video(tmp_path / "street.mp4")
+def test_search_page_finds_and_plays_a_moment(live_server, storage_dirs, browser_page, demo_media):
+    video_path, segments, _ = demo_media
     collection = Collection.objects.create(name="street", embedder="testmodel")
-    register_path(collection, tmp_path / "street.mp4")
+    register_path(collection, video_path)
     page = browser_page
     page.goto(f"{live_server.url}/?collection={collection.pk}")
     target = segments[1]

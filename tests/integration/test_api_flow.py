@@ -9,19 +9,12 @@ from PIL import Image
 from apps.media.models import Collection, Status, Video
 from apps.media.services.vectors import collection_index
 from apps.search.temporal import temporal_iou
-from apps.search.testmodel.demo_video import make_demo_photos, make_demo_video
 
 from .helpers import upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("demo")
-    segments = make_demo_video(folder / "demo.mp4")
-    photos = make_demo_photos(folder / "photos", n=4)
-    return folder / "demo.mp4", segments, photos
 
 
 def create_collection(client, name: str = "trips") -> dict:
@@ -36,8 +29,8 @@ def search(client, **payload) -> dict:
     return response.json()
 
 
-def test_upload_ingest_and_search_by_text_in_both_languages(client, storage_dirs, demo):
-    video_path, segments, _ = demo
+def test_upload_ingest_and_search_by_text_in_both_languages(client, storage_dirs, demo_media):
+    video_path, segments, _ = demo_media
     create_collection(client)
     response = upload(client, "/api/videos/", "trips", video_path)
     assert response.status_code == 201, response.content
@@ -65,8 +58,8 @@ def test_upload_ingest_and_search_by_text_in_both_languages(client, storage_dirs
     assert ranged.status_code == 206 and len(b"".join(ranged.streaming_content)) == 100
 
 
-def test_image_query_more_like_this_duplicates_and_delete(client, storage_dirs, demo, tmp_path):
-    video_path, segments, photos = demo
+def test_image_query_more_like_this_duplicates_and_delete(client, storage_dirs, demo_media, tmp_path):
+    video_path, segments, photos = demo_media
     create_collection(client)
     video_id = upload(client, "/api/videos/", "trips", video_path).json()["id"]
     for photo_path, _, _ in photos:
@@ -98,8 +91,8 @@ def test_image_query_more_like_this_duplicates_and_delete(client, storage_dirs, 
     assert body["results"] and all(r["type"] == "photo" for r in body["results"])
 
 
-def test_bad_inputs_fail_readably_and_the_rest_stays_searchable(client, storage_dirs, demo, tmp_path, shared_media):
-    video_path, segments, _ = demo
+def test_bad_inputs_fail_readably_and_the_rest_stays_searchable(client, storage_dirs, demo_media, tmp_path, shared_media):
+    video_path, segments, _ = demo_media
     create_collection(client)
     upload(client, "/api/videos/", "trips", video_path)
     empty = tmp_path / "empty.mp4"
@@ -144,8 +137,8 @@ def test_api_errors_are_json_with_the_right_status(client, storage_dirs):
     assert schema.status_code == 200 and b"/api/search/" in schema.content
 
 
-def test_index_built_by_another_model_is_refused_until_rebuilt(client, storage_dirs, demo):
-    video_path, segments, _ = demo
+def test_index_built_by_another_model_is_refused_until_rebuilt(client, storage_dirs, demo_media):
+    video_path, segments, _ = demo_media
     create_collection(client)
     upload(client, "/api/videos/", "trips", video_path)
     collection = Collection.objects.get(name="trips")

@@ -12,18 +12,21 @@ from PIL import Image
 from apps.media.models import Collection, IngestJob, Photo, Status, Video
 from apps.media.services.vectors import collection_index
 from apps.search.temporal import temporal_iou
-from apps.search.testmodel.demo_video import make_demo_photos, make_demo_video
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def media_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("folder")
-    segments = make_demo_video(folder / "clips" / "demo.mp4")
-    photos = make_demo_photos(folder / "album", n=3)
-    (folder / "album" / "notes.txt").write_text("not media")
-    return folder, segments, photos
+@pytest.fixture
+def media_folder(demo_media, tmp_path):
+    """A folder tree: clips/demo.mp4, album/ with 3 photos and a text file that is not media."""
+    video, segments, photos = demo_media
+    (tmp_path / "clips").mkdir()
+    (tmp_path / "clips" / "demo.mp4").symlink_to(video)
+    (tmp_path / "album").mkdir()
+    for path, _, _ in photos[:3]:
+        (tmp_path / "album" / path.name).symlink_to(path)
+    (tmp_path / "album" / "notes.txt").write_text("not media")
+    return tmp_path, segments, photos[:3]
 
 
 def run(*args, **kwargs) -> str:

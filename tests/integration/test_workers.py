@@ -6,7 +6,6 @@ import pytest
 from apps.media.models import Collection, IngestJob, Keyframe, Photo, Status
 from apps.media.services.vectors import collection_index
 from apps.search.ids import keyframe_vector_id, photo_vector_id
-from apps.search.testmodel.demo_video import make_demo_photos, make_demo_video
 
 from ..conftest import wait_for
 from .helpers import upload
@@ -14,12 +13,6 @@ from .helpers import upload
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("demo-workers")
-    segments = make_demo_video(folder / "demo.mp4")
-    photos = make_demo_photos(folder / "photos", n=6)
-    return folder / "demo.mp4", segments, photos
 
 
 def all_done(job_ids):
@@ -28,8 +21,8 @@ def all_done(job_ids):
     )
 
 
-def test_worker_ingests_what_the_api_queues(client, celery_worker, demo):
-    video_path, segments, _ = demo
+def test_worker_ingests_what_the_api_queues(client, celery_worker, demo_media):
+    video_path, segments, _ = demo_media
     celery_worker("w1")
     client.post("/api/collections/", {"name": "cams", "embedder": "testmodel"}, content_type="application/json")
     video = upload(client, "/api/videos/", "cams", video_path).json()
@@ -45,8 +38,8 @@ def test_worker_ingests_what_the_api_queues(client, celery_worker, demo):
     assert top["start"] <= segments[3].start + 0.2 and top["end"] >= segments[3].end - 0.2
 
 
-def test_two_workers_adding_to_one_collection_lose_nothing(client, celery_worker, demo):
-    video_path, _, photos = demo
+def test_two_workers_adding_to_one_collection_lose_nothing(client, celery_worker, demo_media):
+    video_path, _, photos = demo_media
     celery_worker("w1")
     celery_worker("w2")
     client.post("/api/collections/", {"name": "album", "embedder": "testmodel"}, content_type="application/json")
@@ -63,8 +56,8 @@ def test_two_workers_adding_to_one_collection_lose_nothing(client, celery_worker
     assert set(index.reconstruct(expected)) == expected
 
 
-def test_a_worker_killed_mid_task_loses_nothing(client, celery_worker, demo):
-    video_path, _, _ = demo
+def test_a_worker_killed_mid_task_loses_nothing(client, celery_worker, demo_media):
+    video_path, _, _ = demo_media
     first = celery_worker("w1")
     client.post("/api/collections/", {"name": "crash", "embedder": "testmodel"}, content_type="application/json")
     job_id = upload(client, "/api/videos/", "crash", video_path).json()["latest_job"]["id"]
