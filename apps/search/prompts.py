@@ -35,3 +35,18 @@ def expand_query(text: str, lang: str | None = None) -> list[str]:
         return [text]
     templates = RU_TEMPLATES if lang == "ru" else EN_TEMPLATES
     return [t.format(text) for t in templates]
+
+
+def language_warning(text: str) -> str | None:
+    """A note for the user when a query is mostly in a script other than Latin or Cyrillic.
+
+    CLIP-family models still return a ranking for such text, but a poor one; saying so beats
+    silently showing unrelated moments.
+    """
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return "the query has no letters; results are ranked by the model's reading of symbols only"
+    known = len(_CYRILLIC.findall(text)) + len(_LATIN.findall(text))
+    if known / len(letters) < 0.5:
+        return "the query is not in Russian or English: the models here understand those two languages, results may be poor"
+    return None

@@ -56,6 +56,7 @@ def response_to_dict(response: SearchResponse, request) -> dict:
         "collection": {"id": response.collection.pk, "name": response.collection.name},
         "model_id": response.model_id,
         "query": {"kind": response.query_kind, "lang": response.lang, "embedded_texts": response.embedded_texts},
+        "warnings": response.warnings,
         "took_ms": round(response.took_ms, 1),
         "results": [
             clip_to_dict(r, request) if isinstance(r, ClipResult) else photo_to_dict(r, request)

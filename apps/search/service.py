@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.conf import settings
 from PIL import Image
 
 from apps.media.models import Collection, Keyframe, Photo, Status
@@ -18,6 +17,7 @@ from apps.media.services.vectors import collection_index, ensure_index_model
 from .embedders.registry import get_embedder
 from .grouping import Clip, Segment, group_hits
 from .ids import decode_vector_id, keyframe_vector_id, photo_vector_id
+from .prompts import language_warning
 from .query import embed_image_query, embed_text_query
 
 #: How many raw hits feed the clip grouping per requested result.
@@ -53,6 +53,7 @@ class SearchResponse:
     query_kind: str
     embedded_texts: list[str] = field(default_factory=list)
     lang: str | None = None
+    warnings: list[str] = field(default_factory=list)
     took_ms: float = 0.0
 
 
@@ -80,6 +81,7 @@ def search(
     if text is not None and text != "":
         query = embed_text_query(embedder, text)
         vector, response.embedded_texts, response.lang, response.query_kind = query.vector, query.texts, query.lang, "text"
+        response.warnings = [w for w in [language_warning(text)] if w]
     elif image is not None:
         vector, response.query_kind = embed_image_query(embedder, image), "image"
     else:
@@ -148,6 +150,3 @@ def _tiebreak(result: ClipResult | PhotoResult) -> tuple:
         return (0, result.clip.video_id, result.clip.start)
     return (1, result.photo.pk, 0.0)
 
-
-def default_top_k() -> int:
-    return int(getattr(settings, "SEARCH_DEFAULT_TOP_K", 10))

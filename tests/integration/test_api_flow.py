@@ -133,6 +133,8 @@ def test_api_errors_are_json_with_the_right_status(client, storage_dirs):
     assert bad_image.status_code == 400 and "error" in bad_image.json()
     assert client.get("/api/videos/999999/").status_code == 404
     assert client.get("/api/no-such-endpoint/").json()["status"] == 404
+    foreign = client.post("/api/search/", {"collection": "trips", "text": "红色的汽车"}, content_type="application/json")
+    assert foreign.status_code == 200 and "not in Russian or English" in foreign.json()["warnings"][0]
     schema = client.get("/api/schema/")
     assert schema.status_code == 200 and b"/api/search/" in schema.content
 

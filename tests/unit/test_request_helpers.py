@@ -53,3 +53,13 @@ def test_find_media_walks_folders_and_skips_other_files(tmp_path: Path):
     assert [f.relative_to(tmp_path).as_posix() for f in files] == ["a/b/two.JPG", "a/one.mp4"]
     assert skipped == 1
     assert find_media(tmp_path / "a" / "readme.txt") == ([tmp_path / "a" / "readme.txt"], 0)
+
+
+def test_language_warning_only_for_other_scripts():
+    from apps.search.prompts import language_warning
+
+    assert language_warning("красная машина") is None
+    assert language_warning("a red car") is None
+    assert language_warning("BMW на дороге") is None
+    assert "not in Russian or English" in language_warning("红色的汽车")
+    assert language_warning("1234 !!") is not None
