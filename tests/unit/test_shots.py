@@ -156,3 +156,18 @@ def test_fast_content_detector_keeps_edge_scoring_path():
         ref.process_frame(FrameTimecode(i, fps=25.0), frame)
         fast.process_frame(FrameTimecode(i, fps=25.0), frame)
         assert fast._frame_score == pytest.approx(ref._frame_score)
+
+
+def test_isolated_spike_detector_reports_lone_spikes_only():
+    from apps.media.services.cut_filters import IsolatedSpikeDetector
+
+    def run(scores):
+        detector = IsolatedSpikeDetector()
+        return [cut for i, s in enumerate(scores) for cut in detector.push(i, s)]
+
+    calm = [0.6] * 10
+    assert run(calm + [26.8] + calm) == [10]  # hue-only hard cut under the 27 threshold
+    assert run(calm + [14.0] + calm) == []  # too small to be a cut
+    assert run(calm + [22.1, 20.7, 18.2] + calm) == []  # camera motion: several high frames
+    assert run([3.0] * 10 + [16.4] + [3.0] * 10) == []  # only ~5x its neighbours
+    assert run([26.8] + calm) == [0] and run(calm + [26.8, 0.6, 0.6, 0.6, 0.6]) == [10]

@@ -21,6 +21,7 @@ class FastContentDetector(ContentDetector):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._last_hsv: np.ndarray | None = None
+        self.last_score = 0.0  # the score of the latest frame, for IsolatedSpikeDetector
 
     @property
     def _fast_path(self) -> bool:
@@ -28,12 +29,15 @@ class FastContentDetector(ContentDetector):
 
     def _calculate_frame_score(self, timecode: FrameTimecode, frame_img: np.ndarray) -> float:
         if not self._fast_path:
-            return super()._calculate_frame_score(timecode, frame_img)
+            self.last_score = super()._calculate_frame_score(timecode, frame_img)
+            return self.last_score
         hsv = cv2.cvtColor(frame_img, cv2.COLOR_BGR2HSV)
         last, self._last_hsv = self._last_hsv, hsv
         if last is None:
+            self.last_score = 0.0
             return 0.0
         delta_hue, delta_sat, delta_lum, _ = cv2.mean(cv2.absdiff(hsv, last))
         weights = self._weights
         total = delta_hue * weights.delta_hue + delta_sat * weights.delta_sat + delta_lum * weights.delta_lum
-        return total / sum(abs(w) for w in weights)
+        self.last_score = total / sum(abs(w) for w in weights)
+        return self.last_score

@@ -20,7 +20,7 @@ from PIL import Image
 from scenedetect.common import FrameTimecode
 
 from .content_detector import FastContentDetector
-from .cut_filters import is_fade_out
+from .cut_filters import IsolatedSpikeDetector, is_fade_out
 from .decode import DecodePlan, DecodeReport, i420_planes, i420_to_rgb, iter_frames, plan_decode
 from .errors import CorruptVideoError
 from .keyframes import BucketPool, Candidate, FrameQuality, choose_keyframe, frame_quality
@@ -97,9 +97,11 @@ def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: SegmentBuil
           report: DecodeReport, on_progress: Callable[[float], None] | None) -> None:
     """Feed every decoded frame to the detector and the builder."""
     detector = FastContentDetector(threshold=CONTENT_THRESHOLD, min_scene_len=MIN_SCENE_FRAMES)
+    spikes = IsolatedSpikeDetector()
     fps = plan.fps
-    # Cuts can be reported this long after the frame they happen at (the detector's merge filter).
-    lag = (detector.event_buffer_length + 2) / float(fps)
+    # Cuts can be reported this long after the frame they happen at (the detector's merge filter,
+    # the spike detector's look-ahead).
+    lag = (max(detector.event_buffer_length, spikes.radius) + 2) / float(fps)
     expected = max(1.0, probe.duration * float(fps))
     stride = max(1, round(float(fps) / CANDIDATES_PER_SECOND))
     recent_grays: deque[np.ndarray] = deque(maxlen=detector.event_buffer_length + 4)
@@ -111,6 +113,8 @@ def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: SegmentBuil
         for cut in detector.process_frame(FrameTimecode(index, fps=fps), small):
             if not _is_fade_out_at(cut.frame_num, index, recent_grays):
                 builder.add_cut(float(cut.frame_num / fps))
+        for cut_frame in spikes.push(index, detector.last_score):
+            builder.add_cut(float(cut_frame / fps))  # a cut the detector also saw is dropped as a repeat
         now = float(index / fps)
         if index % stride == 0:
             builder.offer(now, frame, frame_quality(gray))
