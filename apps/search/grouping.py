@@ -11,8 +11,9 @@ Users want *moments*, not ten near-identical frames of the same shot, so:
    out from the typical hit. Being relative to the query's own score distribution, the rule is
    invariant to shifting and scaling scores, so it works for any model's score scale (CLIP
    cosines bunch around 0.2-0.35, other models do not). Neighbours are compared with the seed,
-   not with each other, so a slow decline cannot drag a clip across a whole video. When all
-   scores are equal (spread 0) only equal-scored neighbours merge.
+   not with each other, so a slow decline cannot drag a clip across a whole video. Across a shot
+   cut the bar is higher (``cross_shot_alpha``): the next shot joins only when it matches about as
+   well as the seed. When all scores are equal (spread 0) only equal-scored neighbours merge.
 2. **Suppress.** At most one clip per stretch of video: clips of one video that overlap or
    are closer than ``min_separation`` seconds are chained into a stretch, and only the best
    clip of each stretch is returned (a higher-scored clip nearby always wins).
@@ -31,6 +32,9 @@ from dataclasses import dataclass, field
 
 #: Fraction of the query's score spread a neighbour may fall below the clip's best and still merge.
 MERGE_ALPHA = 0.5
+#: Across a shot cut a neighbour must score this close (fraction of the spread): a cut changes the
+#: content, so the next shot joins the clip only when it matches about as well as the best frame.
+CROSS_SHOT_ALPHA = 0.15
 #: Clips of one video closer than this many seconds to a better clip are suppressed.
 MIN_SEPARATION = 1.0
 #: Segment edges closer than this (seconds) count as touching.
@@ -85,14 +89,17 @@ def _grow(
     run: list[tuple[Segment, float]],
     seed: int,
     assigned: set[int],
-    floor: float,
+    floors: tuple[float, float],
     touch: float,
 ) -> tuple[int, int]:
-    """Extend [seed, seed] over touching, unassigned segments of ``run`` scoring >= floor."""
+    """Extend [seed, seed] over touching, unassigned segments of ``run`` scoring >= the floor.
+
+    ``floors`` is (within the same shot, across a shot cut).
+    """
     lo = hi = seed
-    while lo > 0 and _joins(run[lo - 1], run[lo], assigned, floor, touch):
+    while lo > 0 and _joins(run[lo - 1], run[lo], assigned, floors, touch):
         lo -= 1
-    while hi + 1 < len(run) and _joins(run[hi + 1], run[hi], assigned, floor, touch, after=True):
+    while hi + 1 < len(run) and _joins(run[hi + 1], run[hi], assigned, floors, touch, after=True):
         hi += 1
     return lo, hi
 
@@ -101,18 +108,19 @@ def _joins(
     cand: tuple[Segment, float],
     edge: tuple[Segment, float],
     assigned: set[int],
-    floor: float,
+    floors: tuple[float, float],
     touch: float,
     after: bool = False,
 ) -> bool:
     seg, score = cand
     gap = seg.start - edge[0].end if after else edge[0].start - seg.end
+    floor = floors[0] if seg.shot_index == edge[0].shot_index else floors[1]
     return abs(gap) <= touch and score >= floor and seg.keyframe_id not in assigned
 
 
 def _merge(
     by_video: dict[int, list[tuple[Segment, float]]],
-    tolerance: float,
+    tolerances: tuple[float, float],
     touch: float,
 ) -> list[Clip]:
     """Seeded region growing, best seeds first, each keyframe in exactly one clip."""
@@ -127,7 +135,8 @@ def _merge(
         seed_seg, seed_score = run[i]
         if seed_seg.keyframe_id in assigned:
             continue
-        lo, hi = _grow(run, i, assigned, seed_score - tolerance, touch)
+        floors = (seed_score - tolerances[0], seed_score - tolerances[1])
+        lo, hi = _grow(run, i, assigned, floors, touch)
         members = run[lo : hi + 1]
         assigned.update(s.keyframe_id for s, _ in members)
         clips.append(
@@ -182,13 +191,15 @@ def group_hits(
     hits: Sequence[tuple[Segment, float]],
     *,
     alpha: float = MERGE_ALPHA,
+    cross_shot_alpha: float = CROSS_SHOT_ALPHA,
     min_separation: float = MIN_SEPARATION,
     touch_tolerance: float = TOUCH_TOLERANCE,
     limit: int | None = None,
 ) -> list[Clip]:
     """Group scored keyframe segments into ranked clips (see module docstring for the rules).
 
-    ``alpha`` scales the merge tolerance (0 merges only equal scores), ``min_separation`` is
+    ``alpha`` scales the merge tolerance (0 merges only equal scores), ``cross_shot_alpha`` the
+    tolerance across a shot cut, ``min_separation`` is
     the suppression radius in seconds, ``limit`` caps the number of clips returned.
     """
     best = _best_per_keyframe(hits)
@@ -199,7 +210,8 @@ def group_hits(
         by_video[seg.video_id].append((seg, score))
     for run in by_video.values():
         run.sort(key=lambda h: (h[0].start, h[0].end, h[0].keyframe_id))
-    tolerance = merge_tolerance([s for _, s in best.values()], alpha)
-    clips = _suppress(_merge(by_video, tolerance, touch_tolerance), min_separation)
+    scores = [s for _, s in best.values()]
+    tolerances = (merge_tolerance(scores, alpha), merge_tolerance(scores, min(alpha, cross_shot_alpha)))
+    clips = _suppress(_merge(by_video, tolerances, touch_tolerance), min_separation)
     clips.sort(key=_clip_rank)
     return clips[:limit] if limit is not None else clips

@@ -165,3 +165,19 @@ def test_later_better_clip_wins_its_stretch() -> None:
     hits = [(seg(1, 0, 2), 0.55), (seg(2, 2.5, 4), 0.90), (seg(3, 30, 32), 0.6), *BACKGROUND]
     got = [c for c in group_hits(hits) if c.video_id == 1]
     assert spans(got) == [(1, 2.5, 4), (1, 30, 32)]
+
+
+def test_a_neighbouring_shot_joins_only_when_it_matches_about_as_well():
+    from apps.search.grouping import Segment, group_hits
+
+    def seg(k, shot, start, end):
+        return Segment(keyframe_id=k, video_id=1, shot_index=shot, time=(start + end) / 2, start=start, end=end)
+
+    background = [(Segment(100 + i, 2, 0, 100.0 + 3 * i, 101.0 + 3 * i, 102.0 + 3 * i), 0.1) for i in range(5)]
+    same_shot = [(seg(1, 0, 0.0, 3.0), 0.9), (seg(2, 0, 3.0, 6.0), 0.65)]
+    next_shot = [(seg(3, 1, 6.0, 9.0), 0.65)]
+    clip = group_hits(same_shot + next_shot + background)[0]
+    assert (clip.start, clip.end) == (0.0, 6.0)  # 0.65 joins within the shot, not across the cut
+    strong_next = [(seg(3, 1, 6.0, 9.0), 0.85)]
+    clip = group_hits(same_shot + strong_next + background)[0]
+    assert (clip.start, clip.end) == (0.0, 9.0)
