@@ -119,7 +119,7 @@ MODEL_DIR = Path(os.environ.get("VIDEOSEARCH_MODEL_DIR", DATA_DIR / "models"))
 TORCH_DEVICE = os.environ.get("VIDEOSEARCH_DEVICE", "cpu")
 TORCH_THREADS = int(os.environ.get("VIDEOSEARCH_TORCH_THREADS", "0"))  # 0: torch's default
 INDEX_BACKEND = os.environ.get("VIDEOSEARCH_INDEX_BACKEND", "flat")
-MAX_KEYFRAME_GAP_S = env_float("VIDEOSEARCH_MAX_KEYFRAME_GAP", 3.0)
+MAX_KEYFRAME_GAP_S = env_float("VIDEOSEARCH_MAX_KEYFRAME_GAP", 2.0)
 EMBED_BATCH_SIZE = int(os.environ.get("VIDEOSEARCH_EMBED_BATCH", "32"))
 
 REST_FRAMEWORK = {

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from apps.media.models import Collection, Keyframe, Photo, Status
+from apps.media.services.keyframes import frame_quality
 from apps.media.services.vectors import collection_index, ensure_index_model
 
 from .embedders.registry import get_embedder
@@ -84,6 +85,7 @@ def search(
         response.warnings = [w for w in [language_warning(text)] if w]
     elif image is not None:
         vector, response.query_kind = embed_image_query(embedder, image), "image"
+        response.warnings = [w for w in [image_warning(image)] if w]
     else:
         vector, response.query_kind = _stored_vector(collection, index, like_keyframe, like_photo), "similar"
     k = min(max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES), max(index.info().count, 1))
@@ -91,6 +93,14 @@ def search(
     response.results = _rank(hits, top_k, media, exclude_photo=like_photo)
     response.took_ms = (time.perf_counter() - started) * 1000
     return response
+
+
+def image_warning(image: Image.Image) -> str | None:
+    """Say so when an example image is black or blank: ingestion skips such frames, nothing can match it."""
+    small = np.asarray(image.convert("L").resize((128, 72)))
+    if frame_quality(small).usable:
+        return None
+    return "the example image is (nearly) black or blank: no moment can be identified from it"
 
 
 def _stored_vector(collection: Collection, index, like_keyframe: int | None, like_photo: int | None) -> np.ndarray:
