@@ -133,11 +133,11 @@ def celery_worker(redis_url, transactional_db, storage_dirs, settings, tmp_path)
         "VIDEOSEARCH_TASK_VISIBILITY_S": "5",
         "PYTHONUNBUFFERED": "1",
     }
-    old = dict(app.conf.broker_url and {"broker_url": app.conf.broker_url} or {})
+    old_url = app.conf.broker_url
     app.conf.broker_url = redis_url
     app.conf.task_always_eager = False
     app.conf.broker_transport_options = {"visibility_timeout": 5}
-    app.pool.force_close_all()
+    reset_connections(app)
     workers: list[WorkerProcess] = []
 
     def start(name: str = "w1") -> WorkerProcess:
@@ -150,8 +150,17 @@ def celery_worker(redis_url, transactional_db, storage_dirs, settings, tmp_path)
     for worker in workers:
         worker.stop()
     app.conf.task_always_eager = True
-    app.conf.broker_url = old.get("broker_url", "memory://")
-    app.pool.force_close_all()
+    app.conf.broker_url = old_url
+    reset_connections(app)
+
+
+def reset_connections(app) -> None:
+    """Drop the app's connection and producer pools so the next task uses the current broker URL."""
+    from kombu import pools
+
+    pools.reset()  # kombu's global pools outlive the app's, keyed by broker URL
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def wait_for(predicate, timeout: float = 120, interval: float = 0.3, what: str = "condition"):
