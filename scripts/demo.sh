@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export VIDEOSEARCH_EMBEDDER=${VIDEOSEARCH_EMBEDDER:-testmodel}
 export VIDEOSEARCH_DATA_DIR=${VIDEOSEARCH_DATA_DIR:-$PWD/var/demo}
+export VIDEOSEARCH_LOG_LEVEL=${VIDEOSEARCH_LOG_LEVEL:-WARNING}
 .venv/bin/python manage.py migrate --noinput -v 0
 .venv/bin/python manage.py demo "$@"

@@ -29,6 +29,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--json", action="store_true", help="print the example-search report as JSON")
 
+    def _rebuild_if_model_changed(self, collection: Collection) -> None:
+        """A re-run after the bundled model was retrained: re-embed instead of refusing to search."""
+        built_by = collection_index(collection).info().model_id
+        if built_by and built_by != get_embedder(collection.embedder_spec).model_id:
+            self.stdout.write(f"collection '{collection.name}' was indexed by {built_by}: rebuilding ...")
+            rebuild_collection_index(collection)
+
     def handle(self, *args, no_serve: bool, port: int, **options) -> None:
         generated = Path(settings.DATA_DIR) / "generated"
         generated.mkdir(parents=True, exist_ok=True)
@@ -38,6 +45,7 @@ class Command(BaseCommand):
         photos = make_demo_photos(generated / "photos")
 
         demo, _ = Collection.objects.get_or_create(name="demo", defaults={"embedder": "testmodel"})
+        self._rebuild_if_model_changed(demo)
         self.stdout.write("ingesting the generated media into collection 'demo' ...")
         call_command("ingest", str(generated), collection=demo.name, stdout=self.stdout)
         if SHARED_MEDIA.is_dir():
@@ -46,6 +54,7 @@ class Command(BaseCommand):
                          stdout=self.stdout)
             call_command("ingest", str(SHARED_MEDIA / "photos" / "skimage"), collection="shared-media",
                          stdout=self.stdout)
+            self._rebuild_if_model_changed(Collection.objects.get(name="shared-media"))
 
         report = []
         for seg in segments:
