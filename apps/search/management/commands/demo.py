@@ -14,6 +14,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.media.models import Collection
+from apps.media.services.reindex import rebuild_collection_index
+from apps.media.services.vectors import collection_index
+from apps.search.embedders.registry import get_embedder
 from apps.search.service import ClipResult, search
 from apps.search.temporal import temporal_iou
 from apps.search.testmodel.demo_video import make_demo_photos, make_demo_video
