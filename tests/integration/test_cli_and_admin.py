@@ -20,13 +20,14 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 def media_folder(demo_media, tmp_path):
     """A folder tree: clips/demo.mp4, album/ with 3 photos and a text file that is not media."""
     video, segments, photos = demo_media
-    (tmp_path / "clips").mkdir()
-    (tmp_path / "clips" / "demo.mp4").symlink_to(video)
-    (tmp_path / "album").mkdir()
+    root = tmp_path / "source"  # not tmp_path itself: the test's MEDIA_ROOT lives there too
+    (root / "clips").mkdir(parents=True)
+    (root / "clips" / "demo.mp4").symlink_to(video)
+    (root / "album").mkdir()
     for path, _, _ in photos[:3]:
-        (tmp_path / "album" / path.name).symlink_to(path)
-    (tmp_path / "album" / "notes.txt").write_text("not media")
-    return tmp_path, segments, photos[:3]
+        (root / "album" / path.name).symlink_to(path)
+    (root / "album" / "notes.txt").write_text("not media")
+    return root, segments, photos[:3]
 
 
 def run(*args, **kwargs) -> str:
