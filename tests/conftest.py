@@ -131,6 +131,7 @@ def celery_worker(redis_url, transactional_db, storage_dirs, settings, tmp_path)
         "VIDEOSEARCH_INDEX_ROOT": str(settings.INDEX_ROOT),
         "VIDEOSEARCH_EMBEDDER": settings.EMBEDDER,
         "VIDEOSEARCH_TASK_VISIBILITY_S": "5",
+        "VIDEOSEARCH_TASK_RESTORE_SWEEP_S": "1",
         "PYTHONUNBUFFERED": "1",
     }
     old_url = app.conf.broker_url

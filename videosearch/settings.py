@@ -111,7 +111,12 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for 
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("VIDEOSEARCH_TASK_VISIBILITY_S", "3600"))}
+# A task whose worker died is handed to another worker once it has been unacknowledged this long.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("VIDEOSEARCH_TASK_VISIBILITY_S", "3600")),
+    "unacked_restore_interval": int(os.environ.get("VIDEOSEARCH_TASK_RESTORE_SWEEP_S", "10")),
+    "unacked_restore_throttle": 1,
+}
 
 # Models and search.
 EMBEDDER = os.environ.get("VIDEOSEARCH_EMBEDDER", "open_clip:xlm-roberta-base-ViT-B-32/laion5b_s13b_b90k")
