@@ -5,8 +5,11 @@ removes what an earlier attempt left, so an item never ends up with duplicate ke
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -64,14 +67,39 @@ class JobRun:
         type(self.item).objects.filter(pk=self.item.pk).update(status=Status.FAILED, error=reason, updated_at=now)
 
 
+@contextmanager
+def item_lock(job: IngestJob) -> Iterator[None]:
+    """One run at a time per item, across processes and machines sharing MEDIA_ROOT.
+
+    The broker may hand a task to a second worker while the first still runs it (a task longer
+    than the visibility timeout); interleaved runs would leave orphan vectors. The second run
+    waits here; the OS releases the lock when a worker dies, so a redelivered job is not blocked.
+    """
+    lock_dir = storage.media_root() / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"{job.kind}-{job.item.pk}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_job(job_id: int) -> str:
     """Execute a job; returns the final status. Failures are recorded on the job and the item."""
     job = IngestJob.objects.select_related("video", "photo", "collection").filter(pk=job_id).first()
     if job is None or job.item is None:
         log.warning("ingest job %s no longer exists; skipping", job_id)
         return "missing"
-    if job.status == Status.INDEXED:
-        return Status.INDEXED
+    with item_lock(job):
+        job.refresh_from_db()
+        if job.status in (Status.INDEXED, Status.FAILED):  # a concurrent delivery of this task finished it
+            return job.status
+        return _run_locked(job)
+
+
+def _run_locked(job: IngestJob) -> str:
+    job_id = job.pk
     IngestJob.objects.filter(pk=job.pk).update(attempts=job.attempts + 1, started_at=timezone.now(), error="")
     run = JobRun(job)
     try:
