@@ -76,10 +76,10 @@ def test_a_frame_at_a_random_second_finds_its_own_moment(shared_collection, shar
     """For every shared video, many random seconds: rank 1 is a clip of that video covering that second.
 
     Frames that are black or blank (the dark end of a fade) identify nothing; the search says so in a
-    warning and they are not counted. The bundled test model (64 px, trained on generated shapes
-    only) confuses the zooming stone-wall shot of the anime fragment with the grey highway about half
-    the time, so the bar is 85% overall and 50% per video (measured: 35 of 40, all misses but one in
-    that shot); random ranking scores far below either.
+    warning and they are not counted. The bundled test model is tiny (64 px, trained on generated
+    pictures only) and misses the odd frame (measured 38 of 40: one anime frame taken for the grey
+    highway, one testvideo frame 0.14 s before the clip it matched), so the bar is 90% overall and 75%
+    per video; random ranking scores far below either.
     """
     collection, videos = shared_collection
     rng = random.Random(20261123)
@@ -104,5 +104,5 @@ def test_a_frame_at_a_random_second_finds_its_own_moment(shared_collection, shar
     total = sum(len(v) for v in per_video.values())
     assert total >= 35 and black <= 5
     print("image-query hits", hits, "of", total, "misses", misses)
-    assert hits / total >= 0.85, misses
-    assert all(sum(oks) / len(oks) >= 0.5 for oks in per_video.values()), misses
+    assert hits / total >= 0.9, misses
+    assert all(sum(oks) / len(oks) >= 0.75 for oks in per_video.values()), misses

@@ -65,8 +65,13 @@ class Config:
     aux_weight: float = 0.5
     template_p: float = 0.5
     eval_every: int = 100
+    ssl_batch: int = 64
+    ssl_scenes: int = 16
+    ssl_weight: float = 0.5
+    ssl_temperature: float = 0.1
     seed: int = 0
     threads: int = 2
+    init: str | None = None  # start from this checkpoint (fine-tuning) instead of random weights
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -172,6 +177,122 @@ def augment(pixels: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     return (x.clamp(0, 1) - MEAN) / STD
+
+
+# ---------------------------------------------------------------------------------------------- natural-like images
+
+
+def pink_noise(n: int, size: int, gen: torch.Generator, alpha: torch.Tensor) -> torch.Tensor:
+    """(n, 1, size, size) zero-mean unit-variance noise with a 1/f**alpha amplitude spectrum."""
+    white = torch.randn(n, 1, size, size, generator=gen)
+    f = torch.fft.fftfreq(size)
+    radius = torch.sqrt(f[:, None] ** 2 + f[None, :] ** 2).clamp(min=1.0 / size)
+    x = torch.fft.ifft2(torch.fft.fft2(white) / radius.pow(alpha.view(n, 1, 1, 1))).real
+    return (x - x.mean(dim=(2, 3), keepdim=True)) / (x.std(dim=(2, 3), keepdim=True) + 1e-6)
+
+
+def natural_images(n: int, gen: torch.Generator, size: int = 96, max_regions: int = 8) -> torch.Tensor:
+    """Procedural natural-looking images (n, 3, size, size) in [0, 1], never real footage.
+
+    Voronoi-like regions (flat cartoon areas, walls, sky) each with its own colour, a pink-noise texture
+    (foliage, stone, grain) and oriented stripes (bricks, fences, fabric), under a global illumination
+    gradient and coloured 1/f noise; some get blurred into soft blobs.
+    """
+    u = lambda *shape: torch.rand(*shape, generator=gen)  # noqa: E731
+    k = max_regions
+    coords = torch.linspace(-1, 1, size)
+    yy, xx = torch.meshgrid(coords, coords, indexing="ij")
+    seeds = u(n, k, 2) * 2.4 - 1.2
+    stretch = 0.5 + 1.5 * u(n, k, 1, 1)
+    dist = (xx - seeds[:, :, 0, None, None]) ** 2 * stretch + (yy - seeds[:, :, 1, None, None]) ** 2 / stretch
+    active = u(n, k) < (0.15 + 0.85 * u(n, 1))  # 1..k regions per image
+    active[:, 0] = True
+    dist = dist + (~active).float()[:, :, None, None] * 100.0
+    onehot = F.one_hot(dist.argmin(dim=1), k).permute(0, 3, 1, 2).float()  # (n, k, H, W)
+
+    colours = u(n, k, 3) ** (0.6 + 0.8 * u(n, 1, 1))
+    tex_amp = u(n, k) * 0.25 * (u(n, k) < 0.6)
+    stripe_amp = u(n, k) * 0.25 * (u(n, k) < 0.3)
+    freq = 2 + 14 * u(n, k)
+    angle = math.pi * u(n, k)
+    phase = 2 * math.pi * u(n, k)
+    stripes = torch.sin(math.pi * freq[:, :, None, None] * (
+        torch.cos(angle)[:, :, None, None] * xx + torch.sin(angle)[:, :, None, None] * yy) + phase[:, :, None, None])
+    sharp = u(n, k) < 0.4  # square-wave stripes (bricks, fences)
+    stripes = torch.where(sharp[:, :, None, None], torch.sign(stripes), stripes)
+
+    texture = pink_noise(n, size, gen, 0.8 + 1.2 * u(n))  # (n, 1, H, W)
+    x = torch.einsum("nkhw,nkc->nchw", onehot, colours)
+    x = x + (onehot * tex_amp[:, :, None, None]).sum(1, keepdim=True) * texture
+    x = x + (onehot * stripe_amp[:, :, None, None] * stripes).sum(1, keepdim=True)
+    colour_noise = torch.cat([pink_noise(n, size, gen, 1.0 + 1.0 * u(n)) for _ in range(2)], dim=1)
+    x = x + torch.einsum("nfhw,nfc->nchw", colour_noise, (u(n, 2, 3) - 0.5) * 0.2 * u(n, 1, 1))
+    light = 1 + (u(n, 1, 1, 1) - 0.5) * 0.8 * (xx * math.cos(1) + yy * math.sin(1)) * (u(n, 1, 1, 1) * 2 - 1)
+    x = x * light
+    soft = (u(n) < 0.3).view(n, 1, 1, 1)
+    x = torch.where(soft, blur(x, 3), x)
+    return x.clamp(0, 1)
+
+
+def blur(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Separable box-ish Gaussian blur of NCHW images."""
+    t = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    w = torch.exp(-(t ** 2) / (2 * (radius / 2) ** 2))
+    w = (w / w.sum()).to(x.dtype)
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), w.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), w.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
+def frame_view(base: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """A normalised 64 px view of each image as a nearby video frame or keyframe might show it.
+
+    Zoom (crop of 50-100% area), small translation, brightness/contrast/colour jitter, blur,
+    downscale-upscale, sensor noise, JPEG.
+    """
+    n = base.shape[0]
+    u = lambda *shape: torch.rand(*shape, generator=gen)  # noqa: E731
+    area = 0.5 + 0.5 * u(n)
+    aspect = torch.exp((u(n) - 0.5) * 2 * math.log(1.2))
+    sx, sy = (area * aspect).sqrt().clamp(max=1), (area / aspect).sqrt().clamp(max=1)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 1, 1] = sx, sy
+    theta[:, 0, 2], theta[:, 1, 2] = (u(n) * 2 - 1) * (1 - sx), (u(n) * 2 - 1) * (1 - sy)
+    grid = F.affine_grid(theta, [n, 3, IMAGE_SIZE, IMAGE_SIZE], align_corners=False)
+    x = F.grid_sample(blur(base, 1), grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+    j = u(n, 6)
+    x = x * (0.75 + 0.5 * j[:, 0]).view(n, 1, 1, 1) * (0.93 + 0.14 * u(n, 3, 1, 1))
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - mean) * (0.75 + 0.5 * j[:, 1]).view(n, 1, 1, 1) + mean
+    grey = x.mean(dim=1, keepdim=True)
+    x = (x - grey) * (0.7 + 0.6 * j[:, 2]).view(n, 1, 1, 1) + grey
+    x = torch.where((j[:, 3] < 0.3).view(n, 1, 1, 1), blur(x, 2), x)
+    small = F.interpolate(F.interpolate(x, size=(32, 32), mode="area"), size=(IMAGE_SIZE, IMAGE_SIZE),
+                          mode="bilinear", align_corners=False)
+    x = torch.where((j[:, 4] < 0.3).view(n, 1, 1, 1), small, x)
+    x = x + torch.randn(x.shape, generator=gen) * 0.02 * (j[:, 5] < 0.3).view(n, 1, 1, 1)
+    x = x.clamp(0, 1)
+    quality = (20 + 70 * u(n)).int().tolist()
+    use_jpeg = (u(n) < 0.3).tolist()
+    for i in range(n):
+        if use_jpeg[i]:
+            buf = BytesIO()
+            Image.fromarray((x[i].permute(1, 2, 0) * 255).round().byte().numpy()).save(
+                buf, format="JPEG", quality=quality[i])
+            x[i] = torch.from_numpy(np.array(Image.open(BytesIO(buf.getvalue())).convert("RGB"))).permute(
+                2, 0, 1).float() / 255.0
+    return (x - MEAN) / STD
+
+
+def instance_loss(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
+    """SimCLR NT-Xent between two views: every other view in both sets is a negative."""
+    z = torch.cat([a, b])
+    n = a.shape[0]
+    logits = z @ z.T / temperature
+    logits = logits.masked_fill(torch.eye(2 * n, dtype=torch.bool), float("-inf"))
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(n)])
+    return F.cross_entropy(logits, target)
 
 
 # ---------------------------------------------------------------------------------------------- model
@@ -304,11 +425,14 @@ def train(cfg: Config, out: Path) -> dict:
     torch.use_deterministic_algorithms(True)
     rnd = random.Random(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
+    ssl_gen = torch.Generator().manual_seed(cfg.seed + 1)
     t0 = time.time()
 
     register_testmodel_config()
     model = open_clip.create_model(TESTMODEL_NAME)
     tokenizer = open_clip.get_tokenizer(TESTMODEL_NAME)
+    if cfg.init:
+        model.load_state_dict(torch.load(cfg.init, map_location="cpu"))
     heads = AttributeHeads(int(model.text_projection.shape[1]))
     print(f"model params: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M", flush=True)
     vocab_size = model.token_embedding.num_embeddings
@@ -350,6 +474,14 @@ def train(cfg: Config, out: Path) -> dict:
         aux = (heads.loss(img, batch_targets) + heads.loss(txt["en"], batch_targets)
                + heads.loss(txt["ru"], batch_targets)) / 3
         loss = clip + cfg.aux_weight * aux
+        if cfg.ssl_weight > 0:
+            scenes = F.interpolate(pixels[idx[: cfg.ssl_scenes]].permute(0, 3, 1, 2).float() / 255.0, size=(96, 96),
+                                   mode="bilinear", align_corners=False)
+            base = torch.cat([natural_images(cfg.ssl_batch - cfg.ssl_scenes, ssl_gen), scenes])
+            views = F.normalize(model.encode_image(torch.cat([frame_view(base, ssl_gen), frame_view(base, ssl_gen)])),
+                                dim=-1)
+            ssl = instance_loss(views[: len(base)], views[len(base):], cfg.ssl_temperature)
+            loss = loss + cfg.ssl_weight * ssl
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -357,7 +489,8 @@ def train(cfg: Config, out: Path) -> dict:
         sched.step()
         if step % 20 == 0 or step == 1:
             print(f"step {step}/{cfg.steps} loss {loss.item():.3f} clip {clip.item():.3f} aux {aux.item():.3f} "
-                  f"scale {scale.item():.1f} lr {sched.get_last_lr()[0]:.2e} t={time.time() - t0:.0f}s", flush=True)
+                  f"ssl {ssl.item() if cfg.ssl_weight > 0 else 0:.3f} scale {scale.item():.1f} "
+                  f"lr {sched.get_last_lr()[0]:.2e} t={time.time() - t0:.0f}s", flush=True)
         if step % cfg.eval_every == 0 or step == cfg.steps:
             model.eval()
             print(f"  val @{step}: {quick_val(ModelEmbedder(model, tokenizer), val_specs, val_images)}", flush=True)
@@ -377,6 +510,10 @@ def train(cfg: Config, out: Path) -> dict:
     return metrics
 
 
+#: Stage 2: a short fine-tune that adds the frame-robustness (image-image) loss to the text losses.
+FINETUNE = {"steps": 90, "n_images": 8192, "lr": 4e-4, "warmup": 10, "aux_weight": 0.25, "eval_every": 45}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=TESTMODEL_CHECKPOINT)
@@ -384,9 +521,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=Config.steps)
     parser.add_argument("--minutes", type=float, default=None,
                         help="rough budget: --steps from ~1.3 s/step on an idle 2-core machine (still step-bounded)")
+    parser.add_argument("--stage", choices=["all", "base", "finetune"], default="all",
+                        help="base: text-image training from scratch; finetune: stage 2 from --init; all: both")
+    parser.add_argument("--init", type=Path, default=None, help="stage-2 starting checkpoint (default: stage-1 output)")
     args = parser.parse_args()
     steps = int(args.minutes * 60 / 1.3) if args.minutes else args.steps
-    train(Config(steps=steps, seed=args.seed), args.out)
+    base_out = args.out.with_name(args.out.stem + ".base.pt")
+    if args.stage in ("all", "base"):
+        train(Config(steps=steps, seed=args.seed, ssl_weight=0.0), base_out if args.stage == "all" else args.out)
+    if args.stage in ("all", "finetune"):
+        init = args.init or base_out
+        train(Config(seed=args.seed, init=str(init), **FINETUNE), args.out)
+        if args.stage == "all":
+            base_out.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
