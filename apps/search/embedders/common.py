@@ -50,3 +50,19 @@ def env_model_dir() -> Path:
 def empty_embeddings(dim: int) -> np.ndarray:
     """A (0, dim) float32 array: encoding nothing is valid and returns nothing."""
     return np.zeros((0, dim), dtype=np.float32)
+
+
+def encode_in_batches(items: Sequence[T], batch_size: int, dim: int, to_tensor, encode, device) -> np.ndarray:
+    """The batching loop the torch backends share: items -> tensors -> model -> L2-normalised float32 rows.
+
+    ``to_tensor`` turns a batch of items into the model's input, ``encode`` runs the tower.
+    """
+    import torch
+
+    if len(items) == 0:
+        return empty_embeddings(dim)
+    out = []
+    with torch.inference_mode():
+        for chunk in batched(list(items), batch_size):
+            out.append(encode(to_tensor(list(chunk)).to(device)).float().cpu().numpy())
+    return l2_normalize(np.concatenate(out))

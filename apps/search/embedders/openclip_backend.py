@@ -23,10 +23,8 @@ from PIL import Image
 from .base import ModelUnavailableError
 from .common import (
     DEFAULT_BATCH_SIZE,
-    batched,
-    empty_embeddings,
+    encode_in_batches,
     file_sha256,
-    l2_normalize,
 )
 from .hub import cached_file, fetch_file, hub_offline_forced, hub_reachable
 
@@ -253,25 +251,13 @@ class OpenClipEmbedder:
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         """Preprocess exactly as open_clip does, encode in batches of ``batch_size``."""
-        if len(images) == 0:
-            return empty_embeddings(self.dim)
-        out = []
-        with torch.inference_mode():
-            for chunk in batched(list(images), self.batch_size):
-                pixels = torch.stack([self.preprocess(img) for img in chunk]).to(self.device)
-                out.append(self.model.encode_image(pixels).float().cpu().numpy())
-        return l2_normalize(np.concatenate(out))
+        return encode_in_batches(images, self.batch_size, self.dim,
+                                 lambda chunk: torch.stack([self.preprocess(img) for img in chunk]),
+                                 self.model.encode_image, self.device)
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Tokenize with the model's own tokenizer and encode in batches."""
-        if len(texts) == 0:
-            return empty_embeddings(self.dim)
-        out = []
-        with torch.inference_mode():
-            for chunk in batched(list(texts), self.batch_size):
-                tokens = self.tokenizer(list(chunk)).to(self.device)
-                out.append(self.model.encode_text(tokens).float().cpu().numpy())
-        return l2_normalize(np.concatenate(out))
+        return encode_in_batches(texts, self.batch_size, self.dim, self.tokenizer, self.model.encode_text, self.device)
 
     def __repr__(self) -> str:
         return f"OpenClipEmbedder({self.model_id!r}, dim={self.dim}, device={self.device})"

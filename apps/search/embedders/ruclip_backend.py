@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from .base import ModelUnavailableError
-from .common import DEFAULT_BATCH_SIZE, batched, empty_embeddings, file_sha256, l2_normalize
+from .common import DEFAULT_BATCH_SIZE, encode_in_batches, file_sha256
 from .hub import hub_offline_forced, hub_reachable
 
 RUCLIP_FILES = ("bpe.model", "config.json", "pytorch_model.bin")
@@ -98,24 +98,14 @@ class RuClipEmbedder:
         return cls.from_folder(folder, model_id=f"ruclip:{name}", device=device, batch_size=batch_size)
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
-        if len(images) == 0:
-            return empty_embeddings(self.dim)
-        out = []
-        with torch.inference_mode():
-            for chunk in batched(list(images), self.batch_size):
-                pixels = self.processor(images=list(chunk))["pixel_values"].to(self.device)
-                out.append(self.model.encode_image(pixels).float().cpu().numpy())
-        return l2_normalize(np.concatenate(out))
+        return encode_in_batches(images, self.batch_size, self.dim,
+                                 lambda chunk: self.processor(images=chunk)["pixel_values"],
+                                 self.model.encode_image, self.device)
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) == 0:
-            return empty_embeddings(self.dim)
-        out = []
-        with torch.inference_mode():
-            for chunk in batched(list(texts), self.batch_size):
-                tokens = self.processor(text=list(chunk))["input_ids"].to(self.device)
-                out.append(self.model.encode_text(tokens).float().cpu().numpy())
-        return l2_normalize(np.concatenate(out))
+        return encode_in_batches(texts, self.batch_size, self.dim,
+                                 lambda chunk: self.processor(text=chunk)["input_ids"],
+                                 self.model.encode_text, self.device)
 
     def __repr__(self) -> str:
         return f"RuClipEmbedder({self.model_id!r}, dim={self.dim}, device={self.device})"
