@@ -202,7 +202,24 @@ def _faiss_reconstruct(index: faiss.Index, ids: np.ndarray, dim: int) -> np.ndar
     return out
 
 
-class FlatBackend:
+class _FaissIdMapOps:
+    """remove / search / reconstruct, shared by the FAISS backends (both expose ``_index`` and ``dim``)."""
+
+    _index: faiss.Index
+    dim: int
+
+    def remove(self, ids: np.ndarray) -> int:
+        return int(self._index.remove_ids(ids)) if len(ids) else 0
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        with _threads_for(len(queries)):
+            return self._index.search(queries, k)
+
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        return _faiss_reconstruct(self._index, ids, self.dim)
+
+
+class FlatBackend(_FaissIdMapOps):
     """Exact inner-product search with FAISS (``IndexIDMap2(IndexFlatIP)``)."""
 
     name: ClassVar[str] = "flat"
@@ -218,15 +235,6 @@ class FlatBackend:
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         self._index.add_with_ids(vectors, ids)
 
-    def remove(self, ids: np.ndarray) -> int:
-        return int(self._index.remove_ids(ids)) if len(ids) else 0
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        with _threads_for(len(queries)):
-            return self._index.search(queries, k)
-
-    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
-        return _faiss_reconstruct(self._index, ids, self.dim)
 
     def ids(self) -> np.ndarray:
         return _flat_ids(self._index)
@@ -253,7 +261,7 @@ def ivf_nprobe(nlist: int) -> int:
     return max(16, nlist // 8)
 
 
-class IvfBackend:
+class IvfBackend(_FaissIdMapOps):
     """Approximate search with FAISS ``IndexIVFFlat``; exact flat below IVF_MIN_TRAIN vectors.
 
     The IVF index uses a hash-table direct map so ``remove_ids`` and ``reconstruct(id)`` work
@@ -309,15 +317,6 @@ class IvfBackend:
         ivf.nprobe = self.nprobe = ivf_nprobe(nlist)
         self._ivf, self._flat, self._trained_n = ivf, None, len(ids)
 
-    def remove(self, ids: np.ndarray) -> int:
-        return int(self._index.remove_ids(ids)) if len(ids) else 0
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        with _threads_for(len(queries)):
-            return self._index.search(queries, k)
-
-    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
-        return _faiss_reconstruct(self._index, ids, self.dim)
 
     def ids(self) -> np.ndarray:
         if self._ivf is None:
