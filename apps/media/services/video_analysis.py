@@ -104,11 +104,12 @@ def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: SegmentBuil
     lag = (max(detector.event_buffer_length, spikes.radius) + 2) / float(fps)
     expected = max(1.0, probe.duration * float(fps))
     stride = max(1, round(float(fps) / CANDIDATES_PER_SECOND))
+    half_size = HalfSizeFrames(plan)
     recent_grays: deque[np.ndarray] = deque(maxlen=detector.event_buffer_length + 4)
     next_report = _PROGRESS_STEP
     index = -1
     for index, frame in enumerate(iter_frames(path, plan, report=report)):
-        gray, small = _half_size(frame)
+        gray, small = half_size.convert(frame)
         recent_grays.append(gray)
         for cut in detector.process_frame(FrameTimecode(index, fps=fps), small):
             if not _is_fade_out_at(cut.frame_num, index, recent_grays):
@@ -117,7 +118,7 @@ def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: SegmentBuil
             builder.add_cut(float(cut_frame / fps))  # a cut the detector also saw is dropped as a repeat
         now = float(index / fps)
         if index % stride == 0:
-            builder.offer(now, frame, frame_quality(gray))
+            builder.offer(now, frame, frame_quality(full_range(gray)))
         builder.advance(settled_until=now - lag)
         if on_progress is not None and index / expected >= next_report:
             on_progress(min(0.99, index / expected))
@@ -127,21 +128,35 @@ def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: SegmentBuil
             builder.add_cut(float(cut.frame_num / fps))
 
 
-def _half_size(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Half-size grey (full range) and BGR images of an I420 frame, for scoring and detection.
+class HalfSizeFrames:
+    """Half-size grey and BGR images of I420 frames, for scoring and detection.
 
-    Subsampling the planes before the colour conversion costs half of converting then resizing.
+    Why this shape: the half-size Y plane and the (already half-size) U/V planes subsampled once
+    more form a small I420 image, so one colour conversion of a quarter of the pixels gives the
+    detector its BGR frame. Nearest-pixel subsampling (every second row and column) is what
+    ``cv2.resize(INTER_NEAREST)`` does for a factor of two, written into one reused buffer: no
+    per-frame allocation on a path that runs for every frame of every video.
     """
-    luma, u, v = i420_planes(frame)
-    height, width = luma.shape
-    y_small = cv2.resize(luma, (width // 2, height // 2), interpolation=cv2.INTER_NEAREST)
-    quarter = (width // 4, height // 4)
-    small = np.concatenate((
-        y_small.reshape(-1),
-        cv2.resize(u, quarter, interpolation=cv2.INTER_NEAREST).reshape(-1),
-        cv2.resize(v, quarter, interpolation=cv2.INTER_NEAREST).reshape(-1),
-    )).reshape(-1, width // 2)
-    return cv2.LUT(y_small, _LIMITED_TO_FULL), cv2.cvtColor(small, cv2.COLOR_YUV2BGR_I420)
+
+    def __init__(self, plan: DecodePlan) -> None:
+        self._i420 = np.empty((plan.height // 2 * 3 // 2, plan.width // 2), np.uint8)
+        self._y, self._u, self._v = i420_planes(self._i420)
+
+    def convert(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(grey in video range 16..235, a fresh array; BGR) at half the working size."""
+        luma, u, v = i420_planes(frame)
+        np.copyto(self._y, luma[::2, ::2])
+        np.copyto(self._u, u[::2, ::2])
+        np.copyto(self._v, v[::2, ::2])
+        return self._y.copy(), cv2.cvtColor(self._i420, cv2.COLOR_YUV2BGR_I420)
+
+
+def full_range(gray: np.ndarray) -> np.ndarray:
+    """Video-range grey (16..235) stretched to 0..255, so grey thresholds mean the same as on RGB.
+
+    Applied only where needed (scored candidates, a cut's fade check), not to every frame.
+    """
+    return cv2.LUT(gray, _LIMITED_TO_FULL)
 
 
 def _is_fade_out_at(cut_frame: int, index: int, recent_grays: deque[np.ndarray]) -> bool:
@@ -149,7 +164,7 @@ def _is_fade_out_at(cut_frame: int, index: int, recent_grays: deque[np.ndarray])
     back = index - cut_frame
     if not 0 <= back < len(recent_grays) - 1:
         return False  # frames no longer at hand: trust the detector
-    return is_fade_out(recent_grays[-2 - back], recent_grays[-1 - back])
+    return is_fade_out(full_range(recent_grays[-2 - back]), full_range(recent_grays[-1 - back]))
 
 
 def _settle_duration(probe: ProbeResult, report: DecodeReport, plan: DecodePlan) -> ProbeResult:
