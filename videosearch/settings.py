@@ -126,6 +126,9 @@ TORCH_THREADS = int(os.environ.get("VIDEOSEARCH_TORCH_THREADS", "0"))  # 0: torc
 INDEX_BACKEND = os.environ.get("VIDEOSEARCH_INDEX_BACKEND", "flat")
 MAX_KEYFRAME_GAP_S = env_float("VIDEOSEARCH_MAX_KEYFRAME_GAP", 2.0)
 EMBED_BATCH_SIZE = int(os.environ.get("VIDEOSEARCH_EMBED_BATCH", "32"))
+# Photos added together (a folder import, a multi-file upload) go to the workers this many per task:
+# one batched embedding and one index write per task instead of one per photo.
+PHOTO_TASK_BATCH = int(os.environ.get("VIDEOSEARCH_PHOTO_TASK_BATCH", "32"))
 
 REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

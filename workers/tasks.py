@@ -12,6 +12,14 @@ def ingest_job(job_id: int) -> str:
     return run_job(job_id)
 
 
+@shared_task(name="videosearch.ingest_photo_jobs", acks_late=True, reject_on_worker_lost=True)
+def ingest_photo_jobs(job_ids: list[int]) -> dict[int, str]:
+    """Ingest a batch of photos: one embedding call and one index write. Safe to run twice."""
+    from apps.media.services.ingest import run_photo_jobs
+
+    return run_photo_jobs(job_ids)
+
+
 @shared_task(name="videosearch.rebuild_index", acks_late=True, reject_on_worker_lost=True)
 def rebuild_index(collection_id: int) -> int:
     """Re-embed a collection with its configured model."""

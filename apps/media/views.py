@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from .forms import CollectionForm, UploadForm
 from .models import Collection
+from .services.queue import photo_batches
 from .services.register import register_stream
 
 
@@ -25,14 +26,15 @@ def collection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         added = duplicates = 0
-        for upload in form.cleaned_data["files"]:
-            try:
-                registered = register_stream(collection, upload.chunks(), upload.name)
-            except ValueError as exc:
-                messages.error(request, f"{upload.name}: {exc}")
-                continue
-            added += registered.created
-            duplicates += not registered.created
+        with photo_batches():
+            for upload in form.cleaned_data["files"]:
+                try:
+                    registered = register_stream(collection, upload.chunks(), upload.name)
+                except ValueError as exc:
+                    messages.error(request, f"{upload.name}: {exc}")
+                    continue
+                added += registered.created
+                duplicates += not registered.created
         messages.success(request, f"{added} file(s) queued" + (f", {duplicates} already in the collection" if duplicates else ""))
         return redirect("collection-detail", pk=collection.pk)
     videos = collection.videos.all()

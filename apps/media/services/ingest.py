@@ -9,11 +9,13 @@ import fcntl
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from PIL import Image
 
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 
 #: Errors whose message is meant for the user; anything else is reported as an internal error.
 USER_ERRORS = (MediaError, ImageLoadError, ModelUnavailableError, IndexModelMismatchError)
+TERMINAL = (Status.INDEXED, Status.FAILED)
 
 
 class JobRun:
@@ -91,32 +94,35 @@ def run_job(job_id: int) -> str:
     if job is None or job.item is None:
         log.warning("ingest job %s no longer exists; skipping", job_id)
         return "missing"
+    if job.photo_id:
+        return run_photo_jobs([job_id]).get(str(job_id), "missing")
     with item_lock(job):
         job.refresh_from_db()
-        if job.status in (Status.INDEXED, Status.FAILED):  # a concurrent delivery of this task finished it
+        if job.status in TERMINAL:  # a concurrent delivery of this task finished it
             return job.status
-        return _run_locked(job)
-
-
-def _run_locked(job: IngestJob) -> str:
-    job_id = job.pk
-    IngestJob.objects.filter(pk=job.pk).update(attempts=job.attempts + 1, started_at=timezone.now(), error="")
-    run = JobRun(job)
-    try:
-        if job.video_id:
+        run = start_run(job)
+        try:
             ingest_video(run, job.video)
-        else:
-            ingest_photo(run, job.photo)
-    except USER_ERRORS as exc:
-        log.info("ingest job %s failed: %s", job_id, exc)
-        run.fail(str(exc))
-        return Status.FAILED
-    except Exception as exc:  # noqa: BLE001 - recorded for the user, logged with traceback for us
-        log.exception("ingest job %s crashed", job_id)
-        run.fail(f"internal error while ingesting: {type(exc).__name__}: {exc}")
-        return Status.FAILED
-    run.stage(Status.INDEXED, 1.0)
-    return Status.INDEXED
+        except Exception as exc:  # noqa: BLE001 - recorded for the user; unexpected ones logged with traceback
+            run.fail(failure_reason(exc, f"ingest job {job.pk}"))
+            return Status.FAILED
+        run.stage(Status.INDEXED, 1.0)
+        return Status.INDEXED
+
+
+def start_run(job: IngestJob) -> JobRun:
+    """Count the attempt and clear the last error before working on the job."""
+    IngestJob.objects.filter(pk=job.pk).update(attempts=F("attempts") + 1, started_at=timezone.now(), error="")
+    return JobRun(job)
+
+
+def failure_reason(exc: Exception, what: str) -> str:
+    """The message a user sees for a failed item: ours as is, anything else as an internal error."""
+    if isinstance(exc, USER_ERRORS):
+        log.info("%s failed: %s", what, exc)
+        return str(exc)
+    log.error("%s crashed", what, exc_info=exc)
+    return f"internal error while ingesting: {type(exc).__name__}: {exc}"
 
 
 def ingest_video(run: JobRun, video: Video) -> None:
@@ -130,7 +136,7 @@ def ingest_video(run: JobRun, video: Video) -> None:
     index = vectors.collection_index(video.collection)
     vectors.ensure_index_model(video.collection, index, embedder.model_id)  # fail before the costly decode
     run.stage(Status.DETECTING)
-    analysis = analyze_video(path, max_gap=settings.MAX_KEYFRAME_GAP_S, on_progress=run.progress)
+    analysis = analyze_video(path, max_gap=settings.MAX_KEYFRAME_GAP_S, on_progress=run.progress, probe=info)
     if not analysis.keyframes:
         raise MediaError("no usable frame found: the video is entirely black or blank")
     keyframes = save_scenes_and_keyframes(video, analysis)
@@ -166,7 +172,71 @@ def save_scenes_and_keyframes(video: Video, analysis) -> list[Keyframe]:
         return Keyframe.objects.bulk_create(rows)
 
 
-def ingest_photo(run: JobRun, photo: Photo) -> None:
+@dataclass
+class _PreparedPhoto:
+    run: JobRun
+    image: Image.Image
+
+
+def run_photo_jobs(job_ids: list[int]) -> dict[str, str]:
+    """Ingest a batch of photo jobs; returns ``{job id: final status}`` (ids as strings, JSON keys).
+
+    Each photo is checked, thumbnailed and recorded on its own (a bad file fails alone), then the
+    good ones of each collection are embedded in one call and added to the index in one write.
+    Items are locked in id order, so a redelivered batch overlapping a running one waits instead
+    of deadlocking, then skips what the first finished.
+    """
+    jobs = list(
+        IngestJob.objects.select_related("photo", "collection")
+        .filter(pk__in=job_ids, photo__isnull=False)
+        .order_by("pk")
+    )
+    results = {str(job_id): "missing" for job_id in job_ids}
+    with ExitStack() as locks:
+        for job in jobs:
+            locks.enter_context(item_lock(job))
+        by_collection: dict[int, list[_PreparedPhoto]] = {}
+        for job in jobs:
+            job.refresh_from_db()
+            if job.status in TERMINAL:
+                results[str(job.pk)] = job.status
+                continue
+            run = start_run(job)
+            try:
+                image = prepare_photo(run, job.photo)
+            except Exception as exc:  # noqa: BLE001 - a bad photo fails alone, with its reason
+                run.fail(failure_reason(exc, f"ingest job {job.pk}"))
+                results[str(job.pk)] = Status.FAILED
+                continue
+            by_collection.setdefault(job.collection_id, []).append(_PreparedPhoto(run, image))
+        for batch in by_collection.values():
+            status = _embed_photo_batch(batch)
+            for item in batch:
+                results[str(item.run.job.pk)] = status
+    return results
+
+
+def _embed_photo_batch(batch: list[_PreparedPhoto]) -> str:
+    """Embed prepared photos of one collection together and index them in one write."""
+    try:
+        collection = batch[0].run.item.collection
+        embedder = get_embedder(collection.embedder_spec)
+        index = vectors.collection_index(collection)
+        vectors.ensure_index_model(collection, index, embedder.model_id)
+        embeddings = embedder.encode_images([item.image for item in batch])
+        index.add(embedder.model_id, [photo_vector_id(item.run.item.pk) for item in batch], embeddings)
+    except Exception as exc:  # noqa: BLE001 - every photo of the batch gets the reason
+        reason = failure_reason(exc, f"a batch of {len(batch)} photos")
+        for item in batch:
+            item.run.fail(reason)
+        return Status.FAILED
+    for item in batch:
+        item.run.stage(Status.INDEXED, 1.0)
+    return Status.INDEXED
+
+
+def prepare_photo(run: JobRun, photo: Photo) -> Image.Image:
+    """Check and open a photo, save its thumbnail and size; returns the working image to embed."""
     path: Path = storage.absolute(photo.file.name)
     run.stage(Status.PROBING)
     if path.stat().st_size == 0:
@@ -178,9 +248,7 @@ def ingest_photo(run: JobRun, photo: Photo) -> None:
     width, height = original_size(path)
     Photo.objects.filter(pk=photo.pk).update(width=width, height=height, thumbnail=thumb)
     run.stage(Status.EMBEDDING)
-    embedder = get_embedder(photo.collection.embedder_spec)
-    vector = embedder.encode_images([image])
-    vectors.collection_index(photo.collection).add(embedder.model_id, [photo_vector_id(photo.pk)], vector)
+    return image
 
 
 def original_size(path: Path) -> tuple[int, int]:

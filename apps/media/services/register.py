@@ -63,5 +63,5 @@ def create_job(item: Video | Photo) -> IngestJob:
     if item.status != Status.QUEUED or item.error:
         type(item).objects.filter(pk=item.pk).update(status=Status.QUEUED, error="")
         item.status, item.error = Status.QUEUED, ""
-    enqueue_job(job.pk)
+    enqueue_job(job.pk, photo=field == "photo")
     return job

@@ -69,13 +69,17 @@ class VideoAnalysis:
 
 
 def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
-                  on_progress: Callable[[float], None] | None = None) -> VideoAnalysis:
-    """Probe, decode once, detect shots and choose keyframes. Raises MediaError for bad files."""
+                  on_progress: Callable[[float], None] | None = None,
+                  probe: ProbeResult | None = None) -> VideoAnalysis:
+    """Probe (unless the caller already did), decode once, detect shots and choose keyframes.
+
+    Raises MediaError for bad files.
+    """
     if max_gap <= 0:
         raise ValueError("max_gap must be positive")
     path = Path(path)
     started = time.perf_counter()
-    probe = probe_video(path)
+    probe = probe if probe is not None else probe_video(path)
     plan = plan_decode(probe)
     builder = SegmentBuilder(max_gap=max_gap, duration=probe.duration)
     report = DecodeReport()

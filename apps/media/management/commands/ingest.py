@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from apps.media.models import Collection, IngestJob, Status
+from apps.media.services.queue import photo_batches
 from apps.media.services.register import register_path
 from apps.media.services.storage import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
@@ -46,12 +47,13 @@ class Command(BaseCommand):
         if created:
             self.stdout.write(f"created collection '{target.name}' (model {target.embedder_spec})")
         job_ids, duplicates = [], 0
-        for file in tqdm(files, desc="adding", unit="file", disable=None):
-            registered = register_path(target, file)
-            if registered.job:
-                job_ids.append(registered.job.pk)
-            else:
-                duplicates += 1
+        with photo_batches():  # photos go to the workers in batches once all are registered
+            for file in tqdm(files, desc="adding", unit="file", disable=None):
+                registered = register_path(target, file)
+                if registered.job:
+                    job_ids.append(registered.job.pk)
+                else:
+                    duplicates += 1
         if skipped:
             self.stdout.write(f"skipped {skipped} file(s) that are neither video nor image")
         if duplicates:
