@@ -3,20 +3,25 @@
 One directory per collection holds:
 
 ``index.bin``
-    The source of truth: a small JSON header (model id, dim, backend, count, write id) followed
-    by the backend's serialized bytes. Header and vectors live in ONE file so that a reader can
-    never pair the vectors of one write with the metadata of another.
+    A snapshot: a small JSON header (model id, dim, backend, count, write id) followed by the
+    backend's serialized bytes. Header and vectors live in ONE file so that a reader can never
+    pair the vectors of one write with the metadata of another.
+``log-<write id>.bin``
+    The changes made since that snapshot, appended one record per write (:mod:`.index_log`).
+    Adding a video costs a few fsynced kilobytes, not a rewrite of the whole collection; once the
+    log outgrows a fraction of the snapshot, the next writer folds it into a new snapshot (with a
+    new write id, hence a new empty log) and deletes the old log.
 ``meta.json``
-    The same header as plain JSON, rewritten after every write, for humans and tooling only.
+    The current header as plain JSON, rewritten after every write, for humans and tooling only.
 ``.lock``
     ``fcntl.flock`` target serialising writers (works on local disks and Linux NFS).
 
-Writers take the exclusive lock, re-load the newest ``index.bin`` inside it (another process
-may have written since we last looked), apply their change, write a temp file in the same
-directory, fsync it, ``os.replace`` it over ``index.bin`` and fsync the directory. Readers take
-no lock: the rename is atomic, so they see either the old or the new file, never a torn one.
-Each process caches the loaded index and reloads it only when the file changed; nothing relies
-on memory shared between processes.
+Writers take the exclusive lock, bring their view up to date (snapshot + log), apply their change
+to a private copy, then append it to the log (fsync) or write a new snapshot to a temp file in the
+same directory, fsync it, ``os.replace`` it over ``index.bin`` and fsync the directory. Readers
+take no lock: the rename is atomic, and a log record is only read once complete (length + CRC),
+so they see one consistent version, never a torn one. Each process caches what it loaded and
+reads only the log records that are new since; nothing relies on memory shared between processes.
 
 Vectors are expected L2-normalised float32 rows; nothing is normalised silently (a wrong norm
 is a bug upstream and raises). Scores are inner products (= cosine similarity).
@@ -37,7 +42,9 @@ from typing import BinaryIO, TypeVar
 
 import numpy as np
 
+from apps.search import index_log
 from apps.search.index_backends import BACKENDS, VectorBackend, get_backend
+from apps.search.index_log import LogRecord
 
 __all__ = [
     "BACKENDS",
@@ -53,6 +60,12 @@ FORMAT_VERSION = 1
 _MAGIC = b"VSIDX\x00\x01\n"
 #: Allowed deviation of a vector's L2 norm from 1 (fp16 models land around 1e-3).
 NORM_TOLERANCE = 1e-2
+#: The log is folded into a new snapshot once it is larger than both of these (bytes; share of
+#: the snapshot's size): rewriting stays proportional to what was added, amortised O(1) per vector.
+LOG_COMPACT_MIN_BYTES = 8 << 20
+LOG_COMPACT_RATIO = 0.5
+#: A reader retries this often when snapshots are replaced under it (a compaction, a reset).
+_LOAD_ATTEMPTS = 10
 
 T = TypeVar("T")
 
@@ -111,6 +124,29 @@ class _State:
     def count(self) -> int:
         return self.backend.ntotal if self.backend is not None else 0
 
+    def copy(self) -> _State:
+        """A private copy to change: cached states are shared by reader threads, never mutated."""
+        backend = self.backend.clone() if self.backend is not None else None
+        return _State(self.model_id, self.dim, self.backend_name, backend, self.write_id)
+
+    def apply(self, record: LogRecord, new_backend: str) -> int:
+        """Apply one change; returns how many ids a removal removed.
+
+        ``new_backend`` names the backend created when the first vectors arrive in an empty index.
+        """
+        if record.op == "add":
+            if self.backend is None:
+                self.dim = int(record.vectors.shape[1])
+                self.backend_name = new_backend
+                self.backend = get_backend(new_backend)(self.dim)
+            self.model_id = record.model_id
+            self.backend.remove(record.ids)  # re-adding an id replaces its vector
+            self.backend.add(record.ids, record.vectors)
+            return 0
+        if record.op == "remove":
+            return self.backend.remove(record.ids) if self.backend is not None else 0
+        raise ValueError(f"unknown index log operation {record.op!r}")
+
     def header(self) -> dict:
         return {
             "version": FORMAT_VERSION,
@@ -123,6 +159,15 @@ class _State:
 
 
 _FileKey = tuple[int, int, int, str]  # (inode, size, mtime_ns, write_id)
+
+
+@dataclass
+class _Loaded:
+    """A state with where it came from: the snapshot's file key and the end of its log read so far."""
+
+    state: _State
+    key: _FileKey | None  # None: no snapshot on disk yet
+    log_end: int
 
 
 def _read_header(f: BinaryIO) -> dict:
@@ -209,7 +254,7 @@ class CollectionIndex:
         self.directory = Path(directory)
         self.backend = backend
         # Replaced (never mutated) as a whole, so threads of one process can share it.
-        self._cache: tuple[_FileKey, _State] | None = None
+        self._cache: _Loaded | None = None
 
     # ----------------------------------------------------------------- paths and loading
     @property
@@ -220,31 +265,62 @@ class CollectionIndex:
     def index_path(self) -> Path:
         return self.directory / INDEX_FILE
 
+    def log_path(self, write_id: str) -> Path:
+        """The log that continues the snapshot written with ``write_id``."""
+        return self.directory / f"log-{write_id}.bin"
+
     def _empty(self, model_id: str | None = None) -> _State:
         return _State(model_id=model_id, dim=None, backend_name=self.backend, backend=None)
 
     def _load(self, use_cache: bool = True) -> _State:
-        """The newest index on disk, from the cache when the file is unchanged.
+        return self._load_current(use_cache).state
 
-        A cached state is never mutated (readers in other threads may be using it), so
-        writers ask for a private copy with ``use_cache=False``.
+    def _load_current(self, use_cache: bool = True) -> _Loaded:
+        """The newest index on disk: the snapshot (from the cache when unchanged) plus its log.
+
+        A cached state is never mutated (readers in other threads may be using it); new log
+        records are applied to a copy. ``use_cache=False`` gives a private state to change.
         """
-        try:
-            with open(self.index_path, "rb") as f:
-                return self._load_from(f, use_cache)
-        except FileNotFoundError:
-            return self._empty()
+        for _ in range(_LOAD_ATTEMPTS):
+            try:
+                with open(self.index_path, "rb") as f:
+                    loaded = self._load_from(f, use_cache)
+            except FileNotFoundError:
+                return _Loaded(self._empty(), None, 0)
+            if loaded is not None:
+                return loaded
+        raise RuntimeError(f"{self.index_path} kept being replaced while it was read")
 
-    def _load_from(self, f: BinaryIO, use_cache: bool) -> _State:
+    def _load_from(self, f: BinaryIO, use_cache: bool) -> _Loaded | None:
+        """Snapshot ``f`` plus its log; None when the log vanished because a new snapshot replaced ``f``."""
         # fstat of the handle we read from: the key describes exactly these bytes, even if
         # a writer renames a new file into place meanwhile.
         st = os.fstat(f.fileno())
         header = _read_header(f)
         key = (st.st_ino, st.st_size, st.st_mtime_ns, header["write_id"])
-        cached = self._cache
-        if use_cache and cached is not None and cached[0] == key:
-            return cached[1]
-        payload = f.read()
+        cached = self._cache if use_cache else None
+        if cached is not None and cached.key == key:
+            state, offset, shared = cached.state, cached.log_end, True
+        else:
+            state, offset, shared = self._parse_snapshot(header, f.read()), 0, False
+        read = index_log.read_from(self.log_path(state.write_id), offset)
+        if read is None:
+            if self._snapshot_replaced(key):
+                return None  # a writer folded the log into a new snapshot: start again from it
+            read = ([], offset)
+        records, log_end = read
+        if records:
+            if state.backend is None:
+                raise ValueError(f"{self.index_path}: log records continue an empty snapshot")
+            state = state.copy() if shared else state
+            for record in records:
+                state.apply(record, state.backend_name)
+        loaded = _Loaded(state, key, log_end)
+        if use_cache:
+            self._cache = loaded
+        return loaded
+
+    def _parse_snapshot(self, header: dict, payload: bytes) -> _State:
         state = _State(
             model_id=header["model_id"],
             dim=header["dim"],
@@ -256,9 +332,14 @@ class CollectionIndex:
             state.backend = get_backend(header["backend"]).deserialize(payload, header["dim"])
         if state.count != header["count"]:
             raise ValueError(f"{self.index_path}: header count {header['count']} != {state.count}")
-        if use_cache:
-            self._cache = (key, state)
         return state
+
+    def _snapshot_replaced(self, key: _FileKey) -> bool:
+        try:
+            st = os.stat(self.index_path)
+        except FileNotFoundError:
+            return True
+        return (st.st_ino, st.st_size, st.st_mtime_ns) != key[:3]
 
     # ----------------------------------------------------------------- writing
     @contextlib.contextmanager
@@ -273,21 +354,52 @@ class CollectionIndex:
             os.close(fd)  # closing releases the flock
 
     def _write(self, state: _State) -> None:
+        """Write ``state`` as a new snapshot (with a new, empty log) and drop the old logs."""
         state.write_id = uuid.uuid4().hex
         header = json.dumps(state.header()).encode()
         payload = state.backend.serialize() if state.backend is not None else b""
         st = _atomic_write(
             self.index_path, [_MAGIC, struct.pack("<I", len(header)), header, payload]
         )
-        self._cache = ((st.st_ino, st.st_size, st.st_mtime_ns, state.write_id), state)
-        meta = json.dumps(state.header(), indent=2).encode()
-        _atomic_write(self.directory / META_FILE, [meta])
+        self._cache = _Loaded(state, (st.st_ino, st.st_size, st.st_mtime_ns, state.write_id), 0)
+        self._write_meta(state)
+        for old in self.directory.glob("log-*.bin"):
+            if old != self.log_path(state.write_id):
+                with contextlib.suppress(FileNotFoundError):
+                    old.unlink()
+
+    def _write_meta(self, state: _State) -> None:
+        _atomic_write(self.directory / META_FILE, [json.dumps(state.header(), indent=2).encode()])
+
+    def _commit(self, current: _Loaded, record: LogRecord) -> int:
+        """Apply ``record`` on top of ``current`` and make it durable; returns what ``apply`` returned.
+
+        Appended to the log, unless there is no snapshot to continue (an empty index) or the log
+        has outgrown the snapshot: then a new snapshot is written instead.
+        """
+        state = current.state.copy()
+        result = state.apply(record, self.backend)
+        if record.op == "remove" and not result:
+            return 0
+        if current.key is None or current.state.backend is None or self._log_due(current):
+            self._write(state)
+            return result
+        log_end = index_log.append(self.log_path(state.write_id), current.log_end, record)
+        self._cache = _Loaded(state, current.key, log_end)
+        self._write_meta(state)
+        return result
+
+    @staticmethod
+    def _log_due(current: _Loaded) -> bool:
+        """Whether the log has grown enough to fold it into a new snapshot."""
+        snapshot_bytes = current.key[1] if current.key is not None else 0
+        return current.log_end > max(LOG_COMPACT_MIN_BYTES, LOG_COMPACT_RATIO * snapshot_bytes)
 
     def _mutate(self, change: Callable[[_State], tuple[T, bool]]) -> T:
-        """Lock, load a private copy of the newest state, apply ``change``, write it back.
+        """Lock, load a private copy of the newest state, apply ``change``, write a snapshot.
 
         ``change`` returns ``(result, changed)``; nothing is written when ``changed`` is
-        false. On error the file on disk is left untouched.
+        false. On error the files on disk are left untouched.
         """
         with self._locked():
             state = self._load(use_cache=False)
@@ -310,36 +422,25 @@ class CollectionIndex:
         ids_arr = _as_ids(ids)
         if len(np.unique(ids_arr)) != len(ids_arr):
             raise ValueError("ids within one add() call must be unique")
-
-        def change(state: _State) -> tuple[None, bool]:
-            self._check_model(state, model_id)
-            vecs = _as_vectors(vectors, state.dim, "vectors")
+        with self._locked():
+            current = self._load_current()
+            self._check_model(current.state, model_id)
+            vecs = _as_vectors(vectors, current.state.dim, "vectors")
             if len(vecs) != len(ids_arr):
                 raise ValueError(f"{len(ids_arr)} ids but {len(vecs)} vectors")
-            if not len(ids_arr):
-                return None, False
-            if state.backend is None:
-                state.dim = vecs.shape[1]
-                state.backend_name = self.backend
-                state.backend = get_backend(self.backend)(state.dim)
-            state.model_id = model_id
-            state.backend.remove(ids_arr)
-            state.backend.add(ids_arr, vecs)
-            return None, True
-
-        self._mutate(change)
+            if len(ids_arr):
+                self._commit(current, LogRecord("add", model_id, ids_arr, vecs))
 
     def remove(self, ids: Iterable[int]) -> int:
         """Remove ids (missing ones are ignored); returns how many were removed."""
         ids_arr = np.unique(_as_ids(ids))
         if not ids_arr.size:
             return 0
-
-        def change(state: _State) -> tuple[int, bool]:
-            removed = state.backend.remove(ids_arr) if state.backend is not None else 0
-            return removed, removed > 0
-
-        return self._mutate(change)
+        with self._locked():
+            current = self._load_current()
+            if not self._present(current.state, ids_arr).size:
+                return 0
+            return self._commit(current, LogRecord("remove", current.state.model_id, ids_arr))
 
     def search(self, model_id: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Top-k ``(id, score)`` for one L2-normalised query, best first.

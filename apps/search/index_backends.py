@@ -71,6 +71,9 @@ class VectorBackend(Protocol):
     def serialize(self) -> bytes:
         """Self-contained bytes for :meth:`deserialize`."""
 
+    def clone(self) -> VectorBackend:
+        """An independent copy (in memory, no serialisation), to change without disturbing readers."""
+
 
 class BackendFactory(Protocol):
     """A backend class: build an empty one, or load serialized bytes."""
@@ -138,6 +141,11 @@ class NumpyBackend:
 
     def ids(self) -> np.ndarray:
         return self._ids.copy()
+
+    def clone(self) -> NumpyBackend:
+        twin = NumpyBackend(self.dim)
+        twin._ids, twin._vectors = self._ids.copy(), self._vectors.copy()
+        return twin
 
     def serialize(self) -> bytes:
         buf = io.BytesIO()
@@ -235,9 +243,11 @@ class FlatBackend(_FaissIdMapOps):
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         self._index.add_with_ids(vectors, ids)
 
-
     def ids(self) -> np.ndarray:
         return _flat_ids(self._index)
+
+    def clone(self) -> FlatBackend:
+        return FlatBackend(self.dim, faiss.clone_index(self._index))
 
     def serialize(self) -> bytes:
         return _faiss_bytes(self._index)
@@ -317,6 +327,15 @@ class IvfBackend(_FaissIdMapOps):
         ivf.nprobe = self.nprobe = ivf_nprobe(nlist)
         self._ivf, self._flat, self._trained_n = ivf, None, len(ids)
 
+    def clone(self) -> IvfBackend:
+        twin = IvfBackend(self.dim)
+        twin._trained_n, twin.nprobe = self._trained_n, self.nprobe
+        if self._ivf is not None:
+            twin._ivf, twin._flat = faiss.clone_index(self._ivf), None
+            twin._ivf.nprobe = self.nprobe
+        else:
+            twin._flat = faiss.clone_index(self._flat)
+        return twin
 
     def ids(self) -> np.ndarray:
         if self._ivf is None:

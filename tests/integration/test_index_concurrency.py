@@ -2,7 +2,8 @@
 
 Writers run in separate processes (as Celery workers do, possibly on other machines sharing the
 directory), so this starts real 'spawn' processes: no shared memory, only the files and the
-flock.
+flock. Run twice: with appends to the change log only, and with the log folded into a new
+snapshot every few writes (readers then lose the log they were reading and must start again).
 """
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import traceback
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from apps.search import index as index_module
 from apps.search.index import CollectionIndex
 
 MODEL = "test:concurrency"
@@ -28,8 +31,10 @@ def vector(vid: int) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def writer(directory: str, worker: int, go, errors) -> None:
+def writer(directory: str, worker: int, go, errors, compact_bytes: int | None) -> None:
     try:
+        if compact_bytes is not None:
+            index_module.LOG_COMPACT_MIN_BYTES = compact_bytes
         idx = CollectionIndex(Path(directory))
         ids = [worker * 10_000 + i for i in range(PER_WRITER)]
         go.wait()
@@ -61,16 +66,18 @@ def reader(directory: str, go, stop, errors, searches) -> None:
         errors.put(f"reader: {traceback.format_exc()}")
 
 
-def test_concurrent_writers_and_reader(tmp_path: Path) -> None:
+@pytest.mark.parametrize("compact_bytes", [None, 4096], ids=["log-appends", "frequent-compaction"])
+def test_concurrent_writers_and_reader(tmp_path: Path, compact_bytes: int | None) -> None:
     directory = tmp_path / "shared-collection"
     CollectionIndex(directory).add(
         MODEL, np.array(SEED_IDS), np.stack([vector(i) for i in SEED_IDS])
     )
+    first_snapshot = (directory / "index.bin").stat().st_ino
     ctx = mp.get_context("spawn")
     go, stop = ctx.Event(), ctx.Event()
     errors, searches = ctx.Queue(), ctx.Queue()
     writers = [
-        ctx.Process(target=writer, args=(str(directory), w, go, errors)) for w in range(WRITERS)
+        ctx.Process(target=writer, args=(str(directory), w, go, errors, compact_bytes)) for w in range(WRITERS)
     ]
     read = ctx.Process(target=reader, args=(str(directory), go, stop, errors, searches))
     for p in [*writers, read]:
@@ -94,3 +101,6 @@ def test_concurrent_writers_and_reader(tmp_path: Path) -> None:
     for vid in all_ids:
         assert idx.search(MODEL, vector(vid), 1)[0][0] == vid
     assert not list(directory.glob("*.tmp"))
+    assert len(list(directory.glob("log-*.bin"))) <= 1
+    snapshot_replaced = (directory / "index.bin").stat().st_ino != first_snapshot
+    assert snapshot_replaced == (compact_bytes is not None)  # appends alone never rewrite the snapshot
