@@ -113,3 +113,18 @@ def test_reset_starts_a_new_snapshot_and_drops_the_log(tmp_path: Path) -> None:
     idx.reset("test:model-b")
     assert not log_files(tmp_path)
     assert CollectionIndex(tmp_path).info().count == 0
+
+
+def test_each_process_keeps_one_open_index_per_collection(tmp_path: Path, settings) -> None:
+    from apps.media.models import Collection
+    from apps.media.services import vectors
+
+    settings.INDEX_ROOT = tmp_path
+    first, second = Collection(pk=1, name="a"), Collection(pk=2, name="b")
+    opened = vectors.collection_index(first)
+    assert vectors.collection_index(first) is opened
+    assert vectors.collection_index(second) is not opened
+    for pk in range(3, 3 + vectors.OPEN_INDEXES):
+        vectors.collection_index(Collection(pk=pk, name=str(pk)))
+    assert len(vectors._open) == vectors.OPEN_INDEXES
+    assert vectors.collection_index(first) is not opened  # let go as least recently used, opened again

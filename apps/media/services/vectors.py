@@ -1,6 +1,9 @@
 """The bridge between media rows and their collection's vector index."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from django.conf import settings
 
 from apps.search.ids import keyframe_vector_id, photo_vector_id
@@ -9,9 +12,26 @@ from apps.search.index import CollectionIndex, IndexModelMismatchError
 from ..models import Collection, Photo, Video
 from . import storage
 
+#: Indexes kept open (loaded) per process, least recently used dropped first.
+OPEN_INDEXES = 8
+_open: OrderedDict[tuple[str, str], CollectionIndex] = OrderedDict()
+_open_lock = threading.Lock()
+
 
 def collection_index(collection: Collection) -> CollectionIndex:
-    return CollectionIndex(collection.index_dir, backend=settings.INDEX_BACKEND)
+    """This process's CollectionIndex for the collection.
+
+    One instance per collection per process, so the vectors it loaded serve the next search too:
+    it re-reads only what other processes wrote since (a stat, a header, new log records), instead
+    of the whole index file per request.
+    """
+    key = (str(collection.index_dir), settings.INDEX_BACKEND)
+    with _open_lock:
+        index = _open.pop(key, None) or CollectionIndex(collection.index_dir, backend=settings.INDEX_BACKEND)
+        _open[key] = index
+        while len(_open) > OPEN_INDEXES:
+            _open.popitem(last=False)
+    return index
 
 
 def remove_video_vectors(video: Video) -> int:
