@@ -10,6 +10,8 @@ from django.core.management.base import CommandError
 from PIL import Image
 
 from apps.media.models import Collection, IngestJob, Photo, Status, Video
+from apps.media.services import storage
+from apps.media.services.register import create_job
 from apps.media.services.vectors import collection_index
 from apps.search.temporal import temporal_iou
 
@@ -80,3 +82,27 @@ def test_admin_reingest_rebuild_and_explain(admin_client, storage_dirs, media_fo
     png = admin_client.get(f"/api/explain/?keyframe={keyframe.pk}&text={segments[0].caption_en}")
     assert png.status_code == 200 and png["Content-Type"] == "image/png"
     assert Image.open(io.BytesIO(png.content)).size[0] > 0
+
+
+def test_a_failed_reingest_keeps_the_indexed_thumbnails(storage_dirs, media_folder):
+    folder, _, _ = media_folder
+    run("ingest", str(folder / "clips"), collection="keep", model="testmodel")
+    video = Video.objects.get()
+    thumbs = [storage.absolute(kf.thumbnail.name) for kf in video.keyframes.all()]
+    assert thumbs and all(path.is_file() for path in thumbs)
+    stored = storage.absolute(video.file.name)
+    good_bytes = stored.read_bytes()
+    stored.write_bytes(good_bytes[: len(good_bytes) // 3])  # the stored file got damaged
+    job = create_job(video)
+    video.refresh_from_db()
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and video.status == Status.FAILED
+    assert all(path.is_file() for path in thumbs)  # still what the keyframes rows point to
+    assert not list(storage.absolute("thumbs").rglob("*.new"))  # the staging folder is gone
+    stored.write_bytes(good_bytes)
+    create_job(video)
+    video.refresh_from_db()
+    assert video.status == Status.INDEXED
+    fresh = [storage.absolute(kf.thumbnail.name) for kf in video.keyframes.all()]
+    assert fresh and all(path.is_file() for path in fresh)
+    assert len(list(fresh[0].parent.iterdir())) == len(fresh)  # exactly this run's images

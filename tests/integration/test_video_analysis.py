@@ -119,6 +119,16 @@ def test_progress_is_reported_up_to_one():
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 5
 
 
+def test_keyframes_can_be_streamed_instead_of_kept():
+    kept = analysis("big_buck_bunny_0_30.webm")
+    streamed = []
+    result = analyze_video(VIDEOS / "big_buck_bunny_0_30.webm", max_gap=MAX_GAP, on_keyframe=streamed.append)
+    assert result.keyframes == [] and result.shots == kept.shots
+    assert [(k.time, k.segment_start, k.segment_end) for k in streamed] == [
+        (k.time, k.segment_start, k.segment_end) for k in kept.keyframes
+    ]
+
+
 # --- bad input -------------------------------------------------------------------------------
 
 def assert_readable(error: MediaError, tmp_path: Path) -> None:

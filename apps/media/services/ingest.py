@@ -28,7 +28,9 @@ from apps.search.index import IndexModelMismatchError
 from ..models import IngestJob, Keyframe, Photo, Scene, Status, Video
 from . import storage, thumbnails, vectors
 from .errors import MediaError
+from .keyframe_store import KeyframeStaging, SavedImages
 from .probe import probe_video
+from .shots import Shot
 from .video_analysis import analyze_video
 
 log = logging.getLogger(__name__)
@@ -136,40 +138,42 @@ def ingest_video(run: JobRun, video: Video) -> None:
     index = vectors.collection_index(video.collection)
     vectors.ensure_index_model(video.collection, index, embedder.model_id)  # fail before the costly decode
     run.stage(Status.DETECTING)
-    analysis = analyze_video(path, max_gap=settings.MAX_KEYFRAME_GAP_S, on_progress=run.progress, probe=info)
-    if not analysis.keyframes:
-        raise MediaError("no usable frame found: the video is entirely black or blank")
-    keyframes = save_scenes_and_keyframes(video, analysis)
+    staging = KeyframeStaging(storage.thumbnail_dir(video.collection_id, "video", video.pk))
+    try:
+        analysis = analyze_video(path, max_gap=settings.MAX_KEYFRAME_GAP_S, on_progress=run.progress,
+                                 probe=info, on_keyframe=staging.add)
+        if not staging.keyframes:
+            raise MediaError("no usable frame found: the video is entirely black or blank")
+        keyframes = save_scenes_and_keyframes(video, analysis.shots, staging)
+    finally:
+        staging.discard()  # nothing left to discard once committed
     run.stage(Status.EMBEDDING)
-    embeddings = embedder.encode_images([kf.image for kf in analysis.keyframes])
+    embeddings = embedder.encode_images(SavedImages([kf.thumbnail.name for kf in keyframes]))
     index.add(embedder.model_id, [keyframe_vector_id(kf.pk) for kf in keyframes], embeddings)
 
 
-def save_scenes_and_keyframes(video: Video, analysis) -> list[Keyframe]:
-    """Replace the video's scenes and keyframes (and their old vectors) with this analysis."""
+def save_scenes_and_keyframes(video: Video, shots: list[Shot], staging: KeyframeStaging) -> list[Keyframe]:
+    """Replace the video's scenes, keyframes, their thumbnails and old vectors with this analysis."""
     vectors.remove_video_vectors(video)
-    thumb_dir = storage.thumbnail_dir(video.collection_id, "video", video.pk)
-    storage.remove_tree(thumb_dir)
     with transaction.atomic():
         video.scenes.all().delete()
         scenes = Scene.objects.bulk_create(
-            Scene(video=video, index=shot.index, start=shot.start, end=shot.end) for shot in analysis.shots
+            Scene(video=video, index=shot.index, start=shot.start, end=shot.end) for shot in shots
         )
         by_index = {scene.index: scene for scene in scenes}
-        rows = []
-        for kf in analysis.keyframes:
-            relative = thumbnails.save_jpeg(kf.image, f"{thumb_dir}/{int(round(kf.time * 1000)):09d}.jpg")
-            rows.append(
-                Keyframe(
-                    video=video,
-                    scene=by_index[kf.shot_index],
-                    time=kf.time,
-                    segment_start=kf.segment_start,
-                    segment_end=kf.segment_end,
-                    thumbnail=relative,
-                )
+        keyframes = Keyframe.objects.bulk_create(
+            Keyframe(
+                video=video,
+                scene=by_index[kf.shot_index],
+                time=kf.time,
+                segment_start=kf.segment_start,
+                segment_end=kf.segment_end,
+                thumbnail=kf.thumbnail,
             )
-        return Keyframe.objects.bulk_create(rows)
+            for kf in staging.keyframes
+        )
+        staging.commit()
+    return keyframes
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,6 +24,12 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     return (x / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+def as_sequence(items: Iterable[T]) -> Sequence[T]:
+    """``items`` itself when it can be sliced, so a lazy sequence (images read from disk per batch)
+    is never loaded whole; anything else (a generator) as a list."""
+    return items if isinstance(items, Sequence) else list(items)
 
 
 def batched(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -63,6 +69,6 @@ def encode_in_batches(items: Sequence[T], batch_size: int, dim: int, to_tensor, 
         return empty_embeddings(dim)
     out = []
     with torch.inference_mode():
-        for chunk in batched(list(items), batch_size):
+        for chunk in batched(as_sequence(items), batch_size):
             out.append(encode(to_tensor(list(chunk)).to(device)).float().cpu().numpy())
     return l2_normalize(np.concatenate(out))

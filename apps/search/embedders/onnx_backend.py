@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from .base import ModelUnavailableError
-from .common import DEFAULT_BATCH_SIZE, batched, empty_embeddings, l2_normalize
+from .common import DEFAULT_BATCH_SIZE, as_sequence, batched, empty_embeddings, l2_normalize
 from .pil_preprocess import PreprocessParams, preprocess_batch
 
 
@@ -75,7 +75,7 @@ class OnnxEmbedder:
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         if len(images) == 0:
             return empty_embeddings(self.dim)
-        chunks = batched(list(images), self.batch_size)
+        chunks = batched(as_sequence(images), self.batch_size)
         out = [self.encode_pixels(preprocess_batch(chunk, self.params)) for chunk in chunks]
         return l2_normalize(np.concatenate(out))
 

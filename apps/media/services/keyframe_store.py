@@ -1,0 +1,85 @@
+"""Keyframe images on disk: written as the analysis finds them, swapped in only when it succeeds.
+
+Why: holding every keyframe image of a long recording in memory until the end does not scale (a
+day of traffic camera is ~40k keyframes), and a failed re-ingest must not destroy the thumbnails
+of the version that is still indexed. Keyframes go to a staging folder next to the item's
+thumbnail folder; :meth:`KeyframeStaging.commit` replaces the old folder with it.
+
+Embedding then reads the saved JPEGs back a batch at a time (:class:`SavedImages`), the same
+pixels an index rebuild embeds, so ingest and rebuild give identical vectors.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import overload
+
+from PIL import Image
+
+from . import storage, thumbnails
+from .video_analysis import Keyframe
+
+
+@dataclass(frozen=True)
+class StagedKeyframe:
+    """A keyframe whose image is saved; ``thumbnail`` is its path once committed."""
+
+    shot_index: int
+    time: float
+    segment_start: float
+    segment_end: float
+    thumbnail: str  # relative to MEDIA_ROOT, in the final folder
+
+
+class KeyframeStaging:
+    """Collects the keyframes of one analysis run in a staging folder."""
+
+    def __init__(self, final_dir: str) -> None:
+        self.final_dir = final_dir
+        self.staging_dir = f"{final_dir}.new"
+        self.keyframes: list[StagedKeyframe] = []
+        storage.remove_tree(self.staging_dir)  # left by a run that was killed
+
+    def add(self, keyframe: Keyframe) -> None:
+        """Save one keyframe image (the ``on_keyframe`` sink of ``analyze_video``)."""
+        name = f"{int(round(keyframe.time * 1000)):09d}.jpg"
+        thumbnails.save_jpeg(keyframe.image, f"{self.staging_dir}/{name}")
+        self.keyframes.append(StagedKeyframe(keyframe.shot_index, keyframe.time, keyframe.segment_start,
+                                             keyframe.segment_end, f"{self.final_dir}/{name}"))
+
+    def commit(self) -> None:
+        """Replace the item's thumbnail folder with the staged one."""
+        storage.remove_tree(self.final_dir)
+        staged = storage.absolute(self.staging_dir)
+        staged.mkdir(parents=True, exist_ok=True)  # a video without keyframes still gets its folder
+        os.replace(staged, storage.absolute(self.final_dir))
+
+    def discard(self) -> None:
+        storage.remove_tree(self.staging_dir)
+
+
+class SavedImages(Sequence[Image.Image]):
+    """Images saved under MEDIA_ROOT, opened only when a batch asks for them."""
+
+    def __init__(self, relative_paths: Sequence[str]) -> None:
+        self._paths = list(relative_paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    @overload
+    def __getitem__(self, index: int) -> Image.Image: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Image.Image]: ...
+
+    def __getitem__(self, index: int | slice) -> Image.Image | list[Image.Image]:
+        if isinstance(index, slice):
+            return [self._open(path) for path in self._paths[index]]
+        return self._open(self._paths[index])
+
+    @staticmethod
+    def _open(relative: str) -> Image.Image:
+        with Image.open(storage.absolute(relative)) as img:
+            return img.convert("RGB")
