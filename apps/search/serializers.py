@@ -34,6 +34,7 @@ def clip_to_dict(result: ClipResult, request) -> dict:
         "start": round(clip.start, 3),
         "end": round(clip.end, 3),
         "best_time": round(clip.best_time, 3),
+        "exact_frame": result.exact_frame,
         "keyframe_id": kf.pk,
         "keyframe_ids": clip.keyframe_ids,
         "thumbnail_url": media_url(request, kf.thumbnail.name),

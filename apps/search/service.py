@@ -6,16 +6,19 @@ into clips + photo hits -> one ranked list.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
 
 from apps.media.models import Collection, Keyframe, Photo, Status
+from apps.media.services.fingerprints import image_fingerprint
+from apps.media.services.keyframe_store import load_fingerprints
 from apps.media.services.keyframes import frame_quality
 from apps.media.services.vectors import collection_index, ensure_index_model
 
 from .embedders.registry import get_embedder
+from .frame_match import best_frame_match
 from .grouping import Clip, Segment, group_hits
 from .ids import decode_vector_id, keyframe_vector_id, photo_vector_id
 from .prompts import language_warning
@@ -24,6 +27,8 @@ from .query import embed_image_query, embed_text_query
 #: How many raw hits feed the clip grouping per requested result.
 CANDIDATES_PER_RESULT = 20
 MIN_CANDIDATES = 200
+#: Videos of the best clips whose frame fingerprints an example image is compared with.
+FRAME_MATCH_VIDEOS = 10
 
 
 class SearchError(ValueError):
@@ -34,6 +39,7 @@ class SearchError(ValueError):
 class ClipResult:
     clip: Clip
     keyframe: Keyframe
+    exact_frame: bool = False  # the example image is a near-copy of the frame at clip.best_time
 
     @property
     def score(self) -> float:
@@ -91,6 +97,8 @@ def search(
     k = min(max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES), max(index.info().count, 1))
     hits = index.search(embedder.model_id, np.asarray(vector, dtype=np.float32).reshape(1, -1), k)
     response.results = _rank(hits, top_k, media, exclude_photo=like_photo)
+    if image is not None and media in ("all", "videos"):
+        response.results = _put_copied_moment_first(collection, image, response.results, top_k, hits)
     response.took_ms = (time.perf_counter() - started) * 1000
     return response
 
@@ -153,6 +161,48 @@ def _rank(hits: list[tuple[int, float]], top_k: int, media: str, exclude_photo: 
         results.extend(PhotoResult(photo=p, score=photo_scores[p.pk]) for p in photos)
     results.sort(key=lambda r: (-r.score, _tiebreak(r)))
     return results[:top_k]
+
+
+def _put_copied_moment_first(collection: Collection, image: Image.Image, results: list, top_k: int,
+                             hits: list[tuple[int, float]]) -> list:
+    """When the example image is a near-copy of one moment of a video, that moment's clip goes first.
+
+    The videos looked at are the ``FRAME_MATCH_VIDEOS`` with the best keyframe hits (a copied
+    frame's video ranks high anyway), so the cost stays bounded however large the collection.
+    """
+    scores = {pk: score for vid, score in hits for kind, pk in [decode_vector_id(vid)] if kind == "keyframe"}
+    by_keyframe = dict(Keyframe.objects.filter(pk__in=scores).values_list("pk", "video_id"))
+    video_ids = list(dict.fromkeys(by_keyframe[pk] for pk in scores if pk in by_keyframe))[:FRAME_MATCH_VIDEOS]
+    tracks = {}
+    for video_id in video_ids:
+        track = load_fingerprints(collection.pk, video_id)
+        if track is not None:
+            tracks[video_id] = track
+    match = best_frame_match(image_fingerprint(image), tracks)
+    if match is None:
+        return results
+    covering = next((r for r in results if isinstance(r, ClipResult) and r.clip.video_id == match.video_id
+                     and r.clip.start <= match.time <= r.clip.end), None)
+    if covering is None:
+        covering = _clip_at(match.video_id, match.time, scores)
+        if covering is None:
+            return results
+    first = ClipResult(replace(covering.clip, best_time=match.time), covering.keyframe, exact_frame=True)
+    rest = [r for r in results if r is not covering and not (
+        isinstance(r, ClipResult) and r.clip.video_id == match.video_id
+        and r.clip.start < first.clip.end and r.clip.end > first.clip.start)]
+    return [first, *rest][:top_k]
+
+
+def _clip_at(video_id: int, time: float, scores: dict[int, float]) -> ClipResult | None:
+    """A one-segment clip around ``time`` (the segment holding it, else the nearest keyframe's)."""
+    keyframes = list(Keyframe.objects.filter(video_id=video_id, video__status=Status.INDEXED).select_related("video"))
+    if not keyframes:
+        return None
+    kf = min(keyframes, key=lambda k: (0 if k.segment_start <= time < k.segment_end else 1, abs(k.time - time)))
+    clip = Clip(video_id=video_id, start=kf.segment_start, end=kf.segment_end, best_time=time,
+                score=scores.get(kf.pk, 0.0), best_keyframe_id=kf.pk, keyframe_ids=[kf.pk])
+    return ClipResult(clip=clip, keyframe=kf)
 
 
 def _tiebreak(result: ClipResult | PhotoResult) -> tuple:

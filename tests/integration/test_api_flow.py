@@ -78,6 +78,8 @@ def test_image_query_more_like_this_duplicates_and_delete(client, storage_dirs, 
     with open(photo_path, "rb") as fh:
         body = client.post("/api/search/", {"collection": "trips", "image": fh}).json()
     assert body["results"][0]["type"] == "photo" and body["results"][0]["photo"]["name"].endswith(photo_path.name)
+    clips = [r for r in body["results"] if r["type"] == "clip"]
+    assert clips and all(r["exact_frame"] is False for r in clips)  # a photo is no copy of a video frame
 
     # "more like this" on a clip returns that clip's own stretch first
     seg = segments[2]

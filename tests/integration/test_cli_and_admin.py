@@ -105,4 +105,5 @@ def test_a_failed_reingest_keeps_the_indexed_thumbnails(storage_dirs, media_fold
     assert video.status == Status.INDEXED
     fresh = [storage.absolute(kf.thumbnail.name) for kf in video.keyframes.all()]
     assert fresh and all(path.is_file() for path in fresh)
-    assert len(list(fresh[0].parent.iterdir())) == len(fresh)  # exactly this run's images
+    assert len(list(fresh[0].parent.glob("*.jpg"))) == len(fresh)  # exactly this run's images
+    assert (fresh[0].parent / "fingerprints.npz").is_file()

@@ -144,6 +144,7 @@ def ingest_video(run: JobRun, video: Video) -> None:
                                  probe=info, on_keyframe=staging.add)
         if not staging.keyframes:
             raise MediaError("no usable frame found: the video is entirely black or blank")
+        staging.save_fingerprints(analysis.fingerprints)
         keyframes = save_scenes_and_keyframes(video, analysis.shots, staging)
     finally:
         staging.discard()  # nothing left to discard once committed

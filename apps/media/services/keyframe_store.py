@@ -6,7 +6,8 @@ of the version that is still indexed. Keyframes go to a staging folder next to t
 thumbnail folder; :meth:`KeyframeStaging.commit` replaces the old folder with it.
 
 Embedding then reads the saved JPEGs back a batch at a time (:class:`SavedImages`), the same
-pixels an index rebuild embeds, so ingest and rebuild give identical vectors.
+pixels an index rebuild embeds, so ingest and rebuild give identical vectors. The video's frame
+fingerprints (:mod:`.fingerprints`) live in the same folder and are swapped in with it.
 """
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import overload
 
+import numpy as np
 from PIL import Image
 
-from . import storage, thumbnails
+from . import fingerprints, storage, thumbnails
+from .fingerprints import FingerprintTrack
 from .video_analysis import Keyframe
 
 
@@ -48,6 +51,11 @@ class KeyframeStaging:
         self.keyframes.append(StagedKeyframe(keyframe.shot_index, keyframe.time, keyframe.segment_start,
                                              keyframe.segment_end, f"{self.final_dir}/{name}"))
 
+    def save_fingerprints(self, track: FingerprintTrack) -> None:
+        folder = storage.absolute(self.staging_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        track.save(folder / fingerprints.FILE_NAME)
+
     def commit(self) -> None:
         """Replace the item's thumbnail folder with the staged one."""
         storage.remove_tree(self.final_dir)
@@ -57,6 +65,12 @@ class KeyframeStaging:
 
     def discard(self) -> None:
         storage.remove_tree(self.staging_dir)
+
+
+def load_fingerprints(collection_id: int, video_id: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(times, fingerprints) of an ingested video; None for one ingested before they existed."""
+    folder = storage.absolute(storage.thumbnail_dir(collection_id, "video", video_id))
+    return fingerprints.load(folder / fingerprints.FILE_NAME)
 
 
 class SavedImages(Sequence[Image.Image]):

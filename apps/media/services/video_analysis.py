@@ -23,6 +23,7 @@ from .content_detector import FastContentDetector
 from .cut_filters import IsolatedSpikeDetector, is_fade_out
 from .decode import DecodePlan, DecodeReport, i420_planes, i420_to_rgb, iter_frames, plan_decode
 from .errors import CorruptVideoError
+from .fingerprints import FingerprintTrack
 from .keyframes import BucketPool, Candidate, FrameQuality, choose_keyframe, frame_quality
 from .probe import ProbeResult, probe_video
 from .shots import (
@@ -66,6 +67,7 @@ class VideoAnalysis:
     keyframes: list[Keyframe]  # empty when they were handed to ``on_keyframe`` instead
     decode_seconds: float
     segments: list[Segment] = field(default_factory=list)  # including those without a keyframe
+    fingerprints: FingerprintTrack = field(default_factory=FingerprintTrack)  # which moment is which
 
 
 def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
@@ -86,7 +88,8 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
     plan = plan_decode(probe)
     builder = SegmentBuilder(max_gap=max_gap, duration=probe.duration, on_keyframe=on_keyframe)
     report = DecodeReport()
-    _scan(path, plan, probe, builder, report, on_progress)
+    fingerprints = FingerprintTrack()
+    _scan(path, plan, probe, builder, fingerprints, report, on_progress)
     probe = _settle_duration(probe, report, plan)
     builder.finish(probe.duration)
     if on_progress is not None:
@@ -97,12 +100,13 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
         keyframes=builder.keyframes,
         decode_seconds=time.perf_counter() - started,
         segments=builder.segments,
+        fingerprints=fingerprints,
     )
 
 
-def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: SegmentBuilder,
+def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: SegmentBuilder, fingerprints: FingerprintTrack,
           report: DecodeReport, on_progress: Callable[[float], None] | None) -> None:
-    """Feed every decoded frame to the detector and the builder."""
+    """Feed every decoded frame to the detector and the builder (and a few a second to fingerprints)."""
     detector = FastContentDetector(threshold=CONTENT_THRESHOLD, min_scene_len=MIN_SCENE_FRAMES)
     spikes = IsolatedSpikeDetector()
     fps = plan.fps
@@ -126,6 +130,7 @@ def _scan(path: Path, plan: DecodePlan, probe: ProbeResult, builder: SegmentBuil
         now = float(index / fps)
         if index % stride == 0:
             builder.offer(now, frame, frame_quality(full_range(gray)))
+            fingerprints.offer(now, gray)
         builder.advance(settled_until=now - lag)
         if on_progress is not None and index / expected >= next_report:
             on_progress(min(0.99, index / expected))

@@ -46,7 +46,7 @@ class Command(BaseCommand):
             if r["type"] == "clip":
                 self.stdout.write(
                     f"{rank:>3}. {r['score']:.4f}  clip  {r['video']['name']}  {r['start']:.2f}-{r['end']:.2f}s"
-                    f"  (best {r['best_time']:.2f}s)  {r['play_url']}"
+                    f"  ({'exact frame' if r['exact_frame'] else 'best'} {r['best_time']:.2f}s)  {r['play_url']}"
                 )
             else:
                 self.stdout.write(f"{rank:>3}. {r['score']:.4f}  photo {r['photo']['name']}  {r['photo']['url']}")

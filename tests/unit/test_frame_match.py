@@ -1,0 +1,50 @@
+"""Which moment an example image copies: reported only when it stands out."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from apps.media.services.fingerprints import FingerprintTrack, fingerprint
+from apps.search.frame_match import best_frame_match
+
+
+def picture(seed: int, size: tuple[int, int] = (64, 96)) -> np.ndarray:
+    """A smooth random picture (coarse random grey levels, upscaled), like footage at thumbnail size."""
+    coarse = (np.random.default_rng(seed).random((6, 9)) * 255).astype(np.float32)
+    return np.clip(cv2.resize(coarse, (size[1], size[0]), interpolation=cv2.INTER_CUBIC), 0, 255).astype(np.uint8)
+
+
+def track(frames: list[np.ndarray], step: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    t = FingerprintTrack(per_second=1 / step)
+    for i, frame in enumerate(frames):
+        t.offer(i * step, frame)
+    return np.asarray(t.times, np.float32), np.stack(t.prints).astype(np.float32)
+
+
+def test_a_copy_of_one_moment_is_found_with_its_time():
+    frames = [picture(i) for i in range(20)]
+    tracks = {7: track(frames), 8: track([picture(100 + i) for i in range(20)])}
+    noisy = np.clip(frames[13].astype(int) + np.random.default_rng(1).integers(-6, 7, frames[13].shape), 0, 255)
+    match = best_frame_match(fingerprint(noisy.astype(np.uint8)), tracks)
+    assert match is not None and match.video_id == 7 and abs(match.time - 13 * 0.25) < 1e-6 and match.similarity > 0.9
+
+
+def test_a_static_scene_gives_no_moment():
+    still = picture(3)
+    tracks = {1: track([still] * 20)}  # every moment alike: the image cannot tell which one
+    assert best_frame_match(fingerprint(still), tracks) is None
+
+
+def test_an_unrelated_or_flat_image_gives_no_match():
+    tracks = {1: track([picture(i) for i in range(10)])}
+    assert best_frame_match(fingerprint(picture(999)), tracks) is None
+    assert best_frame_match(fingerprint(np.full((64, 96), 128, np.uint8)), tracks) is None
+    assert best_frame_match(fingerprint(picture(1)), {}) is None
+
+
+def test_fingerprints_ignore_brightness_and_size():
+    frame = picture(5, (128, 192))
+    brighter = np.clip(frame.astype(int) * 0.8 + 30, 0, 255).astype(np.uint8)
+    half = frame[::2, ::2]
+    assert float(fingerprint(frame) @ fingerprint(brighter)) > 0.99
+    assert float(fingerprint(frame) @ fingerprint(half)) > 0.95
