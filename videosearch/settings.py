@@ -124,6 +124,8 @@ MODEL_DIR = Path(os.environ.get("VIDEOSEARCH_MODEL_DIR", DATA_DIR / "models"))
 TORCH_DEVICE = os.environ.get("VIDEOSEARCH_DEVICE", "cpu")
 TORCH_THREADS = int(os.environ.get("VIDEOSEARCH_TORCH_THREADS", "0"))  # 0: torch's default
 INDEX_BACKEND = os.environ.get("VIDEOSEARCH_INDEX_BACKEND", "flat")
+# Collection indexes each process keeps loaded between requests (least recently used let go first).
+OPEN_INDEXES = int(os.environ.get("VIDEOSEARCH_OPEN_INDEXES", "8"))
 MAX_KEYFRAME_GAP_S = env_float("VIDEOSEARCH_MAX_KEYFRAME_GAP", 2.0)
 EMBED_BATCH_SIZE = int(os.environ.get("VIDEOSEARCH_EMBED_BATCH", "32"))
 # Photos added together (a folder import, a multi-file upload) go to the workers this many per task:

@@ -124,7 +124,7 @@ def test_each_process_keeps_one_open_index_per_collection(tmp_path: Path, settin
     opened = vectors.collection_index(first)
     assert vectors.collection_index(first) is opened
     assert vectors.collection_index(second) is not opened
-    for pk in range(3, 3 + vectors.OPEN_INDEXES):
+    for pk in range(3, 3 + settings.OPEN_INDEXES):
         vectors.collection_index(Collection(pk=pk, name=str(pk)))
-    assert len(vectors._open) == vectors.OPEN_INDEXES
+    assert len(vectors._open) == settings.OPEN_INDEXES
     assert vectors.collection_index(first) is not opened  # let go as least recently used, opened again

@@ -12,14 +12,12 @@ from apps.search.index import CollectionIndex, IndexModelMismatchError
 from ..models import Collection, Photo, Video
 from . import storage
 
-#: Indexes kept open (loaded) per process, least recently used dropped first.
-OPEN_INDEXES = 8
 _open: OrderedDict[tuple[str, str], CollectionIndex] = OrderedDict()
 _open_lock = threading.Lock()
 
 
 def collection_index(collection: Collection) -> CollectionIndex:
-    """This process's CollectionIndex for the collection.
+    """This process's CollectionIndex for the collection (``settings.OPEN_INDEXES`` are kept, LRU).
 
     One instance per collection per process, so the vectors it loaded serve the next search too:
     it re-reads only what other processes wrote since (a stat, a header, new log records), instead
@@ -29,7 +27,7 @@ def collection_index(collection: Collection) -> CollectionIndex:
     with _open_lock:
         index = _open.pop(key, None) or CollectionIndex(collection.index_dir, backend=settings.INDEX_BACKEND)
         _open[key] = index
-        while len(_open) > OPEN_INDEXES:
+        while len(_open) > max(1, settings.OPEN_INDEXES):
             _open.popitem(last=False)
     return index
 
