@@ -379,8 +379,6 @@ class CollectionIndex:
         """
         state = current.state.copy()
         result = state.apply(record, self.backend)
-        if record.op == "remove" and not result:
-            return 0
         if current.key is None or current.state.backend is None or self._log_due(current):
             self._write(state)
             return result

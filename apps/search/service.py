@@ -126,12 +126,18 @@ def _stored_vector(collection: Collection, index, like_keyframe: int | None, lik
     return found[vid]
 
 
-def _rank(hits: list[tuple[int, float]], top_k: int, media: str, exclude_photo: int | None) -> list:
+def _split_hits(hits: list[tuple[int, float]]) -> tuple[dict[int, float], dict[int, float]]:
+    """Index hits as ({keyframe pk: score}, {photo pk: score}), best first."""
     keyframe_scores: dict[int, float] = {}
     photo_scores: dict[int, float] = {}
     for vid, score in hits:
         kind, pk = decode_vector_id(vid)
         (keyframe_scores if kind == "keyframe" else photo_scores)[pk] = float(score)
+    return keyframe_scores, photo_scores
+
+
+def _rank(hits: list[tuple[int, float]], top_k: int, media: str, exclude_photo: int | None) -> list:
+    keyframe_scores, photo_scores = _split_hits(hits)
     results: list[ClipResult | PhotoResult] = []
     if media in ("all", "videos") and keyframe_scores:
         keyframes = {
@@ -170,7 +176,7 @@ def _put_copied_moment_first(collection: Collection, image: Image.Image, results
     The videos looked at are the ``FRAME_MATCH_VIDEOS`` with the best keyframe hits (a copied
     frame's video ranks high anyway), so the cost stays bounded however large the collection.
     """
-    scores = {pk: score for vid, score in hits for kind, pk in [decode_vector_id(vid)] if kind == "keyframe"}
+    scores, _ = _split_hits(hits)
     by_keyframe = dict(Keyframe.objects.filter(pk__in=scores).values_list("pk", "video_id"))
     video_ids = list(dict.fromkeys(by_keyframe[pk] for pk in scores if pk in by_keyframe))[:FRAME_MATCH_VIDEOS]
     tracks = {}

@@ -4,7 +4,7 @@ Why: CLIP embeddings say what a picture shows, so two seconds of one shot look a
 a frame grab used as a query can land on the neighbouring segment. A screenshot is a near-exact
 copy of one moment; a 16 x 16 grey thumbnail, zero-mean and unit-norm (brightness and contrast
 do not matter, JPEG noise and rescaling barely do), tells that moment from the others. A few per
-second of video are kept, ~4 KB a second as float16, next to the video's keyframe images.
+second of video are kept, 2 KB a second as float16, next to the video's keyframe images.
 """
 from __future__ import annotations
 

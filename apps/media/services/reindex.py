@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import numpy as np
 from django.conf import settings
-from PIL import Image
 
 from apps.search.embedders.registry import get_embedder
 from apps.search.ids import keyframe_vector_id, photo_vector_id
@@ -17,6 +16,7 @@ from apps.search.images import ImageLoadError, open_image
 
 from ..models import Collection, Keyframe, Photo, Status
 from . import storage, vectors
+from .keyframe_store import SavedImages
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +68,7 @@ def rebuild_collection_index(collection: Collection) -> int:
     size = settings.EMBED_BATCH_SIZE
     keyframes = Keyframe.objects.filter(video__collection=collection, video__status=Status.INDEXED).order_by("pk")
     for batch in _batches(keyframes, size):
-        images = []
-        for kf in batch:
-            with Image.open(storage.absolute(kf.thumbnail.name)) as img:
-                images.append(img.convert("RGB"))
+        images = SavedImages([kf.thumbnail.name for kf in batch])
         writer.add([keyframe_vector_id(kf.pk) for kf in batch], embedder.encode_images(images))
     photos = Photo.objects.filter(collection=collection, status=Status.INDEXED).order_by("pk")
     for batch in _batches(photos, size):
