@@ -29,7 +29,7 @@ from ..models import IngestJob, Keyframe, Photo, Scene, Status, Video
 from . import storage, thumbnails, vectors
 from .errors import MediaError
 from .keyframe_store import KeyframeStaging, SavedImages
-from .probe import probe_video
+from .probe import ProbeResult
 from .shots import Shot
 from .video_analysis import analyze_video
 
@@ -130,18 +130,20 @@ def failure_reason(exc: Exception, what: str) -> str:
 def ingest_video(run: JobRun, video: Video) -> None:
     path = storage.absolute(video.file.name)
     run.stage(Status.PROBING)
-    info = probe_video(path)
-    Video.objects.filter(pk=video.pk).update(
-        duration=info.duration, fps=info.fps, width=info.width, height=info.height, codec=info.codec
-    )
     embedder = get_embedder(video.collection.embedder_spec)
     index = vectors.collection_index(video.collection)
     vectors.ensure_index_model(video.collection, index, embedder.model_id)  # fail before the costly decode
-    run.stage(Status.DETECTING)
+
+    def record_probe(info: ProbeResult) -> None:
+        Video.objects.filter(pk=video.pk).update(
+            duration=info.duration, fps=info.fps, width=info.width, height=info.height, codec=info.codec
+        )
+        run.stage(Status.DETECTING)
+
     staging = KeyframeStaging(storage.thumbnail_dir(video.collection_id, "video", video.pk))
     try:
         analysis = analyze_video(path, max_gap=settings.MAX_KEYFRAME_GAP_S, on_progress=run.progress,
-                                 probe=info, on_keyframe=staging.add)
+                                 on_probe=record_probe, on_keyframe=staging.add)
         if not staging.keyframes:
             raise MediaError("no usable frame found: the video is entirely black or blank")
         staging.save_fingerprints(analysis.fingerprints)
