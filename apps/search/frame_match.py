@@ -2,8 +2,10 @@
 
 Pure NumPy over the fingerprints saved at ingestion (:mod:`apps.media.services.fingerprints`).
 A match is only reported when it stands out: similar enough to be a copy, and clearly closer
-than anything outside its own second of video. A static scene (every moment alike) or an image
-that merely resembles the footage gives no match, and the semantic ranking stands as it is.
+than anything outside its own second of video. When the image is as close to a whole unbroken
+stretch of one video (a still shot: every moment alike), that stretch is the match: the image
+copies it, just not one second of it. An image that merely resembles the footage, or that recurs
+in separate places, gives no match, and the semantic ranking stands as it is.
 """
 from __future__ import annotations
 
@@ -20,17 +22,29 @@ DECISIVE_RATIO = 3.0
 NEIGHBOURHOOD_S = 1.0
 #: Distances below this are noise (fingerprints are stored as float16): two frames that close are equal.
 NOISE_DISTANCE = 5e-4
+#: Frames as close as the best one still form one stretch across gaps up to this long (seconds).
+STRETCH_GAP_S = 1.0
 
 
 @dataclass(frozen=True)
 class FrameMatch:
+    """What an image copies: one moment, or a still stretch, of one video.
+
+    ``[start, end]`` spans the fingerprints as close as the best one; the copied picture may also be
+    up to ``margin`` (half the sampling step) beyond them, between two fingerprints.
+    """
+
     video_id: int
-    time: float
+    time: float  # the closest fingerprint's moment
     similarity: float
+    start: float
+    end: float
+    one_moment: bool  # False for a still stretch: the image cannot say which second it is
+    margin: float = 0.0
 
 
 def best_frame_match(query: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> FrameMatch | None:
-    """The moment ``query`` (a fingerprint) copies, if one stands out; ``tracks``: video id -> (times, prints)."""
+    """What ``query`` (a fingerprint) copies, if it stands out; ``tracks``: video id -> (times, prints)."""
     if not np.any(query):
         return None  # a flat image identifies nothing
     scored = [(video_id, times, prints @ query) for video_id, (times, prints) in tracks.items() if len(times)]
@@ -41,10 +55,21 @@ def best_frame_match(query: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, n
     best_sim, best_time = float(best_sims[at]), float(best_times[at])
     if best_sim < MIN_SIMILARITY:
         return None
-    elsewhere = [float(np.max(sims, initial=-1.0)) for video_id, _, sims in scored if video_id != best_video]
-    far = np.abs(best_times - best_time) > NEIGHBOURHOOD_S
-    elsewhere.append(float(np.max(best_sims[far], initial=-1.0)))
-    runner_up = max(elsewhere)
-    if max(1.0 - runner_up, NOISE_DISTANCE) < DECISIVE_RATIO * max(1.0 - best_sim, NOISE_DISTANCE):
-        return None
-    return FrameMatch(int(best_video), best_time, min(best_sim, 1.0))
+    # Anything closer than this is as good a candidate as the best frame (a rival).
+    bar = DECISIVE_RATIO * max(1.0 - best_sim, NOISE_DISTANCE)
+    if any(max(1.0 - float(sims.max()), NOISE_DISTANCE) < bar for video_id, _, sims in scored if video_id != best_video):
+        return None  # as close to another video
+    alike = best_times[np.maximum(1.0 - best_sims, NOISE_DISTANCE) < bar]
+    far = alike[np.abs(alike - best_time) > NEIGHBOURHOOD_S]
+    if len(far) and not (_unbroken(best_time - NEIGHBOURHOOD_S, far[far < best_time])
+                         and _unbroken(best_time + NEIGHBOURHOOD_S, far[far > best_time])):
+        return None  # the picture recurs in separate places: which one is unknowable
+    margin = float(np.median(np.diff(best_times))) / 2 if len(best_times) > 1 else 0.0
+    return FrameMatch(int(best_video), best_time, min(best_sim, 1.0), float(alike.min()), float(alike.max()),
+                      one_moment=not len(far), margin=margin)
+
+
+def _unbroken(edge: float, times: np.ndarray) -> bool:
+    """Whether ``times`` (all on one side of ``edge``) reach out from it with no gap over STRETCH_GAP_S."""
+    reach = np.concatenate([[0.0], np.sort(np.abs(times - edge))])
+    return bool(np.all(np.diff(reach) <= STRETCH_GAP_S))

@@ -18,7 +18,7 @@ from apps.media.services.keyframes import frame_quality
 from apps.media.services.vectors import collection_index, ensure_index_model
 
 from .embedders.registry import get_embedder
-from .frame_match import best_frame_match
+from .frame_match import FrameMatch, best_frame_match
 from .grouping import Clip, Segment, group_hits
 from .ids import decode_vector_id, keyframe_vector_id, photo_vector_id
 from .prompts import language_warning
@@ -171,10 +171,15 @@ def _rank(hits: list[tuple[int, float]], top_k: int, media: str, exclude_photo: 
 
 def _put_copied_moment_first(collection: Collection, image: Image.Image, results: list, top_k: int,
                              hits: list[tuple[int, float]]) -> list:
-    """When the example image is a near-copy of one moment of a video, that moment's clip goes first.
+    """When the example image is a near-copy of footage of one video, a clip of that footage goes first.
 
-    The videos looked at are the ``FRAME_MATCH_VIDEOS`` with the best keyframe hits (a copied
-    frame's video ranks high anyway), so the cost stays bounded however large the collection.
+    A copy of one moment gets the segment holding it, flagged ``exact_frame``, with ``best_time``
+    at that moment (so the play link starts within seconds of it, not at the start of a long
+    semantic clip around it). A copy of a still stretch (every moment of it alike) gets one clip
+    over the whole stretch, unflagged: the image cannot say which second it is. Result clips of
+    that video overlapping it are folded into it (it takes the best of their scores). The videos
+    looked at are the ``FRAME_MATCH_VIDEOS`` with the best keyframe hits (a copied frame's video
+    ranks high anyway), so the cost stays bounded however large the collection.
     """
     scores, _ = _split_hits(hits)
     by_keyframe = dict(Keyframe.objects.filter(pk__in=scores).values_list("pk", "video_id"))
@@ -187,28 +192,36 @@ def _put_copied_moment_first(collection: Collection, image: Image.Image, results
     match = best_frame_match(image_fingerprint(image), tracks)
     if match is None:
         return results
-    covering = next((r for r in results if isinstance(r, ClipResult) and r.clip.video_id == match.video_id
-                     and r.clip.start <= match.time <= r.clip.end), None)
-    if covering is None:
-        covering = _clip_at(match.video_id, match.time, scores)
-        if covering is None:
-            return results
-    first = ClipResult(replace(covering.clip, best_time=match.time), covering.keyframe, exact_frame=True)
-    rest = [r for r in results if r is not covering and not (
-        isinstance(r, ClipResult) and r.clip.video_id == match.video_id
-        and r.clip.start < first.clip.end and r.clip.end > first.clip.start)]
-    return [first, *rest][:top_k]
+    copied = _clip_over(match.video_id, match)
+    if copied is None:
+        return results
+    folded = [r for r in results if isinstance(r, ClipResult) and r.clip.video_id == match.video_id
+              and r.clip.start < copied.clip.end and r.clip.end > copied.clip.start]
+    score = max([scores[pk] for pk in copied.clip.keyframe_ids if pk in scores] + [r.score for r in folded],
+                default=0.0)
+    first = ClipResult(replace(copied.clip, score=score), copied.keyframe, exact_frame=match.one_moment)
+    return [first, *(r for r in results if not any(r is f for f in folded))][:top_k]
 
 
-def _clip_at(video_id: int, time: float, scores: dict[int, float]) -> ClipResult | None:
-    """A one-segment clip around ``time`` (the segment holding it, else the nearest keyframe's)."""
+def _clip_over(video_id: int, match: FrameMatch) -> ClipResult | None:
+    """One clip over the segments holding the matched stretch, widened by its margin within the same
+    shot (the copy cannot be across a cut from a fingerprint it matches); else the nearest keyframe's
+    segment (a black segment has no keyframe). Its keyframe is the one nearest the matched time."""
     keyframes = list(Keyframe.objects.filter(video_id=video_id, video__status=Status.INDEXED).select_related("video"))
     if not keyframes:
         return None
-    kf = min(keyframes, key=lambda k: (0 if k.segment_start <= time < k.segment_end else 1, abs(k.time - time)))
-    clip = Clip(video_id=video_id, start=kf.segment_start, end=kf.segment_end, best_time=time,
-                score=scores.get(kf.pk, 0.0), best_keyframe_id=kf.pk, keyframe_ids=[kf.pk])
-    return ClipResult(clip=clip, keyframe=kf)
+    inside = [k for k in keyframes if k.segment_start <= match.end and k.segment_end > match.start]
+    if not inside:
+        inside = [min(keyframes, key=lambda k: abs(k.time - match.time))]
+    first, last = min(inside, key=lambda k: k.time), max(inside, key=lambda k: k.time)
+    widened = [k for k in keyframes if k not in inside and (
+        (k.scene_id == first.scene_id and k.segment_start <= match.start - match.margin < k.segment_end)
+        or (k.scene_id == last.scene_id and k.segment_start <= match.end + match.margin < k.segment_end))]
+    members = sorted(inside + widened, key=lambda k: k.time)
+    nearest = min(members, key=lambda k: (abs(k.time - match.time), k.pk))
+    clip = Clip(video_id=video_id, start=members[0].segment_start, end=members[-1].segment_end,
+                best_time=match.time, score=0.0, best_keyframe_id=nearest.pk, keyframe_ids=[k.pk for k in members])
+    return ClipResult(clip=clip, keyframe=nearest)
 
 
 def _tiebreak(result: ClipResult | PhotoResult) -> tuple:

@@ -77,11 +77,12 @@ def test_a_frame_at_a_random_second_finds_its_own_moment(shared_collection, shar
 
     Frames that are black or blank (the dark end of a fade) identify nothing; the search says so in a
     warning and they are not counted. When the frame is a decisive copy of one moment (its frame
-    fingerprint stands out), that moment comes first, flagged ``exact_frame`` with ``best_time`` at
-    the copied second. The bundled test model is tiny (64 px, trained on generated pictures only);
-    measured 39 of 40 (CLIP alone: 38, an anime frame taken for the grey highway; the miss left is a
-    testvideo frame 0.14 s before the clip it matched, where every second of the shot has the same
-    fingerprint). The bar is 90% overall and 75% per video; random ranking scores far below either.
+    fingerprint stands out), the segment holding that moment comes first, flagged ``exact_frame``
+    with ``best_time`` at the copied second; a copy of a still stretch (every second of it alike)
+    gets one clip over the stretch. The bundled test model is tiny (64 px, trained on generated
+    pictures only); measured 40 of 40, 23 of them exact (CLIP alone: 38, an anime frame taken for
+    the grey highway, and a frame of a still testvideo shot matched to the segment next to it).
+    The bar is 95% overall and 75% per video; random ranking scores far below either.
     """
     collection, videos = shared_collection
     rng = random.Random(20261123)
@@ -102,6 +103,7 @@ def test_a_frame_at_a_random_second_finds_its_own_moment(shared_collection, shar
             if top.exact_frame:
                 exact += 1
                 assert ok and abs(top.clip.best_time - second) <= 0.3, (name, second, top.clip)
+                assert top.clip.end - top.clip.start <= 2 * GAP + 1.0, top.clip  # plays from near the moment
             per_video.setdefault(name, []).append(ok)
             hits += ok
             if not ok:
@@ -110,5 +112,5 @@ def test_a_frame_at_a_random_second_finds_its_own_moment(shared_collection, shar
     assert total >= 35 and black <= 5
     print("image-query hits", hits, "of", total, "exact moments", exact, "misses", misses)
     assert exact >= total // 2  # most frames of moving footage are pinned to their second
-    assert hits / total >= 0.9, misses
+    assert hits / total >= 0.95, misses
     assert all(sum(oks) / len(oks) >= 0.75 for oks in per_video.values()), misses

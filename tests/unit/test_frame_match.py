@@ -27,11 +27,28 @@ def test_a_copy_of_one_moment_is_found_with_its_time():
     noisy = np.clip(frames[13].astype(int) + np.random.default_rng(1).integers(-6, 7, frames[13].shape), 0, 255)
     match = best_frame_match(fingerprint(noisy.astype(np.uint8)), tracks)
     assert match is not None and match.video_id == 7 and abs(match.time - 13 * 0.25) < 1e-6 and match.similarity > 0.9
+    assert match.one_moment and match.start <= match.time <= match.end and match.end - match.start <= 2.0
+    assert match.margin == 0.125  # half the sampling step
 
 
-def test_a_static_scene_gives_no_moment():
+def test_a_still_scene_gives_its_whole_stretch_not_a_moment():
     still = picture(3)
-    tracks = {1: track([still] * 20)}  # every moment alike: the image cannot tell which one
+    moving = [picture(i) for i in range(40, 52)]
+    tracks = {1: track(moving[:6] + [still] * 20 + moving[6:])}  # every moment of 1.5-6.5 s alike
+    match = best_frame_match(fingerprint(still), tracks)
+    assert match is not None and match.video_id == 1 and not match.one_moment
+    assert (match.start, match.end) == (1.5, 6.25) and match.start <= match.time <= match.end
+
+
+def test_a_picture_recurring_in_separate_places_gives_no_match():
+    still = picture(3)
+    frames = [still] * 6 + [picture(i) for i in range(60, 72)] + [still] * 6  # the same shot twice, 3 s apart
+    assert best_frame_match(fingerprint(still), {1: track(frames)}) is None
+
+
+def test_a_still_picture_found_in_two_videos_gives_no_match():
+    still = picture(3)
+    tracks = {1: track([still] * 12), 2: track([picture(9)] * 4 + [still] * 12)}
     assert best_frame_match(fingerprint(still), tracks) is None
 
 
