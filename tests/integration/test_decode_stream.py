@@ -49,7 +49,8 @@ def test_rotation_metadata_is_applied_before_scaling(tmp_path):
 
 
 @pytest.mark.parametrize("rate,expected", [("30000/1001", Fraction(30000, 1001)), ("25", Fraction(25)),
-                                           ("50", Fraction(50)), ("120", Fraction(30)), ("100", Fraction(25))])
+                                           ("40", Fraction(40)), ("50", Fraction(25)), ("60000/1001", Fraction(30000, 1001)),
+                                           ("120", Fraction(30)), ("100", Fraction(25))])
 def test_frame_rate_is_exact_and_capped(tmp_path, rate, expected):
     clip = make_clip(tmp_path / "clip.mp4", "64x48", rate, seconds=2.0)
     with FrameStream(clip) as stream:

@@ -172,6 +172,17 @@ def _ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True, timeout=60)
 
 
+def test_60_fps_footage_is_analysed_at_30_with_the_same_cuts(tmp_path):
+    """High-rate footage is thinned to 30 frames a second (half the work), cuts stay where they are."""
+    path = tmp_path / "sixty.mp4"
+    _ffmpeg("-i", str(VIDEOS / "testvideo.mp4"), "-t", "8", "-vf", "fps=60", "-c:v", "libx264",
+            "-preset", "ultrafast", str(path))
+    frames = json.loads((MEDIA / "ground_truth" / "testvideo.mp4.ContentDetector.default.json").read_text())["cuts"]
+    result = analyze_video(path, max_gap=MAX_GAP)
+    assert result.probe.fps == 60
+    assert_cuts_match(cut_times(result), [f * 1001 / 30000 for f in frames if f * 1001 / 30000 < 7.5])
+
+
 def test_truncated_mp4_with_index_first_is_corrupt(tmp_path):
     whole = tmp_path / "faststart.mp4"
     _ffmpeg("-i", str(VIDEOS / "testvideo.mp4"), "-t", "8", "-c", "copy", "-movflags", "+faststart", str(whole))
