@@ -263,7 +263,7 @@ def test_keyframe_pixels_match_a_full_quality_decode(name):
         frame_no = round(kf.time * result.probe.fps)
         raw = subprocess.run(
             ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-map", "0:v:0",
-             "-vf", f"select=eq(n\\,{frame_no}),scale={width}:{height}:flags=fast_bilinear",
+             "-vf", f"select=eq(n\\,{frame_no}),scale={width}:{height}:flags=area",
              "-frames:v", "1", "-pix_fmt", "rgb24", "-f", "rawvideo", "-"],
             capture_output=True, check=True, timeout=60).stdout
         reference = np.frombuffer(raw, np.uint8).reshape(height, width, 3).astype(int)
