@@ -91,3 +91,17 @@ def test_y4m_header_is_read(line, shape):
 def test_unexpected_y4m_header_is_a_clear_error(line):
     with pytest.raises(CorruptVideoError):
         parse_y4m_header(line)
+
+
+def test_a_gap_in_the_timestamps_keeps_times_on_the_files_clock(tmp_path):
+    """Variable frame rate: a picture that starts 0.5 s late is found where a player shows it."""
+    from apps.media.services.video_analysis import analyze_video
+
+    path = tmp_path / "gap.mkv"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2",
+                    "-f", "lavfi", "-i", "smptebars=s=320x240:r=25:d=2", "-filter_complex",
+                    "[0][1]concat=n=2:v=1,setpts='if(gte(N,50),PTS+0.5/TB,PTS)'", "-fps_mode", "vfr",
+                    "-c:v", "libx264", "-preset", "ultrafast", str(path)], check=True, timeout=60)
+    result = analyze_video(path, max_gap=3.0)
+    assert abs(result.probe.duration - 4.5) < 0.1
+    assert [round(shot.start, 1) for shot in result.shots] == [0.0, 2.5]
