@@ -192,7 +192,7 @@ def _put_copied_moment_first(collection: Collection, image: Image.Image, results
     match = best_frame_match(image_fingerprint(image), tracks)
     if match is None:
         return results
-    copied = _clip_over(match.video_id, match)
+    copied = _clip_over(match)
     if copied is None:
         return results
     folded = [r for r in results if isinstance(r, ClipResult) and r.clip.video_id == match.video_id
@@ -203,23 +203,32 @@ def _put_copied_moment_first(collection: Collection, image: Image.Image, results
     return [first, *(r for r in results if not any(r is f for f in folded))][:top_k]
 
 
-def _clip_over(video_id: int, match: FrameMatch) -> ClipResult | None:
+def _clip_over(match: FrameMatch) -> ClipResult | None:
     """One clip over the segments holding the matched stretch, widened by its margin within the same
     shot (the copy cannot be across a cut from a fingerprint it matches); else the nearest keyframe's
-    segment (a black segment has no keyframe). Its keyframe is the one nearest the matched time."""
-    keyframes = list(Keyframe.objects.filter(video_id=video_id, video__status=Status.INDEXED).select_related("video"))
-    if not keyframes:
-        return None
-    inside = [k for k in keyframes if k.segment_start <= match.end and k.segment_end > match.start]
+    segment (a black segment has no keyframe). Its keyframe is the one nearest the matched time.
+
+    Only keyframes near the match are read: a day-long recording has tens of thousands.
+    """
+    of_video = Keyframe.objects.filter(video_id=match.video_id, video__status=Status.INDEXED).select_related("video")
+    lo, hi = match.start - match.margin, match.end + match.margin
+    near = list(of_video.filter(segment_start__lte=hi, segment_end__gt=lo))
+    inside = [k for k in near if k.segment_start <= match.end and k.segment_end > match.start]
     if not inside:
-        inside = [min(keyframes, key=lambda k: abs(k.time - match.time))]
+        before = of_video.filter(time__lte=match.time).order_by("-time").first()
+        after = of_video.filter(time__gte=match.time).order_by("time").first()
+        candidates = [k for k in (before, after) if k is not None]
+        if not candidates:
+            return None
+        inside = [min(candidates, key=lambda k: abs(k.time - match.time))]
     first, last = min(inside, key=lambda k: k.time), max(inside, key=lambda k: k.time)
-    widened = [k for k in keyframes if k not in inside and (
-        (k.scene_id == first.scene_id and k.segment_start <= match.start - match.margin < k.segment_end)
-        or (k.scene_id == last.scene_id and k.segment_start <= match.end + match.margin < k.segment_end))]
+    taken = {k.pk for k in inside}
+    widened = [k for k in near if k.pk not in taken and (
+        (k.scene_id == first.scene_id and k.segment_start <= lo < k.segment_end)
+        or (k.scene_id == last.scene_id and k.segment_start <= hi < k.segment_end))]
     members = sorted(inside + widened, key=lambda k: k.time)
     nearest = min(members, key=lambda k: (abs(k.time - match.time), k.pk))
-    clip = Clip(video_id=video_id, start=members[0].segment_start, end=members[-1].segment_end,
+    clip = Clip(video_id=match.video_id, start=members[0].segment_start, end=members[-1].segment_end,
                 best_time=match.time, score=0.0, best_keyframe_id=nearest.pk, keyframe_ids=[k.pk for k in members])
     return ClipResult(clip=clip, keyframe=nearest)
 

@@ -7,22 +7,23 @@ quality score needs and its U/V planes are already half size, the detection size
 keyframes are converted to RGB.
 
 Why the command needs nothing from ffprobe: starting an ffmpeg or ffprobe binary costs ~0.09 s
-(the dynamic linker resolving 200+ shared libraries), a third of decoding a 30 s 320x240 clip. So
-ffmpeg is started at once, beside ffprobe, and the size and rate are ffmpeg expressions on what it
-decodes (short side at most 256 px, at most 60 frames a second); the YUV4MPEG2 container then
-states the frame size and exact rate ffmpeg chose, so reader and writer cannot disagree.
+(the dynamic linker resolving 200+ shared libraries), almost half of what ``ffmpeg -f null``
+needs for the 30 s 320x240 test clip. So ffmpeg is started at once, beside ffprobe, and the size
+and rate are ffmpeg expressions on what it decodes (short side at most 256 px; above 45 frames a
+second thinned to 24-30); the YUV4MPEG2 container then states the frame size and exact rate
+ffmpeg chose, so reader and writer cannot disagree.
 ``fps=...:start_time=0`` makes frame ``i`` sit exactly at ``i / fps`` seconds of the file even for
 variable-frame-rate files (the first frame is repeated when the picture starts late).
 
-Why ``flags=area``: swscale's box filter is a proper antialiased downscale (45-48 dB PSNR from a
-Lanczos downscale on 720p test patterns and footage) at the cost of ``fast_bilinear``, whose two
-taps alias at these ratios (28-32 dB; even ``neighbor`` gets 33-41 dB). Keyframes are what gets
+Why ``flags=area``: swscale's box filter is a proper antialiased downscale (44-48 dB PSNR from a
+Lanczos downscale on 720p test patterns and footage) at about the cost of ``fast_bilinear``, whose
+two taps alias at these ratios (28-32 dB; even ``neighbor`` gets 32-41 dB). Keyframes are what gets
 embedded, so their pixels are worth it: frame queries on the shared media hit 99.3% instead of 98.5%.
 
 ``-skip_loop_filter noref`` skips deblocking only of frames no other frame is predicted from
 (h264/hevc B-frames): the frames that are never a reference cannot drift, and on every test clip
-the working-size frames differ from a fully deblocked decode by under 0.02 grey levels on average
-(PSNR >= 59 dB, even from a 320x180 H.264 source shown unscaled), for 4-7% less decoding CPU.
+the working-size frames stay within PSNR 59 dB of a fully deblocked decode (RMS difference under
+0.3 grey levels, even from a 320x180 H.264 source), for 4-7% less decoding CPU on 720p H.264.
 Skipping it on reference frames ("all") makes errors drift from frame to frame (visible streaks
 on VP8), which would spoil keyframes.
 

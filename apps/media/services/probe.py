@@ -135,11 +135,6 @@ def parse_probe(info: dict[str, Any]) -> ProbeResult:
     )
 
 
-def fps_fraction(fps: float) -> Fraction:
-    """Exact rate for ffmpeg's ``-r`` (29.97002997 -> 30000/1001)."""
-    return Fraction(fps).limit_denominator(10000)
-
-
 def _frame_rate(video: dict[str, Any], duration: float | None, frame_count: int | None) -> float | None:
     """avg_frame_rate, else r_frame_rate, else frames/duration: the first plausible one."""
     for key in ("avg_frame_rate", "r_frame_rate"):
