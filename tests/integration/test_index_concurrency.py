@@ -31,6 +31,12 @@ def vector(vid: int) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
+def snapshot_id(directory: Path) -> str:
+    """The write id of the snapshot on disk (unique per snapshot; an inode number can be reused)."""
+    with open(directory / "index.bin", "rb") as f:
+        return index_module._read_header(f)["write_id"]
+
+
 def writer(directory: str, worker: int, go, errors, compact_bytes: int | None) -> None:
     try:
         if compact_bytes is not None:
@@ -72,7 +78,7 @@ def test_concurrent_writers_and_reader(tmp_path: Path, compact_bytes: int | None
     CollectionIndex(directory).add(
         MODEL, np.array(SEED_IDS), np.stack([vector(i) for i in SEED_IDS])
     )
-    first_snapshot = (directory / "index.bin").stat().st_ino
+    first_snapshot = snapshot_id(directory)
     ctx = mp.get_context("spawn")
     go, stop = ctx.Event(), ctx.Event()
     errors, searches = ctx.Queue(), ctx.Queue()
@@ -102,5 +108,5 @@ def test_concurrent_writers_and_reader(tmp_path: Path, compact_bytes: int | None
         assert idx.search(MODEL, vector(vid), 1)[0][0] == vid
     assert not list(directory.glob("*.tmp"))
     assert len(list(directory.glob("log-*.bin"))) <= 1
-    snapshot_replaced = (directory / "index.bin").stat().st_ino != first_snapshot
+    snapshot_replaced = snapshot_id(directory) != first_snapshot
     assert snapshot_replaced == (compact_bytes is not None)  # appends alone never rewrite the snapshot
