@@ -1,0 +1,173 @@
+"""Calibration maths: anchors from score distributions, relevance, low confidence, caching per model."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from apps.search import calibration
+from apps.search.calibration import Anchors, ModelCalibration, fit_anchors, mark_results
+from apps.search.query import embed_text_query
+
+ANCHORS = Anchors(floor=0.2, threshold=0.6, good=0.8)
+
+
+def test_relevance_is_zero_half_and_one_at_the_anchors_and_linear_between():
+    assert ANCHORS.relevance(-1.0) == ANCHORS.relevance(0.2) == 0.0
+    assert ANCHORS.relevance(0.4) == pytest.approx(0.25)
+    assert ANCHORS.relevance(0.6) == pytest.approx(0.5)
+    assert ANCHORS.relevance(0.7) == pytest.approx(0.75)
+    assert ANCHORS.relevance(0.8) == ANCHORS.relevance(0.99) == 1.0
+
+
+def test_relevance_never_reorders_results():
+    scores = np.linspace(-1, 1, 401)
+    relevance = [ANCHORS.relevance(s) for s in scores]
+    assert all(b >= a for a, b in zip(relevance, relevance[1:]))
+    assert all(0.0 <= r <= 1.0 for r in relevance)
+
+
+def test_low_confidence_is_below_the_threshold_only():
+    assert ANCHORS.low_confidence(0.599) and not ANCHORS.low_confidence(0.6)
+    assert ANCHORS.low_confidence(0.599) == (ANCHORS.relevance(0.599) < 0.5)
+
+
+def _distributions(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.normal(0.8, 0.05, 20_000), rng.normal(0.1, 0.15, 200_000)
+
+
+def test_fitted_anchors_flag_few_true_matches_and_give_unrelated_pairs_zero():
+    matched, unrelated = _distributions()
+    anchors = fit_anchors(matched, unrelated)
+    flagged = np.mean([anchors.low_confidence(s) for s in matched[:4000]])
+    assert flagged == pytest.approx(calibration.THRESHOLD_QUANTILE, abs=0.01)
+    above_zero = np.mean([anchors.relevance(s) > 0 for s in unrelated[:20000]])
+    assert above_zero == pytest.approx(1 - calibration.FLOOR_QUANTILE, abs=0.004)
+    assert anchors.good == pytest.approx(0.8, abs=0.005)  # a typical true match reads as 100%
+
+
+def test_relevance_is_the_same_for_a_model_with_another_score_scale():
+    """CLIP's cosines bunch around 0.2-0.35, the test model's around 0.8: the same ranks, the same relevance."""
+    matched, unrelated = _distributions()
+    narrow = lambda s: 0.2 + 0.15 * s  # noqa: E731 - an increasing affine map: another model's scale
+    a, b = fit_anchors(matched, unrelated), fit_anchors(narrow(matched), narrow(unrelated))
+    for score in (0.0, 0.5, 0.7, 0.75, 0.79, 0.9):
+        assert b.relevance(narrow(score)) == pytest.approx(a.relevance(score), abs=1e-9)
+        assert b.low_confidence(narrow(score)) == a.low_confidence(score)
+    assert a.relevance(0.79) != b.relevance(0.79)  # raw scores alone would mean different things
+
+
+def test_a_model_that_cannot_tell_matches_from_unrelated_pairs_still_gets_ordered_anchors():
+    same = np.random.default_rng(1).normal(0.3, 0.05, 5000)
+    anchors = fit_anchors(same, same)
+    assert anchors.floor < anchors.threshold < anchors.good
+    assert 0.0 <= anchors.relevance(0.3) <= 1.0
+    constant = fit_anchors([0.5, 0.5], [0.5])
+    assert constant.floor < constant.threshold < constant.good == 0.5
+
+
+def test_fit_needs_both_distributions():
+    with pytest.raises(ValueError):
+        fit_anchors([], [0.1])
+    with pytest.raises(ValueError):
+        fit_anchors([0.9], [])
+
+
+def test_matched_and_unrelated_split_by_the_query_scene():
+    queries = np.eye(3, dtype=np.float32)
+    targets = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 1]], dtype=np.float32)
+    matched, unrelated = calibration.matched_and_unrelated(queries, targets, np.array([1, 0, 2]))
+    assert sorted(matched) == [1.0, 1.0, 1.0]
+    assert sorted(unrelated) == [0.0] * 6
+
+
+class HashEmbedder:
+    """Deterministic fake texts -> vectors (the model does not matter for the query path)."""
+
+    model_id, dim = "fake:hash", 16
+
+    def encode_texts(self, texts):
+        rows = [np.frombuffer(hashlib.sha256(t.encode()).digest()[:16], dtype=np.uint8) for t in texts]
+        x = np.asarray(rows, dtype=np.float32) - 127.5
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_calibration_queries_are_embedded_exactly_as_search_embeds_them():
+    texts = ["a red car on a road", "две синие лодки на воде", "one two three four five six seven eight"]
+    batched = calibration.embed_text_queries(HashEmbedder(), texts)
+    for text, vector in zip(texts, batched):
+        np.testing.assert_allclose(vector, embed_text_query(HashEmbedder(), text).vector, atol=1e-6)
+
+
+@dataclass
+class Result:
+    score: float
+    relevance: float | None = None
+    low_confidence: bool = False
+
+
+def test_marks_results_and_says_whether_any_is_a_good_match():
+    results = [Result(0.9), Result(0.5), Result(0.1)]
+    assert mark_results(results, ANCHORS) is False
+    assert [r.relevance for r in results] == [1.0, pytest.approx(0.375), 0.0]
+    assert [r.low_confidence for r in results] == [False, True, True]
+    weak = [Result(0.59), Result(0.3)]
+    assert mark_results(weak, ANCHORS) is True and all(r.low_confidence for r in weak)
+    assert mark_results([], ANCHORS) is True
+
+
+def test_image_and_similar_queries_use_the_image_anchors():
+    model = ModelCalibration("m", text=ANCHORS, image=Anchors(0.7, 0.9, 0.95))
+    assert model.for_query("text") is ANCHORS
+    assert model.for_query("image") is model.for_query("similar") is model.image
+    assert ModelCalibration.from_json(model.to_json()) == model
+
+
+@pytest.fixture
+def measured(monkeypatch):
+    """Count measurements instead of embedding the scenes."""
+    calls: list[str] = []
+
+    def fake_measure(embedder, n=calibration.CALIBRATION_SCENES):
+        calls.append(embedder.model_id)
+        return ModelCalibration(embedder.model_id, text=ANCHORS, image=ANCHORS)
+
+    monkeypatch.setattr(calibration, "measure", fake_measure)
+    calibration.clear_cache()
+    yield calls
+    calibration.clear_cache()
+
+
+def test_measured_once_per_model_then_read_from_the_shared_file(measured, tmp_path):
+    embedder = HashEmbedder()
+    first = calibration.calibration_for(embedder, tmp_path)
+    assert calibration.calibration_for(embedder, tmp_path) is first and measured == ["fake:hash"]
+    calibration.clear_cache()  # another process: reads the file instead of measuring
+    assert calibration.calibration_for(embedder, tmp_path) == first and measured == ["fake:hash"]
+    other = HashEmbedder()
+    other.model_id = "fake:other"
+    calibration.calibration_for(other, tmp_path)
+    assert measured == ["fake:hash", "fake:other"]
+    assert len(list(tmp_path.glob("*.json"))) == 2
+
+
+@pytest.mark.parametrize("content", ["not json", '{"model_id": "fake:hash"}', "stale"])
+def test_an_unreadable_or_stale_file_is_measured_again(measured, tmp_path, content):
+    embedder = HashEmbedder()
+    path = calibration.cache_path(tmp_path, embedder.model_id)
+    if content == "stale":
+        old = ModelCalibration(embedder.model_id, text=ANCHORS, image=ANCHORS, recipe=calibration.RECIPE_VERSION - 1)
+        content = old.to_json()
+    path.write_text(content)
+    assert calibration.calibration_for(embedder, tmp_path).recipe == calibration.RECIPE_VERSION
+    assert measured == ["fake:hash"]
+    assert ModelCalibration.from_json(path.read_text()).recipe == calibration.RECIPE_VERSION
+
+
+def test_an_unwritable_folder_only_costs_a_measurement(measured, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert calibration.calibration_for(HashEmbedder(), blocker / "calibration").model_id == "fake:hash"
