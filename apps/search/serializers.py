@@ -24,12 +24,19 @@ class SearchRequestSerializer(serializers.Serializer):
         return attrs
 
 
+def _relevance(result: ClipResult | PhotoResult) -> dict:
+    """The calibrated relevance (0..1, comparable across models) beside the model's raw score."""
+    relevance = None if result.relevance is None else round(result.relevance, 3)
+    return {"relevance": relevance, "low_confidence": result.low_confidence}
+
+
 def clip_to_dict(result: ClipResult, request) -> dict:
     clip, kf = result.clip, result.keyframe
     video_url = media_url(request, kf.video.file.name)
     return {
         "type": "clip",
         "score": round(clip.score, 6),
+        **_relevance(result),
         "video": {"id": kf.video_id, "name": kf.video.original_name, "url": video_url, "duration": kf.video.duration},
         "start": round(clip.start, 3),
         "end": round(clip.end, 3),
@@ -47,6 +54,7 @@ def photo_to_dict(result: PhotoResult, request) -> dict:
     return {
         "type": "photo",
         "score": round(result.score, 6),
+        **_relevance(result),
         "photo": {"id": photo.pk, "name": photo.original_name, "url": media_url(request, photo.file.name)},
         "thumbnail_url": media_url(request, photo.thumbnail.name),
     }
@@ -58,6 +66,7 @@ def response_to_dict(response: SearchResponse, request) -> dict:
         "model_id": response.model_id,
         "query": {"kind": response.query_kind, "lang": response.lang, "embedded_texts": response.embedded_texts},
         "warnings": response.warnings,
+        "no_good_match": response.no_good_match,
         "took_ms": round(response.took_ms, 1),
         "results": [
             clip_to_dict(r, request) if isinstance(r, ClipResult) else photo_to_dict(r, request)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 from PIL import Image
 
 from apps.media.models import Collection, Keyframe, Photo, Status
@@ -17,6 +19,7 @@ from apps.media.services.keyframe_store import load_fingerprints
 from apps.media.services.keyframes import frame_quality
 from apps.media.services.vectors import collection_index, ensure_index_model
 
+from .calibration import NO_GOOD_MATCH_WARNING, calibration_for, mark_results
 from .embedders.registry import get_embedder
 from .frame_match import FrameMatch, best_frame_match
 from .grouping import Clip, Segment, group_hits
@@ -40,6 +43,8 @@ class ClipResult:
     clip: Clip
     keyframe: Keyframe
     exact_frame: bool = False  # the example image is a near-copy of the frame at clip.best_time
+    relevance: float | None = None  # 0..1, calibrated per model (calibration.py)
+    low_confidence: bool = False  # scores below what the model's true matches almost always reach
 
     @property
     def score(self) -> float:
@@ -50,6 +55,8 @@ class ClipResult:
 class PhotoResult:
     photo: Photo
     score: float
+    relevance: float | None = None  # 0..1, calibrated per model (calibration.py)
+    low_confidence: bool = False
 
 
 @dataclass
@@ -62,6 +69,7 @@ class SearchResponse:
     lang: str | None = None
     warnings: list[str] = field(default_factory=list)
     took_ms: float = 0.0
+    no_good_match: bool = False  # no result reaches the model's calibrated threshold
 
 
 def search(
@@ -99,8 +107,17 @@ def search(
     response.results = _rank(hits, top_k, media, exclude_photo=like_photo)
     if image is not None and media in ("all", "videos"):
         response.results = _put_copied_moment_first(collection, image, response.results, top_k, hits)
+    _calibrate(response, embedder)
     response.took_ms = (time.perf_counter() - started) * 1000
     return response
+
+
+def _calibrate(response: SearchResponse, embedder) -> None:
+    """Relevance and low-confidence marks on the ranked results; a warning when none is a good match."""
+    calibration = calibration_for(embedder, Path(settings.INDEX_ROOT) / "calibration")
+    response.no_good_match = mark_results(response.results, calibration.for_query(response.query_kind))
+    if response.no_good_match:
+        response.warnings.append(NO_GOOD_MATCH_WARNING)
 
 
 def image_warning(image: Image.Image) -> str | None:
