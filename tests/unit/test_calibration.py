@@ -119,10 +119,13 @@ def test_marks_results_and_says_whether_any_is_a_good_match():
     assert mark_results([], ANCHORS) is True
 
 
-def test_image_and_similar_queries_use_the_image_anchors():
-    model = ModelCalibration("m", text=ANCHORS, image=Anchors(0.7, 0.9, 0.95))
+def test_image_and_similar_queries_are_not_calibrated_and_never_flagged():
+    model = ModelCalibration("m", text=ANCHORS)
     assert model.for_query("text") is ANCHORS
-    assert model.for_query("image") is model.for_query("similar") is model.image
+    assert model.for_query("image") is None and model.for_query("similar") is None
+    results = [Result(0.1)]
+    assert mark_results(results, model.for_query("image")) is False
+    assert results[0].relevance is None and results[0].low_confidence is False
     assert ModelCalibration.from_json(model.to_json()) == model
 
 
@@ -133,7 +136,7 @@ def measured(monkeypatch):
 
     def fake_measure(embedder, n=calibration.CALIBRATION_SCENES):
         calls.append(embedder.model_id)
-        return ModelCalibration(embedder.model_id, text=ANCHORS, image=ANCHORS)
+        return ModelCalibration(embedder.model_id, text=ANCHORS)
 
     monkeypatch.setattr(calibration, "measure", fake_measure)
     calibration.clear_cache()
@@ -159,7 +162,7 @@ def test_an_unreadable_or_stale_file_is_measured_again(measured, tmp_path, conte
     embedder = HashEmbedder()
     path = calibration.cache_path(tmp_path, embedder.model_id)
     if content == "stale":
-        old = ModelCalibration(embedder.model_id, text=ANCHORS, image=ANCHORS, recipe=calibration.RECIPE_VERSION - 1)
+        old = ModelCalibration(embedder.model_id, text=ANCHORS, recipe=calibration.RECIPE_VERSION - 1)
         content = old.to_json()
     path.write_text(content)
     assert calibration.calibration_for(embedder, tmp_path).recipe == calibration.RECIPE_VERSION
