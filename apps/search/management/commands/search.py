@@ -42,13 +42,23 @@ class Command(BaseCommand):
             return
         if data["query"]["embedded_texts"]:
             self.stdout.write("embedded: " + " | ".join(data["query"]["embedded_texts"]))
+        for warning in data["warnings"]:
+            self.stdout.write(f"warning: {warning}")
         for rank, r in enumerate(data["results"], 1):
+            head = f"{rank:>3}. {_relevance(r)}  {r['score']:.4f}"
             if r["type"] == "clip":
                 self.stdout.write(
-                    f"{rank:>3}. {r['score']:.4f}  clip  {r['video']['name']}  {r['start']:.2f}-{r['end']:.2f}s"
+                    f"{head}  clip  {r['video']['name']}  {r['start']:.2f}-{r['end']:.2f}s"
                     f"  ({'exact frame' if r['exact_frame'] else 'best'} {r['best_time']:.2f}s)  {r['play_url']}"
                 )
             else:
-                self.stdout.write(f"{rank:>3}. {r['score']:.4f}  photo {r['photo']['name']}  {r['photo']['url']}")
+                self.stdout.write(f"{head}  photo {r['photo']['name']}  {r['photo']['url']}")
         if not data["results"]:
             self.stdout.write("no results (is anything indexed in this collection?)")
+
+
+def _relevance(result: dict) -> str:
+    """``" 87%"``, or ``" 12%?"`` for a low-confidence result: readable beside the raw score."""
+    if result.get("relevance") is None:
+        return "   - "
+    return f"{round(100 * result['relevance']):>3}%{'?' if result['low_confidence'] else ' '}"
