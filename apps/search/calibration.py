@@ -234,8 +234,8 @@ def _write(path: Path, calibration: ModelCalibration) -> None:
 # ---------------------------------------------------------------------------------------- applying
 
 NO_GOOD_MATCH_WARNING = (
-    "no good match: even the best result scores no higher than the model's true matches almost never do "
-    "(relevance below 50%); the results are shown, marked low confidence"
+    "no good match: no result scores as high as this model's true matches almost always do (every relevance "
+    "is below 50%); the closest ones are shown, marked low confidence"
 )
 
 
