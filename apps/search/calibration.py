@@ -4,7 +4,9 @@ A cosine means nothing by itself: CLIP's text-image cosines bunch around 0.2-0.3
 model's true matches score about 0.8. So each model is measured once on the same deterministic set of
 generated scenes (``testmodel/scenes.py``: any CLIP-family model can embed them and their English and
 Russian captions): how its true caption -> picture pairs score (*matched*) and how captions of *other*
-scenes score against those pictures (*unrelated*). Three anchors come out of that:
+scenes score against those pictures (*unrelated*), separately for English and Russian (an English-only
+CLIP must not have its English anchors dragged down by Russian captions it cannot read). Three anchors
+come out of each language:
 
 - ``floor``: 99 % of unrelated pairs score below it; relevance 0 there ("no better than unrelated text").
 - ``threshold``: only ``THRESHOLD_QUANTILE`` of true matches score below it; relevance 0.5 there. A result
@@ -46,7 +48,7 @@ from .prompts import expand_query
 log = logging.getLogger(__name__)
 
 #: Bump when the recipe below changes: files written by an older recipe are then measured again.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 #: Scenes measured per model (each rendered once, captioned in two languages).
 CALIBRATION_SCENES = 96
 CALIBRATION_SEED = 424_242
@@ -60,6 +62,8 @@ RENDER_SIZES: tuple[tuple[int, int], ...] = ((320, 240), (640, 360), (480, 480),
 
 #: The query kind that is calibrated (``SearchResponse.query_kind``).
 TEXT = "text"
+#: Languages measured; a query in any other language uses the English anchors (``prompts.detect_language``).
+LANGUAGES = ("en", "ru")
 
 
 @dataclass(frozen=True)
@@ -103,15 +107,17 @@ def fit_anchors(matched: Sequence[float] | np.ndarray, unrelated: Sequence[float
 
 @dataclass(frozen=True)
 class ModelCalibration:
-    """The anchors of one model for text queries."""
+    """The anchors of one model for text queries, per query language."""
 
     model_id: str
-    text: Anchors
+    text: dict[str, Anchors]
     recipe: int = RECIPE_VERSION
 
-    def for_query(self, query_kind: str) -> Anchors | None:
-        """The anchors for a query kind, None where scores are not calibrated (image, "similar")."""
-        return self.text if query_kind == TEXT else None
+    def for_query(self, query_kind: str, lang: str | None = None) -> Anchors | None:
+        """The anchors for a query, None where scores are not calibrated (image, "similar")."""
+        if query_kind != TEXT:
+            return None
+        return self.text.get(lang or "en", self.text["en"])
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -119,7 +125,8 @@ class ModelCalibration:
     @classmethod
     def from_json(cls, raw: str) -> ModelCalibration:
         data = json.loads(raw)
-        return cls(model_id=data["model_id"], text=Anchors(**data["text"]), recipe=int(data.get("recipe", 0)))
+        return cls(model_id=data["model_id"], text={lang: Anchors(**a) for lang, a in data["text"].items()},
+                   recipe=int(data.get("recipe", 0)))
 
 
 # ---------------------------------------------------------------------------------------- measuring
@@ -169,9 +176,10 @@ def measure(embedder: Embedder, n: int = CALIBRATION_SCENES) -> ModelCalibration
 
     specs, images = calibration_scenes(n)
     pictures = np.asarray(embedder.encode_images(images), dtype=np.float32)
-    texts = embed_text_queries(embedder, [caption_en(s) for s in specs] + [caption_ru(s) for s in specs])
-    scene = np.arange(n)
-    text = fit_anchors(*matched_and_unrelated(texts, pictures, np.concatenate([scene, scene])))
+    text = {}
+    for lang, caption in (("en", caption_en), ("ru", caption_ru)):
+        queries = embed_text_queries(embedder, [caption(s) for s in specs])
+        text[lang] = fit_anchors(*matched_and_unrelated(queries, pictures, np.arange(n)))
     return ModelCalibration(model_id=embedder.model_id, text=text)
 
 

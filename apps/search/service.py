@@ -115,7 +115,7 @@ def search(
 def _calibrate(response: SearchResponse, embedder) -> None:
     """Relevance and low-confidence marks on the ranked results; a warning when none is a good match."""
     calibration = calibration_for(embedder, Path(settings.INDEX_ROOT) / "calibration")
-    response.no_good_match = mark_results(response.results, calibration.for_query(response.query_kind))
+    response.no_good_match = mark_results(response.results, calibration.for_query(response.query_kind, response.lang))
     if response.no_good_match:
         response.warnings.append(NO_GOOD_MATCH_WARNING)
 

@@ -52,6 +52,15 @@ def scene_collection(storage_dirs, demo_media, tmp_path):
     return collection, present, absent
 
 
+def test_the_test_model_separates_true_captions_from_unrelated_ones_in_both_languages():
+    from apps.search.embedders.registry import get_embedder
+
+    measured = calibration.measure(get_embedder("testmodel"))
+    for lang in ("en", "ru"):
+        anchors = measured.text[lang]
+        assert anchors.floor + 0.1 < anchors.threshold < anchors.good, (lang, anchors)
+
+
 def flagged_share(collection: Collection, specs, caption) -> tuple[float, list[str], list[str]]:
     """Share of queries answered "no good match", and the queries that were and were not."""
     flagged, passed = [], []

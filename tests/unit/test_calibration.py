@@ -119,9 +119,16 @@ def test_marks_results_and_says_whether_any_is_a_good_match():
     assert mark_results([], ANCHORS) is True
 
 
+def test_text_queries_use_their_language_s_anchors():
+    russian = Anchors(0.1, 0.3, 0.4)
+    model = ModelCalibration("m", text={"en": ANCHORS, "ru": russian})
+    assert model.for_query("text", "ru") is russian
+    assert model.for_query("text", "en") is model.for_query("text", None) is model.for_query("text", "de") is ANCHORS
+
+
 def test_image_and_similar_queries_are_not_calibrated_and_never_flagged():
-    model = ModelCalibration("m", text=ANCHORS)
-    assert model.for_query("text") is ANCHORS
+    model = ModelCalibration("m", text={"en": ANCHORS, "ru": ANCHORS})
+    assert model.for_query("text", "en") is ANCHORS
     assert model.for_query("image") is None and model.for_query("similar") is None
     results = [Result(0.1)]
     assert mark_results(results, model.for_query("image")) is False
@@ -136,7 +143,7 @@ def measured(monkeypatch):
 
     def fake_measure(embedder, n=calibration.CALIBRATION_SCENES):
         calls.append(embedder.model_id)
-        return ModelCalibration(embedder.model_id, text=ANCHORS)
+        return ModelCalibration(embedder.model_id, text={"en": ANCHORS})
 
     monkeypatch.setattr(calibration, "measure", fake_measure)
     calibration.clear_cache()
@@ -162,7 +169,7 @@ def test_an_unreadable_or_stale_file_is_measured_again(measured, tmp_path, conte
     embedder = HashEmbedder()
     path = calibration.cache_path(tmp_path, embedder.model_id)
     if content == "stale":
-        old = ModelCalibration(embedder.model_id, text=ANCHORS, recipe=calibration.RECIPE_VERSION - 1)
+        old = ModelCalibration(embedder.model_id, text={"en": ANCHORS}, recipe=calibration.RECIPE_VERSION - 1)
         content = old.to_json()
     path.write_text(content)
     assert calibration.calibration_for(embedder, tmp_path).recipe == calibration.RECIPE_VERSION
