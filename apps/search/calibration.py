@@ -23,8 +23,9 @@ threshold at 0.87, while its correct hits for frames of the real anime fragment 
 score 0.70-0.86 (7 of 8 would have been "no good match"). Image and "more like this" queries therefore
 get no relevance (``None``) and are never flagged.
 
-The measurement costs 96 image and at most 768 text embeddings (about 1-2 s for the test model, some
-seconds to tens of seconds for a ViT-B/32 on CPU), so it is done once per model id: kept in-process and in a JSON file under
+The measurement costs 96 image and at most 768 text embeddings (the test model: 3 s on the 2-core dev
+machine, up to 22 s under a load average of 8-10; a ViT-B/32 on CPU was not measured, expect tens of
+seconds), so it is done once per model id: kept in-process and in a JSON file under
 ``INDEX_ROOT/calibration/`` that every worker shares.
 """
 from __future__ import annotations
@@ -159,7 +160,8 @@ def embed_text_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     return l2_normalize(means)
 
 
-def matched_and_unrelated(queries: np.ndarray, targets: np.ndarray, query_scene: np.ndarray) -> tuple:
+def matched_and_unrelated(queries: np.ndarray, targets: np.ndarray,
+                          query_scene: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Split query x target cosines into true pairs (same scene) and unrelated pairs (other scenes).
 
     ``query_scene[i]`` is the index of the target showing query i's scene.
@@ -176,9 +178,10 @@ def measure(embedder: Embedder, n: int = CALIBRATION_SCENES) -> ModelCalibration
 
     specs, images = calibration_scenes(n)
     pictures = np.asarray(embedder.encode_images(images), dtype=np.float32)
+    captions = {"en": caption_en, "ru": caption_ru}
     text = {}
-    for lang, caption in (("en", caption_en), ("ru", caption_ru)):
-        queries = embed_text_queries(embedder, [caption(s) for s in specs])
+    for lang in LANGUAGES:
+        queries = embed_text_queries(embedder, [captions[lang](s) for s in specs])
         text[lang] = fit_anchors(*matched_and_unrelated(queries, pictures, np.arange(n)))
     return ModelCalibration(model_id=embedder.model_id, text=text)
 
