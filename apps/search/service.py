@@ -1,6 +1,6 @@
 """The search entry point used by the API, the web page and the CLI.
 
-query (text / image / "more like this") -> one vector -> collection index -> keyframe hits grouped
+query (weighted texts / example image / "more like this" items) -> one vector -> collection index -> keyframe hits grouped
 into clips + photo hits -> one ranked list.
 """
 from __future__ import annotations
@@ -22,7 +22,8 @@ from .frame_match import FrameMatch, best_frame_match
 from .grouping import Clip, Segment, group_hits
 from .ids import decode_vector_id, keyframe_vector_id, photo_vector_id
 from .prompts import language_warning
-from .query import embed_image_query, embed_text_query
+from .query import embed_query
+from .query_spec import ImageTerm, KeyframeTerm, PhotoTerm, QueryError, QuerySpec
 
 #: How many raw hits feed the clip grouping per requested result.
 CANDIDATES_PER_RESULT = 20
@@ -64,43 +65,36 @@ class SearchResponse:
     took_ms: float = 0.0
 
 
-def search(
-    collection: Collection,
-    *,
-    text: str | None = None,
-    image: Image.Image | None = None,
-    like_keyframe: int | None = None,
-    like_photo: int | None = None,
-    top_k: int = 10,
-    media: str = "all",
-) -> SearchResponse:
-    """Run one query against a collection; exactly one of text / image / like_* must be given."""
+def search(collection: Collection, query: QuerySpec, *, top_k: int = 10, media: str = "all") -> SearchResponse:
+    """Run one query (built and checked by ``query_spec.build_query``) against a collection."""
     started = time.perf_counter()
-    given = [x is not None and x != "" for x in (text, image, like_keyframe, like_photo)]
-    if sum(given) != 1:
-        raise SearchError("give exactly one of: text, image, like_keyframe, like_photo")
     if not 1 <= top_k <= 200:
         raise SearchError("top_k must be between 1 and 200")
     embedder = get_embedder(collection.embedder_spec)
     index = collection_index(collection)
     ensure_index_model(collection, index, embedder.model_id)
-    response = SearchResponse(collection=collection, model_id=embedder.model_id, results=[], query_kind="")
-    if text is not None and text != "":
-        query = embed_text_query(embedder, text)
-        vector, response.embedded_texts, response.lang, response.query_kind = query.vector, query.texts, query.lang, "text"
-        response.warnings = [w for w in [language_warning(text)] if w]
-    elif image is not None:
-        vector, response.query_kind = embed_image_query(embedder, image), "image"
-        response.warnings = [w for w in [image_warning(image)] if w]
-    else:
-        vector, response.query_kind = _stored_vector(collection, index, like_keyframe, like_photo), "similar"
+    try:
+        embedded = embed_query(embedder, query, lambda term: _stored_vector(collection, index, term))
+    except QueryError as exc:
+        raise SearchError(str(exc)) from exc
+    response = SearchResponse(collection=collection, model_id=embedder.model_id, results=[], query_kind=query.kind,
+                              embedded_texts=embedded.texts, lang=embedded.lang, warnings=query_warnings(query))
     k = min(max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES), max(index.info().count, 1))
-    hits = index.search(embedder.model_id, np.asarray(vector, dtype=np.float32).reshape(1, -1), k)
-    response.results = _rank(hits, top_k, media, exclude_photo=like_photo)
+    hits = index.search(embedder.model_id, embedded.vector.reshape(1, -1), k)
+    response.results = _rank(hits, top_k, media, exclude_photo=query.example_photo_id)
+    image = query.example_image
     if image is not None and media in ("all", "videos"):
         response.results = _put_copied_moment_first(collection, image, response.results, top_k, hits)
     response.took_ms = (time.perf_counter() - started) * 1000
     return response
+
+
+def query_warnings(query: QuerySpec) -> list[str]:
+    """Notes on the query's inputs the user should see: an unsupported language, a blank example image."""
+    texts = " ".join(query.texts)
+    warnings = [language_warning(texts)] if texts else []
+    warnings += [image_warning(term.image) for term in query.terms if isinstance(term, ImageTerm)]
+    return [w for w in warnings if w]
 
 
 def image_warning(image: Image.Image) -> str | None:
@@ -111,15 +105,15 @@ def image_warning(image: Image.Image) -> str | None:
     return "the example image is (nearly) black or blank: no moment can be identified from it"
 
 
-def _stored_vector(collection: Collection, index, like_keyframe: int | None, like_photo: int | None) -> np.ndarray:
-    if like_keyframe is not None:
-        if not Keyframe.objects.filter(pk=like_keyframe, video__collection=collection).exists():
-            raise SearchError(f"keyframe {like_keyframe} is not in collection '{collection.name}'")
-        vid = keyframe_vector_id(int(like_keyframe))
+def _stored_vector(collection: Collection, index, term: KeyframeTerm | PhotoTerm) -> np.ndarray:
+    if isinstance(term, KeyframeTerm):
+        if not Keyframe.objects.filter(pk=term.keyframe_id, video__collection=collection).exists():
+            raise SearchError(f"keyframe {term.keyframe_id} is not in collection '{collection.name}'")
+        vid = keyframe_vector_id(term.keyframe_id)
     else:
-        if not Photo.objects.filter(pk=like_photo, collection=collection).exists():
-            raise SearchError(f"photo {like_photo} is not in collection '{collection.name}'")
-        vid = photo_vector_id(int(like_photo))
+        if not Photo.objects.filter(pk=term.photo_id, collection=collection).exists():
+            raise SearchError(f"photo {term.photo_id} is not in collection '{collection.name}'")
+        vid = photo_vector_id(term.photo_id)
     found = index.reconstruct([vid])
     if vid not in found:
         raise SearchError("that item has no vector yet (still being ingested?)")

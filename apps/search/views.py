@@ -1,4 +1,8 @@
-"""The search page: pick a collection, type a query or drop an image, watch the matching moments."""
+"""The search page: pick a collection, type a query and/or drop an image, watch the matching moments.
+
+The box takes the same syntax as the API's ``text`` (``red car -night``, ``car:2 + road``); an image
+dropped while the box holds text is searched for together with it.
+"""
 from __future__ import annotations
 
 from django.conf import settings
@@ -10,6 +14,7 @@ from apps.media.models import Collection
 from .embedders.base import ModelUnavailableError
 from .images import ImageLoadError, open_image
 from .index import IndexModelMismatchError
+from .query_spec import QueryError, build_query
 from .serializers import response_to_dict
 from .service import SearchError, search
 
@@ -29,15 +34,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
         return render(request, "search/search.html", context)
     try:
         image = open_image(image_file, max_pixels=settings.MAX_IMAGE_PIXELS) if image_file else None
-        response = search(
-            selected,
-            text=context["text"].strip() if not (image or like_keyframe or like_photo) else None,
-            image=image,
-            like_keyframe=like_keyframe,
-            like_photo=like_photo,
-            top_k=min(_int_or_none(params.get("top_k")) or 12, 100),
-        )
+        query = build_query(text=context["text"], image=image, like_keyframe=like_keyframe, like_photo=like_photo)
+        response = search(selected, query, top_k=min(_int_or_none(params.get("top_k")) or 12, 100))
         context["result"] = response_to_dict(response, request)
-    except (SearchError, ImageLoadError, IndexModelMismatchError, ModelUnavailableError) as exc:
+    except (QueryError, SearchError, ImageLoadError, IndexModelMismatchError, ModelUnavailableError) as exc:
         context["error"] = str(exc)
     return render(request, "search/search.html", context, status=400 if context.get("error") else 200)

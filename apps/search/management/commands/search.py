@@ -1,4 +1,7 @@
-"""manage.py search --collection NAME (--text "..." | --image FILE) [--top K] [--json]."""
+"""manage.py search --collection NAME [--text "..."] [--image FILE [--image-weight W]] [--top K] [--json].
+
+Text and image may be given together: both are terms of one query (see apps/search/query_spec.py).
+"""
 from __future__ import annotations
 
 import json
@@ -11,29 +14,32 @@ from apps.media.services.collections import UnknownCollectionError, resolve_coll
 from apps.search.embedders.base import ModelUnavailableError
 from apps.search.images import ImageLoadError, open_image
 from apps.search.index import IndexModelMismatchError
+from apps.search.query_spec import QueryError, build_query
 from apps.search.serializers import response_to_dict
 from apps.search.service import SearchError, search
 
 
 class Command(BaseCommand):
-    help = "Search a collection by text (Russian or English) or by example image; prints ranked clips and photos."
+    help = "Search a collection by text (Russian or English), example image, or both; prints ranked clips and photos."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--collection", required=True)
-        query = parser.add_mutually_exclusive_group(required=True)
-        query.add_argument("--text")
-        query.add_argument("--image", type=Path)
+        parser.add_argument("--text", help="query text; 'red car -night' subtracts, 'car:2 + road' weights terms")
+        parser.add_argument("--image", type=Path, help="example image; combined with --text when both are given")
+        parser.add_argument("--image-weight", type=float, help="weight of the example image (default 1)")
         parser.add_argument("--top", type=int, default=10)
         parser.add_argument("--json", action="store_true", help="print the API's JSON")
 
-    def handle(self, *args, collection: str, text: str | None, image: Path | None, top: int, **options) -> None:
+    def handle(self, *args, collection: str, text: str | None, image: Path | None, image_weight: float | None,
+               top: int, **options) -> None:
         try:
             target = resolve_collection(collection)
             picture = open_image(image, max_pixels=settings.MAX_IMAGE_PIXELS) if image else None
-            response = search(target, text=text, image=picture, top_k=top)
+            query = build_query(text=text, image=picture, image_weight=image_weight)
+            response = search(target, query, top_k=top)
         except FileNotFoundError as exc:
             raise CommandError(f"no such image file: {exc.filename}") from exc
-        except (UnknownCollectionError, SearchError, ImageLoadError, IndexModelMismatchError,
+        except (UnknownCollectionError, QueryError, SearchError, ImageLoadError, IndexModelMismatchError,
                 ModelUnavailableError) as exc:
             raise CommandError(str(exc)) from exc
         data = response_to_dict(response, None)
