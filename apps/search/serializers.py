@@ -20,6 +20,7 @@ from .query_spec import (
     KeyframeTerm,
     PhotoTerm,
     QueryError,
+    QuerySpec,
     Term,
     TextTerm,
     build_query,
@@ -140,6 +141,24 @@ class SearchRequestSerializer(serializers.Serializer):
         return attrs
 
 
+def terms_to_list(query: QuerySpec | None) -> list[dict]:
+    """The query's terms as read, in the API's list form (an uploaded image as ``{"image": true}``)."""
+    if query is None:
+        return []
+    out = []
+    for term in query.terms:
+        if isinstance(term, TextTerm):
+            item: dict = {"text": term.text}
+        elif isinstance(term, KeyframeTerm):
+            item = {"like_keyframe": term.keyframe_id}
+        elif isinstance(term, PhotoTerm):
+            item = {"like_photo": term.photo_id}
+        else:
+            item = {"image": True}
+        out.append({**item, "weight": term.weight})
+    return out
+
+
 def clip_to_dict(result: ClipResult, request) -> dict:
     clip, kf = result.clip, result.keyframe
     video_url = media_url(request, kf.video.file.name)
@@ -172,7 +191,8 @@ def response_to_dict(response: SearchResponse, request) -> dict:
     return {
         "collection": {"id": response.collection.pk, "name": response.collection.name},
         "model_id": response.model_id,
-        "query": {"kind": response.query_kind, "lang": response.lang, "embedded_texts": response.embedded_texts},
+        "query": {"kind": response.query_kind, "lang": response.lang, "embedded_texts": response.embedded_texts,
+                  "terms": terms_to_list(response.query)},
         "warnings": response.warnings,
         "took_ms": round(response.took_ms, 1),
         "results": [

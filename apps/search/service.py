@@ -63,6 +63,7 @@ class SearchResponse:
     lang: str | None = None
     warnings: list[str] = field(default_factory=list)
     took_ms: float = 0.0
+    query: QuerySpec | None = None  # the terms as they were read (shown back to the user)
 
 
 def search(collection: Collection, query: QuerySpec, *, top_k: int = 10, media: str = "all") -> SearchResponse:
@@ -78,7 +79,8 @@ def search(collection: Collection, query: QuerySpec, *, top_k: int = 10, media: 
     except QueryError as exc:
         raise SearchError(str(exc)) from exc
     response = SearchResponse(collection=collection, model_id=embedder.model_id, results=[], query_kind=query.kind,
-                              embedded_texts=embedded.texts, lang=embedded.lang, warnings=query_warnings(query))
+                              embedded_texts=embedded.texts, lang=embedded.lang, warnings=query_warnings(query),
+                              query=query)
     k = min(max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES), max(index.info().count, 1))
     hits = index.search(embedder.model_id, embedded.vector.reshape(1, -1), k)
     response.results = _rank(hits, top_k, media, exclude_photo=query.example_photo_id)

@@ -76,6 +76,15 @@ def test_negative_and_weighted_terms_flip_the_ranking(client, scenes):
     assert above(ranking(post(client, text="красный дом -ночью")), "house_grass", "house_night")
 
 
+def test_the_response_shows_how_the_query_was_read(client, scenes):
+    body = post(client, text="red car:2 -at night")
+    assert body["query"]["terms"] == [{"text": "red car", "weight": 2.0}, {"text": "at night", "weight": -1.0}]
+    body = post(client, like_photo=scenes["car_road"], query=[{"text": "night", "weight": -0.5}])
+    assert body["query"]["terms"] == [{"like_photo": scenes["car_road"], "weight": 1.0},
+                                      {"text": "night", "weight": -0.5}]
+    assert body["query"]["kind"] == "combined"
+
+
 def test_the_json_list_is_the_text_syntax_spelled_out(client, scenes):
     typed = post(client, text="red house:2 -night")
     listed = post(client, query=[{"text": "red house", "weight": 2}, {"text": "night", "weight": -1}])
@@ -199,6 +208,7 @@ def test_the_page_combines_a_dropped_image_with_the_typed_text(client, scenes, t
     names = [r["photo"]["name"] for r in page.context["result"]["results"]]
     assert Path(names[0]).stem == "house_night"
     assert page.context["result"]["query"]["kind"] == "combined"
+    assert "the image ×1" in page.content.decode() and "«night» ×2" in page.content.decode()
     typed = client.get("/", {"collection": collection, "q": "red car -road"})
     assert Path(typed.context["result"]["results"][0]["photo"]["name"]).stem == "car_grass"
     bad = client.get("/", {"collection": collection, "q": "-night"})
