@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,8 @@ from django.core.management import call_command
 
 from apps.media.models import Photo
 from apps.search.testmodel.scenes import ObjectGroup, SceneSpec, render
+
+from .helpers import grab_frame, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -130,6 +133,47 @@ def test_an_example_image_and_text_are_searched_together(client, scenes, tmp_pat
         listed = client.post("/api/search/", {"collection": "scenes", "image": fh,
                                               "query": json.dumps([{"text": "night", "weight": 2}])}).json()
     assert [r["score"] for r in listed["results"]] == [r["score"] for r in night["results"]]
+
+
+def moving_video(path: Path, fps: int = 25) -> list[tuple[float, float, str]]:
+    """A red car crossing a road (0-6 s), then white stars drifting at night (6-11 s): every second of it
+    looks different, so a frame grab is a copy of one moment. Returns (start, end, name) per shot."""
+    shots = [(SceneSpec("road", (ObjectGroup("car", "red", 1, "centre"),)), 6.0, "car"),
+             (SceneSpec("night", (ObjectGroup("star", "white", 3, "top"),)), 5.0, "stars")]
+    size = (320, 240)
+    cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "320x240",
+           "-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
+           str(path)]
+    frames = b"".join(
+        render(spec, size, np.random.default_rng([5, k]), shift=(0.6 * f / (duration * fps) - 0.3, 0.0)).tobytes()
+        for k, (spec, duration, _) in enumerate(shots) for f in range(round(duration * fps)))
+    subprocess.run(cmd, input=frames, check=True, timeout=120)
+    starts = np.cumsum([0.0] + [d for _, d, _ in shots])
+    return [(float(starts[k]), float(starts[k + 1]), name) for k, (_, _, name) in enumerate(shots)]
+
+
+def test_a_copied_frame_is_still_found_when_text_is_added(client, storage_dirs, tmp_path):
+    """The copied-moment path runs for any query holding the example image with a positive weight."""
+    video = tmp_path / "moving.mp4"
+    (car_start, _, _), (night_start, _, _) = moving_video(video)
+    client.post("/api/collections/", {"name": "clips", "embedder": "testmodel"}, content_type="application/json")
+    assert upload(client, "/api/videos/", "clips", video).status_code == 201
+    second = car_start + 3.0
+    frame = tmp_path / "frame.png"
+    grab_frame(video, second, frame)
+
+    def find(**fields) -> dict:
+        with open(frame, "rb") as fh:
+            response = client.post("/api/search/", {"collection": "clips", "image": fh, "media": "videos", **fields})
+        assert response.status_code == 200, response.content
+        return response.json()["results"][0]
+
+    # the text pulls towards the night shot, yet the moment the image copies stays first
+    for fields in ({}, {"text": "stars at night:2"}, {"query": json.dumps([{"text": "stars at night", "weight": 3}])}):
+        top = find(**fields)
+        assert top["exact_frame"] is True and abs(top["best_time"] - second) <= 1.0, (fields, top)
+    pushed_away = find(image_weight="-1", text="white stars at night")  # "not like this": no copy is looked for
+    assert pushed_away["exact_frame"] is False and pushed_away["start"] >= night_start - 0.2
 
 
 def test_more_like_a_photo_but_at_night(client, scenes):
