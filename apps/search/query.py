@@ -36,14 +36,28 @@ class TextQuery:
 
 def embed_text_query(embedder: Embedder, text: str, lang: str | None = None) -> TextQuery:
     """Embed a text query with prompt ensembling; ValueError for an empty query."""
-    if text is None or not str(text).strip():
-        raise ValueError("empty query")
-    text = " ".join(str(text).split())
-    lang = lang or detect_language(text)
-    texts = expand_query(text, lang)
-    vectors = embedder.encode_texts(texts)
-    vector = l2_normalize(vectors.mean(axis=0, keepdims=True))[0]
-    return TextQuery(vector=vector, texts=texts, lang=lang)
+    return embed_text_queries(embedder, [text], lang)[0]
+
+
+def embed_text_queries(embedder: Embedder, texts: Sequence[str], lang: str | None = None) -> list[TextQuery]:
+    """Embed several text queries, each with prompt ensembling, in one model call (a query of many
+    terms pays one call's overhead, not one per term); ValueError for an empty one."""
+    if not texts:
+        return []
+    expanded: list[tuple[str, list[str]]] = []
+    for text in texts:
+        if text is None or not str(text).strip():
+            raise ValueError("empty query")
+        text = " ".join(str(text).split())
+        text_lang = lang or detect_language(text)
+        expanded.append((text_lang, expand_query(text, text_lang)))
+    vectors = embedder.encode_texts([t for _, prompts in expanded for t in prompts])
+    out, at = [], 0
+    for text_lang, prompts in expanded:
+        vector = l2_normalize(vectors[at : at + len(prompts)].mean(axis=0, keepdims=True))[0]
+        out.append(TextQuery(vector=vector, texts=prompts, lang=text_lang))
+        at += len(prompts)
+    return out
 
 
 def embed_image_query(embedder: Embedder, image: Image.Image) -> np.ndarray:
@@ -68,11 +82,12 @@ StoredVector = Callable[[KeyframeTerm | PhotoTerm], np.ndarray]
 
 def embed_query(embedder: Embedder, query: QuerySpec, stored: StoredVector) -> EmbeddedQuery:
     """Embed every term and combine them; QueryError when the weighted terms cancel out."""
+    embedded_texts = iter(embed_text_queries(embedder, query.texts))  # in term order
     vectors: list[np.ndarray] = []
     texts: list[str] = []
     for term in query.terms:
         if isinstance(term, TextTerm):
-            embedded = embed_text_query(embedder, term.text)
+            embedded = next(embedded_texts)
             vectors.append(embedded.vector)
             texts.extend(embedded.texts)
         elif isinstance(term, ImageTerm):

@@ -134,6 +134,17 @@ def test_the_text_syntax_and_the_term_list_give_the_same_vector():
     assert np.array_equal(typed.vector, listed.vector)
 
 
+def test_all_text_terms_are_embedded_in_one_model_call_with_the_same_vectors():
+    embedder, calls = WordEmbedder(), []
+    real = embedder.encode_texts
+    embedder.encode_texts = lambda texts: calls.append(list(texts)) or real(texts)
+    embedded = embed_query(embedder, build_query(text="red car + road -night + красная машина"), no_stored)
+    assert len(calls) == 1 and calls[0] == embedded.texts and len(embedded.texts) == 16  # 4 prompts a term
+    terms = [embed_text_query(WordEmbedder(), t).vector for t in ("red car", "road", "night", "красная машина")]
+    expected = terms[0] + terms[1] - terms[2] + terms[3]
+    assert np.allclose(embedded.vector, expected / np.linalg.norm(expected), atol=1e-6)
+
+
 def test_stored_items_take_part_through_the_lookup():
     embedder = WordEmbedder()
     stored_vector = embedder.encode_texts(["stored keyframe"])[0]
