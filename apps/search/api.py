@@ -5,7 +5,7 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +14,7 @@ from apps.media.api import collection_or_404
 
 from .embedders.base import ModelUnavailableError
 from .index import IndexModelMismatchError
+from .parsers import SafeJSONParser
 from .query_spec import QueryError
 from .serializers import SearchRequestSerializer, response_to_dict
 from .service import SearchError, search
@@ -48,7 +49,7 @@ class SearchView(APIView):
     """Search a collection by text (Russian or English, with +/- and :weight syntax), example image,
     'more like this', or a list of weighted terms; given together, they are combined into one query."""
 
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(request=SearchRequestSerializer, responses={200: serializers.DictField()})
     def post(self, request: Request) -> Response:

@@ -76,6 +76,8 @@ class QueryTermsField(serializers.Field):
                 data = json.loads(data)
             except ValueError as exc:
                 raise serializers.ValidationError(f"not valid JSON: {exc}") from exc
+            except RecursionError as exc:  # "[[[[..." deeper than the decoder's stack
+                raise serializers.ValidationError("not valid JSON: nested too deeply") from exc
         if not isinstance(data, list) or not data:
             raise serializers.ValidationError("must be a non-empty list of terms, e.g. [{\"text\": \"red car\"}]")
         if len(data) > MAX_TERMS:

@@ -292,3 +292,14 @@ def test_the_schema_documents_the_query_syntax_and_terms(client, storage_dirs):
     assert "image_weight" in request
     term = schema["components"]["schemas"]["QueryTerm"]["properties"]
     assert set(term) == {"text", "like_keyframe", "like_photo", "weight"}
+
+
+def test_a_deeply_nested_query_string_is_a_400(client, storage_dirs):
+    client.post("/api/collections/", {"name": "scenes", "embedder": "testmodel"}, content_type="application/json")
+    nested = "[" * 100_000 + "]" * 100_000
+    response = client.post("/api/search/", {"collection": "scenes", "query": nested})  # a multipart form field
+    assert response.status_code == 400 and "JSON" in response.json()["error"]
+    body = '{"collection": "scenes", "query": ' + nested + "}"  # the whole JSON body
+    for endpoint in ("/api/search/", "/api/collections/"):
+        response = client.post(endpoint, body, content_type="application/json")
+        assert response.status_code == 400 and "nested too deeply" in response.json()["error"]
