@@ -21,6 +21,8 @@ MAX_TERMS = 8
 MAX_WEIGHT = 10.0
 MIN_WEIGHT = 0.01
 MAX_TEXT_CHARS = 1000
+#: Database ids are 64-bit: a larger number can name nothing (and SQLite refuses to compare with it).
+MAX_ITEM_ID = 2**63 - 1
 
 
 class QueryError(ValueError):
@@ -86,6 +88,10 @@ class QuerySpec:
             raise QueryError(f"too many terms: {len(self.terms)}, at most {MAX_TERMS}")
         for term in self.terms:
             check_weight(term.weight)
+            if isinstance(term, KeyframeTerm):
+                check_item_id(term.keyframe_id, "like_keyframe")
+            elif isinstance(term, PhotoTerm):
+                check_item_id(term.photo_id, "like_photo")
         if all(term.weight < 0 for term in self.terms):
             raise QueryError("the query has only negative terms: add something to look for, e.g. 'red car -night'")
 
@@ -135,9 +141,9 @@ def build_query(
     elif image_weight is not None:
         raise QueryError("image_weight needs an image", "image_weight")
     if like_keyframe is not None:
-        found.append(KeyframeTerm(_item_id(like_keyframe, "like_keyframe")))
+        found.append(KeyframeTerm(check_item_id(like_keyframe, "like_keyframe")))
     if like_photo is not None:
-        found.append(PhotoTerm(_item_id(like_photo, "like_photo")))
+        found.append(PhotoTerm(check_item_id(like_photo, "like_photo")))
     found.extend(terms)
     return QuerySpec(tuple(found))
 
@@ -149,7 +155,8 @@ def _text_terms(text: str) -> Iterable[TextTerm]:
         raise QueryError(str(exc), "text") from exc
 
 
-def _item_id(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+def check_item_id(value: object, what: str) -> int:
+    """A keyframe or photo id as given, or QueryError (``field`` = ``what``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ITEM_ID:
         raise QueryError(f"{what} must be a positive integer id, got {value!r}", what)
     return value

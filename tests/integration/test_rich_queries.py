@@ -221,6 +221,8 @@ HOSTILE = [
     ({"query": [{"text": "car"}] * 9}, "too many terms"),
     ({"image_weight": 2, "text": "car"}, "needs an image"),
     ({"like_photo": 0}, "positive integer"),
+    ({"like_keyframe": 10**30}, "positive integer"),
+    ({"query": [{"like_photo": 2**63}]}, "positive integer"),
     ({"text": "car", "like_keyframe": 999999}, "not in collection"),
 ]
 

@@ -91,6 +91,8 @@ def test_usable_weights_pass(value):
     ({"image_weight": 2.0}, "image_weight", "needs an image"),
     ({"like_keyframe": 0}, "like_keyframe", "positive integer"),
     ({"like_photo": True}, "like_photo", "positive integer"),
+    ({"like_photo": 2**63}, "like_photo", "positive integer"),
+    ({"terms": [KeyframeTerm(-1)]}, "like_keyframe", "positive integer"),
 ])
 def test_bad_queries_are_refused_with_a_readable_message(inputs, field, message):
     with pytest.raises(QueryError, match=message) as caught:
