@@ -51,6 +51,9 @@ def run_search(request: Request, data) -> Response:
             like_photo=params.get("like_photo"),
             top_k=params["top_k"],
             media=params["media"],
+            offset=params["offset"],
+            group_by=params["group_by"],
+            timeline=params["timeline"],
         )
     except SearchError as exc:
         raise ValidationError(str(exc)) from exc

@@ -1,17 +1,19 @@
 """The search entry point used by the API, the web page and the CLI.
 
 query (text / image / "more like this") -> one vector -> collection index -> keyframe hits grouped
-into clips + photo hits -> one ranked list.
+into moments (clips) + photo hits -> one ranked list, paged, as clips or grouped by video, with the
+query's score over each listed video on request.
 """
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
 
-from apps.media.models import Collection, Keyframe, Photo, Status
+from apps.media.models import Collection, Keyframe, Photo, Status, Video
 from apps.media.services.fingerprints import image_fingerprint
 from apps.media.services.keyframe_store import load_fingerprints
 from apps.media.services.keyframes import frame_quality
@@ -23,12 +25,17 @@ from .grouping import Clip, Segment, group_hits
 from .ids import decode_vector_id, keyframe_vector_id, photo_vector_id
 from .prompts import language_warning
 from .query import embed_image_query, embed_text_query
+from .timeline import TimelineEntry, score_segments
 
 #: How many raw hits feed the clip grouping per requested result.
 CANDIDATES_PER_RESULT = 20
 MIN_CANDIDATES = 200
+#: Largest page, and how deep paging may reach (offset + page size).
+MAX_TOP_K = 200
+MAX_DEPTH = 1000
 #: Videos of the best clips whose frame fingerprints an example image is compared with.
 FRAME_MATCH_VIDEOS = 10
+GROUP_BY = ("clip", "video")
 
 
 class SearchError(ValueError):
@@ -53,15 +60,47 @@ class PhotoResult:
 
 
 @dataclass
+class VideoResult:
+    """One video of a ``group_by=video`` answer: its matching moments in time order."""
+
+    video: Video
+    clips: list[ClipResult]
+
+    @property
+    def score(self) -> float:
+        return max(c.score for c in self.clips)
+
+
+@dataclass
+class VideoTimeline:
+    """The query's score over one video, and where its matching moments are."""
+
+    video_id: int
+    duration: float | None
+    entries: list[TimelineEntry]
+    moments: list[Clip]  # the matching clips of this video, in time order
+
+
+@dataclass
 class SearchResponse:
     collection: Collection
     model_id: str
-    results: list[ClipResult | PhotoResult]
+    results: list[ClipResult | PhotoResult | VideoResult]
     query_kind: str
     embedded_texts: list[str] = field(default_factory=list)
     lang: str | None = None
     warnings: list[str] = field(default_factory=list)
     took_ms: float = 0.0
+    group_by: str = "clip"
+    offset: int = 0
+    total: int = 0  # results (clips + photos, or videos + photos) in this answer's candidate window
+    timelines: dict[int, VideoTimeline] = field(default_factory=dict)
+
+    @property
+    def next_offset(self) -> int | None:
+        """Where the next page starts, or None at the end."""
+        end = self.offset + len(self.results)
+        return end if end < min(self.total, MAX_DEPTH) else None
 
 
 def search(
@@ -73,18 +112,30 @@ def search(
     like_photo: int | None = None,
     top_k: int = 10,
     media: str = "all",
+    offset: int = 0,
+    group_by: str = "clip",
+    timeline: bool = False,
 ) -> SearchResponse:
-    """Run one query against a collection; exactly one of text / image / like_* must be given."""
+    """Run one query against a collection; exactly one of text / image / like_* must be given.
+
+    ``offset`` pages through the answer: the candidate window depends only on ``top_k``, so pages
+    of the same query and page size come from one ranking and never repeat or skip a result.
+    """
     started = time.perf_counter()
     given = [x is not None and x != "" for x in (text, image, like_keyframe, like_photo)]
     if sum(given) != 1:
         raise SearchError("give exactly one of: text, image, like_keyframe, like_photo")
-    if not 1 <= top_k <= 200:
-        raise SearchError("top_k must be between 1 and 200")
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise SearchError(f"top_k must be between 1 and {MAX_TOP_K}")
+    if not 0 <= offset <= MAX_DEPTH - top_k:
+        raise SearchError(f"offset must be between 0 and {MAX_DEPTH} - top_k")
+    if group_by not in GROUP_BY:
+        raise SearchError(f"group_by must be one of: {', '.join(GROUP_BY)}")
     embedder = get_embedder(collection.embedder_spec)
     index = collection_index(collection)
     ensure_index_model(collection, index, embedder.model_id)
-    response = SearchResponse(collection=collection, model_id=embedder.model_id, results=[], query_kind="")
+    response = SearchResponse(collection=collection, model_id=embedder.model_id, results=[], query_kind="",
+                              group_by=group_by, offset=offset)
     if text is not None and text != "":
         query = embed_text_query(embedder, text)
         vector, response.embedded_texts, response.lang, response.query_kind = query.vector, query.texts, query.lang, "text"
@@ -94,11 +145,17 @@ def search(
         response.warnings = [w for w in [image_warning(image)] if w]
     else:
         vector, response.query_kind = _stored_vector(collection, index, like_keyframe, like_photo), "similar"
+    vector = np.asarray(vector, dtype=np.float32).reshape(1, -1)
     k = min(max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES), max(index.info().count, 1))
-    hits = index.search(embedder.model_id, np.asarray(vector, dtype=np.float32).reshape(1, -1), k)
-    response.results = _rank(hits, top_k, media, exclude_photo=like_photo)
+    hits = index.search(embedder.model_id, vector, k)
+    ranked = _rank(hits, media, exclude_photo=like_photo)
     if image is not None and media in ("all", "videos"):
-        response.results = _put_copied_moment_first(collection, image, response.results, top_k, hits)
+        ranked = _put_copied_moment_first(collection, image, ranked, hits)
+    entries = _by_video(ranked) if group_by == "video" else ranked
+    response.total = len(entries)
+    response.results = entries[offset : offset + top_k]
+    if timeline:
+        response.timelines = _timelines(index, vector[0], _videos_of(response.results), ranked)
     response.took_ms = (time.perf_counter() - started) * 1000
     return response
 
@@ -136,7 +193,8 @@ def _split_hits(hits: list[tuple[int, float]]) -> tuple[dict[int, float], dict[i
     return keyframe_scores, photo_scores
 
 
-def _rank(hits: list[tuple[int, float]], top_k: int, media: str, exclude_photo: int | None) -> list:
+def _rank(hits: list[tuple[int, float]], media: str, exclude_photo: int | None) -> list:
+    """Every clip (moment) and photo of the candidate hits, best first."""
     keyframe_scores, photo_scores = _split_hits(hits)
     results: list[ClipResult | PhotoResult] = []
     if media in ("all", "videos") and keyframe_scores:
@@ -166,10 +224,60 @@ def _rank(hits: list[tuple[int, float]], top_k: int, media: str, exclude_photo: 
         photos = Photo.objects.filter(pk__in=photo_scores, status=Status.INDEXED).exclude(pk=exclude_photo or -1)
         results.extend(PhotoResult(photo=p, score=photo_scores[p.pk]) for p in photos)
     results.sort(key=lambda r: (-r.score, _tiebreak(r)))
-    return results[:top_k]
+    return results
 
 
-def _put_copied_moment_first(collection: Collection, image: Image.Image, results: list, top_k: int,
+def _by_video(ranked: list) -> list:
+    """Videos ranked by their best clip, each with its matching clips in time order; photos as they are.
+
+    A video none of whose clips matches (it made the candidate list only by its best, weak, frame)
+    keeps that best clip, so no video of the clip answer is missing from this one.
+    """
+    clips: dict[int, list[ClipResult]] = defaultdict(list)
+    for r in ranked:
+        if isinstance(r, ClipResult):
+            clips[r.clip.video_id].append(r)
+    entries: list = []
+    for r in ranked:
+        if isinstance(r, PhotoResult):
+            entries.append(r)
+        elif r is clips[r.clip.video_id][0]:
+            of_video = clips[r.clip.video_id]
+            shown = [c for c in of_video if c.clip.matched or c.exact_frame] or of_video[:1]
+            entries.append(VideoResult(video=r.keyframe.video, clips=sorted(shown, key=lambda c: c.clip.start)))
+    return entries
+
+
+def _videos_of(results: list) -> list[int]:
+    """The videos a page shows, in order of first appearance."""
+    ids = [r.clip.video_id if isinstance(r, ClipResult) else r.video.pk
+           for r in results if not isinstance(r, PhotoResult)]
+    return list(dict.fromkeys(ids))
+
+
+def _timelines(index, query: np.ndarray, video_ids: list[int], ranked: list) -> dict[int, VideoTimeline]:
+    """Each listed video's score over its whole length, from its stored keyframe vectors."""
+    if not video_ids:
+        return {}
+    rows = list(Keyframe.objects.filter(video_id__in=video_ids).values_list(
+        "pk", "video_id", "segment_start", "segment_end"))
+    vectors = index.reconstruct(keyframe_vector_id(pk) for pk, *_ in rows)
+    segments: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
+    for pk, video_id, start, end in rows:
+        segments[video_id].append((keyframe_vector_id(pk), start, end))
+    durations = dict(Video.objects.filter(pk__in=video_ids).values_list("pk", "duration"))
+    moments: dict[int, list[Clip]] = defaultdict(list)
+    for r in ranked:
+        if isinstance(r, ClipResult) and (r.clip.matched or r.exact_frame):
+            moments[r.clip.video_id].append(r.clip)
+    return {
+        video_id: VideoTimeline(video_id, durations.get(video_id), score_segments(segments[video_id], vectors, query),
+                                sorted(moments[video_id], key=lambda c: c.start))
+        for video_id in video_ids
+    }
+
+
+def _put_copied_moment_first(collection: Collection, image: Image.Image, results: list,
                              hits: list[tuple[int, float]]) -> list:
     """When the example image is a near-copy of footage of one video, a clip of that footage goes first.
 
@@ -200,7 +308,7 @@ def _put_copied_moment_first(collection: Collection, image: Image.Image, results
     score = max([scores[pk] for pk in copied.clip.keyframe_ids if pk in scores] + [r.score for r in folded],
                 default=0.0)
     first = ClipResult(replace(copied.clip, score=score), copied.keyframe, exact_frame=match.one_moment)
-    return [first, *(r for r in results if not any(r is f for f in folded))][:top_k]
+    return [first, *(r for r in results if not any(r is f for f in folded))]
 
 
 def _clip_over(match: FrameMatch) -> ClipResult | None:
