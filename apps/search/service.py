@@ -259,22 +259,24 @@ def _timelines(index, query: np.ndarray, video_ids: list[int], ranked: list) -> 
     """Each listed video's score over its whole length, from its stored keyframe vectors."""
     if not video_ids:
         return {}
-    rows = list(Keyframe.objects.filter(video_id__in=video_ids).values_list(
-        "pk", "video_id", "segment_start", "segment_end"))
-    vectors = index.reconstruct(keyframe_vector_id(pk) for pk, *_ in rows)
-    segments: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
-    for pk, video_id, start, end in rows:
-        segments[video_id].append((keyframe_vector_id(pk), start, end))
+    rows = np.array(Keyframe.objects.filter(video_id__in=video_ids).values_list(
+        "pk", "video_id", "segment_start", "segment_end"), dtype=np.float64).reshape(-1, 4)
+    vector_ids = [keyframe_vector_id(int(pk)) for pk in rows[:, 0]]
+    stored = index.reconstruct(vector_ids)
+    known = np.array([vid in stored for vid in vector_ids], dtype=bool)
     durations = dict(Video.objects.filter(pk__in=video_ids).values_list("pk", "duration"))
     moments: dict[int, list[Clip]] = defaultdict(list)
     for r in ranked:
         if isinstance(r, ClipResult) and (r.clip.matched or r.exact_frame):
             moments[r.clip.video_id].append(r.clip)
-    return {
-        video_id: VideoTimeline(video_id, durations.get(video_id), score_segments(segments[video_id], vectors, query),
-                                sorted(moments[video_id], key=lambda c: c.start))
-        for video_id in video_ids
-    }
+    timelines = {}
+    for video_id in video_ids:
+        mine = np.flatnonzero((rows[:, 1] == video_id) & known)
+        vectors = np.stack([stored[vector_ids[i]] for i in mine]) if len(mine) else np.empty((0, len(query)))
+        entries = score_segments(rows[mine, 2], rows[mine, 3], vectors, query)
+        timelines[video_id] = VideoTimeline(video_id, durations.get(video_id), entries,
+                                            sorted(moments[video_id], key=lambda c: c.start))
+    return timelines
 
 
 def _put_copied_moment_first(collection: Collection, image: Image.Image, results: list,

@@ -6,7 +6,6 @@ NumPy here; the service reads the segments and vectors.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,30 +25,24 @@ class TimelineEntry:
 
 
 def score_segments(
-    segments: Sequence[tuple[int, float, float]],
-    vectors: Mapping[int, np.ndarray],
+    starts: np.ndarray,
+    ends: np.ndarray,
+    vectors: np.ndarray,
     query: np.ndarray,
     max_entries: int = MAX_ENTRIES,
 ) -> list[TimelineEntry]:
-    """Entries in time order for ``segments`` (vector id, start, end) whose vectors are known.
+    """Entries in time order for segments ``[starts[i], ends[i])`` whose stored vectors are ``vectors[i]``.
 
-    Segments without a vector (not indexed yet) are left out: the strip shows a gap there.
+    Segments without a vector (not indexed yet) are simply not passed: the strip shows a gap there.
     """
-    known = sorted((start, end, vid) for vid, start, end in segments if vid in vectors)
-    if not known:
+    if not len(starts):
         return []
-    matrix = np.stack([vectors[vid] for _, _, vid in known]).astype(np.float32, copy=False)
-    scores = matrix @ np.asarray(query, dtype=np.float32).reshape(-1)
-    entries = [TimelineEntry(float(s), float(e), float(x)) for (s, e, _), x in zip(known, scores, strict=True)]
-    return downsample(entries, max_entries)
-
-
-def downsample(entries: list[TimelineEntry], max_entries: int) -> list[TimelineEntry]:
-    """Join runs of neighbouring entries so that at most ``max_entries`` remain (best score kept)."""
-    if len(entries) <= max_entries:
-        return entries
-    per_bin = -(-len(entries) // max_entries)
-    return [
-        TimelineEntry(chunk[0].start, chunk[-1].end, max(e.score for e in chunk))
-        for chunk in (entries[i : i + per_bin] for i in range(0, len(entries), per_bin))
-    ]
+    order = np.argsort(starts, kind="stable")
+    starts, ends = np.asarray(starts, dtype=np.float64)[order], np.asarray(ends, dtype=np.float64)[order]
+    scores = (np.asarray(vectors, dtype=np.float32)[order] @ np.asarray(query, dtype=np.float32).reshape(-1))
+    if len(scores) > max_entries:
+        per_bin = -(-len(scores) // max_entries)
+        first = np.arange(0, len(scores), per_bin)
+        last = np.minimum(first + per_bin, len(scores)) - 1
+        starts, ends, scores = starts[first], ends[last], np.maximum.reduceat(scores, first)
+    return [TimelineEntry(float(s), float(e), float(x)) for s, e, x in zip(starts, ends, scores, strict=True)]
