@@ -5,6 +5,7 @@ The video is the demo video played twice in a row (``-stream_loop 1``): every sc
 """
 from __future__ import annotations
 
+import io
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from apps.search.temporal import temporal_iou
 
-from .helpers import upload
+from .helpers import grab_frame, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -127,3 +128,61 @@ def test_bad_paging_and_grouping_fields_are_400(client, storage_dirs, payload):
                            content_type="application/json")
     assert response.status_code == 400, response.content
     assert response.json()["status"] == 400
+
+
+@pytest.fixture(scope="module")
+def static_camera_video(tmp_path_factory) -> Path:
+    """60 s of a fixed camera on a white house; a red car fades in on the right, stays 30-34 s, fades out.
+
+    The fades (1.5 s) keep it one shot, as a car driving into a camera's view does: no cut separates
+    the event from the rest of the recording.
+    """
+    import numpy as np
+    from PIL import Image
+
+    from apps.search.testmodel.footage import encode_frames
+    from apps.search.testmodel.scenes import ObjectGroup, SceneSpec, render
+
+    house = ObjectGroup("house", "white", 1, "left")
+    fps, size = 10, (480, 270)
+    # same rng: the same grass and house in both pictures
+    empty = render(SceneSpec("grass", (house,)), size, np.random.default_rng(11))
+    event = render(SceneSpec("grass", (house, ObjectGroup("car", "red", 1, "right"))), size, np.random.default_rng(11))
+
+    def frames():
+        for f in range(60 * fps):
+            t = f / fps
+            alpha = min(max(0.0, (t - 28.5) / 1.5), 1.0, max(0.0, (35.5 - t) / 1.5))
+            yield Image.blend(empty, event, alpha)
+
+    path = tmp_path_factory.mktemp("static") / "camera.mp4"
+    encode_frames(path, frames(), fps=fps, size=size)
+    return path
+
+
+def test_a_static_camera_with_one_event_gives_one_short_clip_not_the_recording(client, storage_dirs, tmp_path,
+                                                                                  static_camera_video):
+    client.post("/api/collections/", {"name": "camera", "embedder": "testmodel"}, content_type="application/json")
+    response = upload(client, "/api/videos/", "camera", static_camera_video)
+    assert response.status_code == 201
+    assert len(client.get(f"/api/videos/{response.json()['id']}/").json()["scenes"]) == 1  # one shot, no cut
+    for text in ("a red car on the right", "красная машина справа"):
+        body = _search(client, collection="camera", text=text, top_k=10, timeline=True)
+        top = body["results"][0]
+        assert temporal_iou((top["start"], top["end"]), (30.0, 34.0)) >= 0.5, (text, body["results"])
+        matched = [r for r in body["results"] if r["matched"]]
+        assert all(r["end"] - r["start"] <= 8.0 for r in matched), matched
+        # the rest of the recording is not one of the moments the strip marks
+        (timeline,) = body["timelines"].values()
+        assert all(temporal_iou((m["start"], m["end"]), (30.0, 34.0)) > 0 for m in timeline["moments"][:1])
+    # A frame grab of the event: the camera's other 56 s look almost the same, but not quite.
+    frame = grab_frame(static_camera_video, 32.0, tmp_path / "grab.png")
+    buf = io.BytesIO()
+    frame.save(buf, format="PNG")
+    buf.seek(0)
+    buf.name = "grab.png"
+    response = client.post("/api/search/", {"collection": "camera", "image": buf, "top_k": 10})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    top = body["results"][0]
+    assert top["start"] <= 32.0 <= top["end"] and top["end"] - top["start"] <= 8.0, body["results"][:3]
