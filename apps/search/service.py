@@ -146,9 +146,7 @@ def search(
     else:
         vector, response.query_kind = _stored_vector(collection, index, like_keyframe, like_photo), "similar"
     vector = np.asarray(vector, dtype=np.float32).reshape(1, -1)
-    k = min(max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES), max(index.info().count, 1))
-    hits = index.search(embedder.model_id, vector, k)
-    ranked = _rank(hits, media, exclude_photo=like_photo)
+    hits, ranked = _candidates(index, embedder.model_id, vector, top_k, media, like_photo)
     if image is not None and media in ("all", "videos"):
         ranked = _put_copied_moment_first(collection, image, ranked, hits)
     entries = _by_video(ranked) if group_by == "video" else ranked
@@ -158,6 +156,49 @@ def search(
         response.timelines = _timelines(index, vector[0], _videos_of(response.results), ranked)
     response.took_ms = (time.perf_counter() - started) * 1000
     return response
+
+
+def video_timeline(
+    video: Video,
+    *,
+    text: str | None = None,
+    like_keyframe: int | None = None,
+    like_photo: int | None = None,
+    top_k: int = 10,
+) -> VideoTimeline:
+    """The query's score over one video and its matching moments, as ``search(..., timeline=True)`` shows them.
+
+    For the video page reached from a search result: the strip there must be the strip under the
+    result, so the moments come from the same candidate window (same query and ``top_k``) even when
+    the video is not on the page that linked to it. Image queries are not linkable, hence absent.
+    """
+    given = [x is not None and x != "" for x in (text, like_keyframe, like_photo)]
+    if sum(given) != 1:
+        raise SearchError("give exactly one of: text, like_keyframe, like_photo")
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise SearchError(f"top_k must be between 1 and {MAX_TOP_K}")
+    collection = video.collection
+    embedder = get_embedder(collection.embedder_spec)
+    index = collection_index(collection)
+    ensure_index_model(collection, index, embedder.model_id)
+    if text is not None and text != "":
+        vector = embed_text_query(embedder, text).vector
+    else:
+        vector = _stored_vector(collection, index, like_keyframe, like_photo)
+    vector = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+    _, ranked = _candidates(index, embedder.model_id, vector, top_k, "videos", like_photo)
+    return _timelines(index, vector[0], [video.pk], ranked)[video.pk]
+
+
+def _candidates(index, model_id: str, vector: np.ndarray, top_k: int, media: str,
+                exclude_photo: int | None) -> tuple[list[tuple[int, float]], list]:
+    """The query's raw index hits and, from them, every clip and photo ranked best first.
+
+    The candidate window depends only on ``top_k`` (see ``search``).
+    """
+    k = min(max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES), max(index.info().count, 1))
+    hits = index.search(model_id, vector, k)
+    return hits, _rank(hits, media, exclude_photo=exclude_photo)
 
 
 def image_warning(image: Image.Image) -> str | None:
