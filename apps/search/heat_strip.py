@@ -57,6 +57,7 @@ class HeatStrip:
     moments: list[MomentMark]
     low: float
     high: float
+    clip: MomentMark | None = None  # the result's own clip when it is not one of the moments (a weak match)
 
     @property
     def view_width(self) -> float:
@@ -103,11 +104,16 @@ def heat_strip(timeline: dict, current: tuple[float, float] | None = None) -> He
         )
         for s in segments
     ]
-    moments = []
-    for m in timeline.get("moments", []):
-        width = max((m["end"] - m["start"]) / duration * 100, MIN_MOMENT_PERCENT)
-        left = min(max(m["start"] / duration * 100, 0.0), 100 - width)
-        is_current = current is not None and abs(m["start"] - current[0]) < 1e-3 and abs(m["end"] - current[1]) < 1e-3
-        moments.append(MomentMark(round(left, 3), round(width, 3), m["start"], m["end"], m["best_time"], m["score"],
-                                  is_current))
-    return HeatStrip(timeline["video_id"], duration, cells, moments, low, high)
+    moments = [_mark(m["start"], m["end"], m["best_time"], m["score"], duration, current) for m in timeline.get("moments", [])]
+    clip = None
+    if current is not None and not any(m.current for m in moments):
+        clip = _mark(current[0], current[1], current[0], 0.0, duration, current)
+    return HeatStrip(timeline["video_id"], duration, cells, moments, low, high, clip)
+
+
+def _mark(start: float, end: float, best_time: float, score: float, duration: float,
+          current: tuple[float, float] | None) -> MomentMark:
+    width = max((end - start) / duration * 100, MIN_MOMENT_PERCENT)
+    left = min(max(start / duration * 100, 0.0), 100 - width)
+    is_current = current is not None and abs(start - current[0]) < 1e-3 and abs(end - current[1]) < 1e-3
+    return MomentMark(round(left, 3), round(width, 3), start, end, best_time, score, is_current)
