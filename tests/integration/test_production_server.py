@@ -146,6 +146,9 @@ def test_api_answers_json(server):
     assert missing.status == 404 and missing.headers["content-type"] == "application/json"
     assert missing.json()["status"] == 404
 
+    bad_host = fetch(server.url + "/api/", {"Host": "not-an-allowed-host.example"})
+    assert bad_host.status == 400 and bad_host.json() == {"error": "bad request", "status": 400}
+
 
 def test_unhandled_api_error_is_json_500_without_traceback_and_logged_with_one(server):
     answer = fetch(server.url + "/api/test-failure/")
