@@ -35,7 +35,8 @@ def run_search(request: Request, data) -> Response:
     params = fields.validated_data
     collection = collection_or_404(params["collection"])
     try:
-        response = search(collection, params["query"], top_k=params["top_k"], media=params["media"])
+        response = search(collection, params["query"], top_k=params["top_k"], media=params["media"],
+                          offset=params["offset"], group_by=params["group_by"], timeline=params["timeline"])
     except SearchError as exc:
         raise ValidationError(str(exc)) from exc
     except IndexModelMismatchError as exc:
