@@ -53,7 +53,7 @@ def main() -> None:
                  "draws": args.draws, "sizes": {}}
     for lang, caption in (("en", caption_en), ("ru", caption_ru)):
         threshold = anchors[lang].threshold
-        scores = calibration.embed_text_queries(embedder, [caption(s) for s in specs]) @ pictures.T
+        scores = calibration.query_vectors(embedder, [caption(s) for s in specs]) @ pictures.T
         for size in args.sizes:
             rng = np.random.default_rng(size)
             present, absent = [], []

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from .secret_key import load_or_create_secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -21,11 +23,18 @@ def env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
-DEBUG = env_bool("DJANGO_DEBUG", True)
-ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",") if h]
+def env_list(name: str, default: str = "") -> list[str]:
+    """Read a comma-separated environment variable, blanks dropped."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# Off unless asked for: a forgotten setting must not publish tracebacks and settings.
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    "whitenoise.runserver_nostatic",  # runserver serves static files the way production does
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -40,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -69,12 +79,28 @@ TEMPLATES = [
 # Storage shared by the web server and every worker: database, media files and index files.
 DATA_DIR = Path(os.environ.get("VIDEOSEARCH_DATA_DIR", BASE_DIR / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+# No secret in the repository: the environment's, else one generated for this installation (DATA_DIR/secret_key).
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or load_or_create_secret_key(DATA_DIR)
 MEDIA_ROOT = Path(os.environ.get("VIDEOSEARCH_MEDIA_ROOT", DATA_DIR / "media"))
 MEDIA_URL = "/media/"
 INDEX_ROOT = Path(os.environ.get("VIDEOSEARCH_INDEX_ROOT", DATA_DIR / "indexes"))
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one until collectstatic has run
+# Static files are served by WhiteNoise, also with DEBUG off. scripts/serve.sh runs collectstatic and sets
+# VIDEOSEARCH_STATIC_MANIFEST=1: hashed names cached for a year, gzip copies made once. Without it (runserver,
+# the demo, the tests) files are found in place, no collectstatic step needed.
+STATIC_MANIFEST = env_bool("VIDEOSEARCH_STATIC_MANIFEST", False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -138,7 +164,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.search.api_errors.json_exception_handler",
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "apps.search.parsers.SafeJSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
@@ -147,7 +173,24 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "videosearch API",
     "DESCRIPTION": "Find moments in videos and photos by text (Russian or English) or by example image.",
     "VERSION": "1.0.0",
+    # Schema-quality warnings belong to `manage.py spectacular --validate`, not to `check --deploy`.
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
 }
+
+# Production profile: HTTPS terminated by a reverse proxy that sets X-Forwarded-Proto (see README, "Production").
+# `manage.py check --deploy` reports no issues under it.
+HTTPS = env_bool("VIDEOSEARCH_HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("VIDEOSEARCH_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("VIDEOSEARCH_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("VIDEOSEARCH_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is hard to undo, so it is opt-in; its reminder would otherwise always show.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LOGGING = {
     "version": 1,

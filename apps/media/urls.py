@@ -5,4 +5,5 @@ from . import views
 urlpatterns = [
     path("collections/", views.collection_list, name="collection-list"),
     path("collections/<int:pk>/", views.collection_detail, name="collection-detail"),
+    path("videos/<int:pk>/", views.video_detail, name="video-detail"),
 ]

@@ -1,12 +1,15 @@
-"""Collection pages: list and create collections, upload media, watch ingestion state."""
+"""Collection pages: list and create collections, upload media, watch ingestion state; a video's own page."""
 from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from apps.search.page import video_page_strip
+
 from .forms import CollectionForm, UploadForm
-from .models import Collection
+from .models import Collection, Status, Video
+from .services.filmstrip import filmstrip
 from .services.queue import photo_batches
 from .services.register import register_stream
 
@@ -42,3 +45,24 @@ def collection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     pending = any(item.status not in ("indexed", "failed") for item in [*videos, *photos])
     context = {"collection": collection, "videos": videos, "photos": photos, "form": form, "pending": pending}
     return render(request, "media/collection_detail.html", context)
+
+
+def _seconds(value: str | None) -> float:
+    try:
+        return max(float(value or 0), 0.0)
+    except ValueError:
+        return 0.0
+
+
+def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One video: player, metadata, its shots; arriving from a search (its parameters in the link), the query's strip."""
+    video = get_object_or_404(Video.objects.select_related("collection"), pk=pk)
+    indexed = video.status == Status.INDEXED
+    context = {
+        "video": video,
+        "filmstrip": filmstrip(video),
+        "start": _seconds(request.GET.get("t")),
+        "search": video_page_strip(video, request.GET) if indexed else None,
+        "keyframe_count": video.keyframes.count(),
+    }
+    return render(request, "media/video_detail.html", context)

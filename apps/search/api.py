@@ -1,12 +1,11 @@
 """REST endpoints: search (text, image, more-like-this) and match explanation heat maps."""
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,8 +13,9 @@ from rest_framework.views import APIView
 from apps.media.api import collection_or_404
 
 from .embedders.base import ModelUnavailableError
-from .images import ImageLoadError, open_image
 from .index import IndexModelMismatchError
+from .parsers import SafeJSONParser
+from .query_spec import QueryError
 from .serializers import SearchRequestSerializer, response_to_dict
 from .service import SearchError, search
 
@@ -29,29 +29,14 @@ class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
 
 
-def load_query_image(upload) -> object:
-    try:
-        return open_image(upload, max_pixels=settings.MAX_IMAGE_PIXELS)
-    except ImageLoadError as exc:
-        raise ValidationError({"image": str(exc)}) from exc
-
-
 def run_search(request: Request, data) -> Response:
     fields = SearchRequestSerializer(data=data)
     fields.is_valid(raise_exception=True)
     params = fields.validated_data
     collection = collection_or_404(params["collection"])
-    image = load_query_image(params["image"]) if params.get("image") else None
     try:
-        response = search(
-            collection,
-            text=params.get("text"),
-            image=image,
-            like_keyframe=params.get("like_keyframe"),
-            like_photo=params.get("like_photo"),
-            top_k=params["top_k"],
-            media=params["media"],
-        )
+        response = search(collection, params["query"], top_k=params["top_k"], media=params["media"],
+                          offset=params["offset"], group_by=params["group_by"], timeline=params["timeline"])
     except SearchError as exc:
         raise ValidationError(str(exc)) from exc
     except IndexModelMismatchError as exc:
@@ -62,16 +47,22 @@ def run_search(request: Request, data) -> Response:
 
 
 class SearchView(APIView):
-    """Search a collection by text (Russian or English), example image, or 'more like this'."""
+    """Search a collection by text (Russian or English, with +/- and :weight syntax), example image,
+    'more like this', or a list of weighted terms; given together, they are combined into one query."""
 
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(request=SearchRequestSerializer, responses={200: serializers.DictField()})
     def post(self, request: Request) -> Response:
         return run_search(request, request.data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("collection", str), OpenApiParameter("text", str), OpenApiParameter("top_k", int)],
+        parameters=[
+            OpenApiParameter("collection", str),
+            OpenApiParameter("text", str, description=SearchRequestSerializer().fields["text"].help_text),
+            OpenApiParameter("query", str, description="a JSON list of weighted terms, as for POST"),
+            OpenApiParameter("top_k", int),
+        ],
         responses={200: serializers.DictField()},
     )
     def get(self, request: Request) -> Response:
@@ -98,6 +89,8 @@ class ExplainView(APIView):
             raise ValidationError("give text and exactly one of keyframe, photo")
         try:
             png = explain_item(text=text, keyframe_id=keyframe, photo_id=photo)
+        except QueryError as exc:
+            raise ValidationError({"text": str(exc)}) from exc
         except LookupError as exc:
             raise NotFound(str(exc)) from exc
         except ModelUnavailableError as exc:

@@ -1,9 +1,16 @@
-"""Every API error is JSON: {"error": "<one readable sentence>", "status": <code>, "details": ...}."""
+"""Every API error is JSON: {"error": "<one readable sentence>", "status": <code>, "details": ...}.
+
+DRF's own errors go through `json_exception_handler`. Errors Django answers before or after a view
+(unknown URL, a bad Host header, an unhandled exception) go through the handler400/403/404/500 views
+below: JSON under /api/, Django's plain HTML pages elsewhere. Neither shows a traceback or settings
+(DEBUG is off); Django logs a 500's traceback on the server ("django.request" logger).
+"""
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -27,10 +34,35 @@ def json_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
-def json_or_html_404(request, exception=None):
-    """Unknown /api/ URLs answer in JSON like the rest of the API; other pages keep Django's 404."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"error": f"no API endpoint at {request.path}", "status": 404}, status=404)
-    from django.views.defaults import page_not_found
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
 
-    return page_not_found(request, exception)
+
+def _json_error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message, "status": status}, status=status)
+
+
+def json_or_html_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return _json_error("bad request", 400)
+    return defaults.bad_request(request, exception)
+
+
+def json_or_html_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return _json_error("permission denied", 403)
+    return defaults.permission_denied(request, exception)
+
+
+def json_or_html_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Unknown /api/ URLs answer in JSON like the rest of the API; other pages keep Django's 404."""
+    if _is_api(request):
+        return _json_error(f"no API endpoint at {request.path}", 404)
+    return defaults.page_not_found(request, exception)
+
+
+def json_or_html_500(request: HttpRequest) -> HttpResponse:
+    """An unhandled exception: a fixed message, never the exception's text (it may hold paths or data)."""
+    if _is_api(request):
+        return _json_error("internal server error", 500)
+    return defaults.server_error(request)

@@ -43,8 +43,7 @@ import numpy as np
 from PIL import Image
 
 from .embedders.base import Embedder
-from .embedders.common import l2_normalize
-from .prompts import expand_query
+from .query import embed_text_queries
 
 log = logging.getLogger(__name__)
 
@@ -151,13 +150,9 @@ def _jpeg_round_trip(image: Image.Image, quality: int) -> Image.Image:
     return Image.open(buffer).convert("RGB")
 
 
-def embed_text_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
-    """Query vectors exactly as ``query.embed_text_query`` makes them, in one batched encode call."""
-    groups = [expand_query(t) for t in texts]
-    flat = embedder.encode_texts([t for g in groups for t in g])
-    bounds = np.cumsum([0] + [len(g) for g in groups])
-    means = np.stack([flat[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
-    return l2_normalize(means)
+def query_vectors(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """(len(texts), dim) rows, each made exactly as the service embeds a one-term text query."""
+    return np.stack([q.vector for q in embed_text_queries(embedder, texts)])
 
 
 def matched_and_unrelated(queries: np.ndarray, targets: np.ndarray,
@@ -181,7 +176,7 @@ def measure(embedder: Embedder, n: int = CALIBRATION_SCENES) -> ModelCalibration
     captions = {"en": caption_en, "ru": caption_ru}
     text = {}
     for lang in LANGUAGES:
-        queries = embed_text_queries(embedder, [captions[lang](s) for s in specs])
+        queries = query_vectors(embedder, [captions[lang](s) for s in specs])
         text[lang] = fit_anchors(*matched_and_unrelated(queries, pictures, np.arange(n)))
     return ModelCalibration(model_id=embedder.model_id, text=text)
 

@@ -8,10 +8,14 @@ from apps.media.services import storage
 
 from .embedders.registry import get_embedder
 from .explain import explain_png
-from .query import embed_text_query
+from .query import embed_query
+from .query_spec import build_query
 
 
 def explain_item(*, text: str, keyframe_id: str | None = None, photo_id: str | None = None) -> bytes:
+    """The heat map against the text query as the search reads it ('red car -night' included);
+    QueryError when the text is no valid query, LookupError when the item does not exist."""
+    query = build_query(text=text)
     if keyframe_id is not None:
         row = Keyframe.objects.select_related("video__collection").filter(pk=keyframe_id).first()
         if row is None:
@@ -25,4 +29,8 @@ def explain_item(*, text: str, keyframe_id: str | None = None, photo_id: str | N
     embedder = get_embedder(collection.embedder_spec)
     with Image.open(storage.absolute(relative)) as img:
         image = img.convert("RGB")
-    return explain_png(embedder, image, embed_text_query(embedder, text).vector)
+    return explain_png(embedder, image, embed_query(embedder, query, _no_stored_items).vector)
+
+
+def _no_stored_items(term) -> None:
+    raise AssertionError("a text query has no stored items")

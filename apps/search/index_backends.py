@@ -204,10 +204,10 @@ def _flat_vectors(index: faiss.IndexIDMap2) -> np.ndarray:
 
 
 def _faiss_reconstruct(index: faiss.Index, ids: np.ndarray, dim: int) -> np.ndarray:
-    out = np.empty((len(ids), dim), dtype=np.float32)
-    for row, vid in enumerate(ids):
-        out[row] = index.reconstruct(int(vid))
-    return out
+    """Stored vectors of ``ids`` in one call (a per-id loop costs ~18 us an id in Python: timelines read thousands)."""
+    if not len(ids):
+        return np.empty((0, dim), dtype=np.float32)
+    return index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64)).reshape(len(ids), dim)
 
 
 class _FaissIdMapOps:

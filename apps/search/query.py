@@ -1,4 +1,8 @@
-"""Turn a user's text or example image into one query vector.
+"""Turn a user's query (texts, example images, stored items, each weighted) into one query vector.
+
+Each term becomes a unit vector; the query is their weighted sum, renormalised (rclip's way of
+adding and subtracting queries). A query of one positive term is that term's vector unchanged, so
+plain queries rank exactly as they did before terms existed.
 
 Short text queries are expanded with the CLIP prompt templates (``prompts.expand_query``) and the
 template embeddings are averaged, then renormalised: the prompt ensembling of the CLIP paper. The
@@ -6,6 +10,7 @@ result keeps the texts that were embedded so the API/UI can show what the model 
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +19,10 @@ from PIL import Image
 from apps.search.embedders.base import Embedder
 from apps.search.embedders.common import l2_normalize
 from apps.search.prompts import detect_language, expand_query
+from apps.search.query_spec import ImageTerm, KeyframeTerm, PhotoTerm, QueryError, QuerySpec, TextTerm
+
+#: A weighted sum shorter than this fraction of the weights' total is noise: the terms cancel out.
+CANCELLED_FRACTION = 1e-3
 
 
 @dataclass(frozen=True)
@@ -27,14 +36,28 @@ class TextQuery:
 
 def embed_text_query(embedder: Embedder, text: str, lang: str | None = None) -> TextQuery:
     """Embed a text query with prompt ensembling; ValueError for an empty query."""
-    if text is None or not str(text).strip():
-        raise ValueError("empty query")
-    text = " ".join(str(text).split())
-    lang = lang or detect_language(text)
-    texts = expand_query(text, lang)
-    vectors = embedder.encode_texts(texts)
-    vector = l2_normalize(vectors.mean(axis=0, keepdims=True))[0]
-    return TextQuery(vector=vector, texts=texts, lang=lang)
+    return embed_text_queries(embedder, [text], lang)[0]
+
+
+def embed_text_queries(embedder: Embedder, texts: Sequence[str], lang: str | None = None) -> list[TextQuery]:
+    """Embed several text queries, each with prompt ensembling, in one model call (a query of many
+    terms pays one call's overhead, not one per term); ValueError for an empty one."""
+    if not texts:
+        return []
+    expanded: list[tuple[str, list[str]]] = []
+    for text in texts:
+        if text is None or not str(text).strip():
+            raise ValueError("empty query")
+        text = " ".join(str(text).split())
+        text_lang = lang or detect_language(text)
+        expanded.append((text_lang, expand_query(text, text_lang)))
+    vectors = embedder.encode_texts([t for _, prompts in expanded for t in prompts])
+    out, at = [], 0
+    for text_lang, prompts in expanded:
+        vector = l2_normalize(vectors[at : at + len(prompts)].mean(axis=0, keepdims=True))[0]
+        out.append(TextQuery(vector=vector, texts=prompts, lang=text_lang))
+        at += len(prompts)
+    return out
 
 
 def embed_image_query(embedder: Embedder, image: Image.Image) -> np.ndarray:
@@ -42,3 +65,45 @@ def embed_image_query(embedder: Embedder, image: Image.Image) -> np.ndarray:
     if image.mode != "RGB":
         image = image.convert("RGB")
     return embedder.encode_images([image])[0]
+
+
+@dataclass(frozen=True)
+class EmbeddedQuery:
+    """A whole query's vector and the texts the model saw for it."""
+
+    vector: np.ndarray  #: float32 (dim,), unit length
+    texts: list[str] = field(default_factory=list)
+    lang: str | None = None  #: of the text terms together; None without text
+
+
+#: The stored vector of a keyframe or photo of the collection being searched (SearchError-like when absent).
+StoredVector = Callable[[KeyframeTerm | PhotoTerm], np.ndarray]
+
+
+def embed_query(embedder: Embedder, query: QuerySpec, stored: StoredVector) -> EmbeddedQuery:
+    """Embed every term and combine them; QueryError when the weighted terms cancel out."""
+    embedded_texts = iter(embed_text_queries(embedder, query.texts))  # in term order
+    vectors: list[np.ndarray] = []
+    texts: list[str] = []
+    for term in query.terms:
+        if isinstance(term, TextTerm):
+            embedded = next(embedded_texts)
+            vectors.append(embedded.vector)
+            texts.extend(embedded.texts)
+        elif isinstance(term, ImageTerm):
+            vectors.append(embed_image_query(embedder, term.image))
+        else:
+            vectors.append(stored(term))
+    lang = detect_language(" ".join(query.texts)) if query.texts else None
+    return EmbeddedQuery(combine_vectors(vectors, [t.weight for t in query.terms]), texts, lang)
+
+
+def combine_vectors(vectors: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+    """The unit-length weighted sum of unit vectors; one positive term comes back as it is (bit for bit)."""
+    if len(vectors) == 1 and weights[0] > 0:
+        return np.asarray(vectors[0], dtype=np.float32)
+    units = l2_normalize(np.stack([np.asarray(v, dtype=np.float32).reshape(-1) for v in vectors])).astype(np.float64)
+    total = np.asarray(weights, dtype=np.float64) @ units
+    if float(np.linalg.norm(total)) < CANCELLED_FRACTION * float(np.sum(np.abs(weights))):
+        raise QueryError("the terms cancel out (the same thing added and subtracted): nothing is left to look for")
+    return l2_normalize(total[None, :])[0]

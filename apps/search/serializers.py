@@ -1,33 +1,190 @@
 """Search request and result representations."""
 from __future__ import annotations
 
+import json
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from PIL import Image
 from rest_framework import serializers
 
 from apps.media.serializers import media_url
 
-from .service import ClipResult, PhotoResult, SearchResponse
+from .api_errors import _first_message
+from .images import ImageLoadError, open_image
+from .query_spec import (
+    MAX_TERMS,
+    MAX_TEXT_CHARS,
+    MAX_WEIGHT,
+    MIN_WEIGHT,
+    KeyframeTerm,
+    PhotoTerm,
+    QueryError,
+    QuerySpec,
+    Term,
+    TextTerm,
+    build_query,
+    check_weight,
+)
+from .service import GROUP_BY, MAX_DEPTH, MAX_TOP_K, ClipResult, PhotoResult, SearchResponse, VideoResult, VideoTimeline
+
+
+class QueryTermSerializer(serializers.Serializer):
+    """One item of the ``query`` list: exactly one of text / like_keyframe / like_photo, and a weight."""
+
+    text = serializers.CharField(required=False, allow_blank=False, max_length=MAX_TEXT_CHARS,
+                                 help_text="text to look for, taken literally (no +/- syntax inside a list item)")
+    like_keyframe = serializers.IntegerField(required=False, min_value=1, help_text="a keyframe id: moments like it")
+    like_photo = serializers.IntegerField(required=False, min_value=1, help_text="a photo id: pictures like it")
+    weight = serializers.FloatField(
+        required=False, default=1.0,
+        help_text=f"how much the term counts; negative pushes results away from it; {MIN_WEIGHT} <= |weight| <= {MAX_WEIGHT:g}",
+    )
+
+    def to_internal_value(self, data: object) -> Term:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("each term is an object such as {\"text\": \"red car\", \"weight\": 1}")
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(f"unknown key(s) {', '.join(map(repr, unknown))}: use text, like_keyframe, "
+                                              "like_photo, weight")
+        for key in ("like_keyframe", "like_photo", "weight"):
+            if isinstance(data.get(key), bool):
+                raise serializers.ValidationError({key: f"must be a number, got {data[key]!r}"})
+        attrs = super().to_internal_value(data)
+        given = [k for k in ("text", "like_keyframe", "like_photo") if k in attrs]
+        if len(given) != 1:
+            raise serializers.ValidationError("each term has exactly one of: text, like_keyframe, like_photo")
+        try:
+            weight = check_weight(attrs["weight"])
+        except QueryError as exc:
+            raise serializers.ValidationError({"weight": str(exc)}) from exc
+        if "text" in attrs:
+            return TextTerm(" ".join(attrs["text"].split()), weight)
+        if "like_keyframe" in attrs:
+            return KeyframeTerm(attrs["like_keyframe"], weight)
+        return PhotoTerm(attrs["like_photo"], weight)
+
+
+@extend_schema_field(QueryTermSerializer(many=True))
+class QueryTermsField(serializers.Field):
+    """A list of query terms: a JSON array in a JSON body, or the same array as a string in a form."""
+
+    def to_internal_value(self, data: object) -> tuple[Term, ...]:
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError as exc:
+                raise serializers.ValidationError(f"not valid JSON: {exc}") from exc
+            except RecursionError as exc:  # "[[[[..." deeper than the decoder's stack
+                raise serializers.ValidationError("not valid JSON: nested too deeply") from exc
+        if not isinstance(data, list) or not data:
+            raise serializers.ValidationError("must be a non-empty list of terms, e.g. [{\"text\": \"red car\"}]")
+        if len(data) > MAX_TERMS:
+            raise serializers.ValidationError(f"too many terms: {len(data)}, at most {MAX_TERMS}")
+        terms = []
+        for position, item in enumerate(data, 1):
+            term = QueryTermSerializer(data=item)
+            try:
+                terms.append(term.to_internal_value(item))
+            except serializers.ValidationError as exc:
+                raise serializers.ValidationError(f"term {position}: {_first_message(exc.detail)}") from exc
+        return tuple(terms)
+
+    def to_representation(self, value: object) -> object:
+        return value
 
 
 class SearchRequestSerializer(serializers.Serializer):
+    """A search request; every given input is one or more weighted terms, summed into one query."""
+
     collection = serializers.CharField(help_text="collection id or name")
-    text = serializers.CharField(required=False, allow_blank=False, max_length=1000)
-    image = serializers.ImageField(required=False, help_text="example image (multipart)")
+    text = serializers.CharField(
+        required=False, allow_blank=False, max_length=MAX_TEXT_CHARS,
+        help_text="what to look for, Russian or English. Syntax: 'red car -night' subtracts night; 'car:2 + road' "
+                  "weights car twice as much as road; hyphenated words stay words. See README 'Richer queries'.",
+    )
+    image = serializers.ImageField(required=False, help_text="example image (multipart); may be combined with text")
+    image_weight = serializers.FloatField(
+        required=False,
+        help_text=f"weight of the example image among the terms (default 1; negative: 'not like this'; "
+                  f"{MIN_WEIGHT} <= |weight| <= {MAX_WEIGHT:g})",
+    )
     like_keyframe = serializers.IntegerField(required=False, help_text="'more like this' for a keyframe id")
     like_photo = serializers.IntegerField(required=False, help_text="'more like this' for a photo id")
-    top_k = serializers.IntegerField(required=False, default=10, min_value=1, max_value=200)
+    query = QueryTermsField(
+        required=False,
+        help_text=f"weighted terms, e.g. [{{\"text\": \"red car\", \"weight\": 1}}, {{\"like_keyframe\": 12, "
+                  f"\"weight\": 0.5}}, {{\"text\": \"night\", \"weight\": -1}}]; in a multipart form, the same "
+                  f"JSON as a string. At most {MAX_TERMS} terms in all inputs together.",
+    )
+    top_k = serializers.IntegerField(required=False, default=10, min_value=1, max_value=MAX_TOP_K,
+                                     help_text="results per page")
+    offset = serializers.IntegerField(
+        required=False, default=0, min_value=0, max_value=MAX_DEPTH - 1,
+        help_text=f"skip this many results (paging: pass the answer's next_offset with the same top_k; "
+                  f"offset + top_k <= {MAX_DEPTH})")
     media = serializers.ChoiceField(choices=["all", "videos", "photos"], required=False, default="all")
+    group_by = serializers.ChoiceField(
+        choices=list(GROUP_BY), required=False, default="clip",
+        help_text="clip: a ranked list of moments; video: ranked videos, each with all its matching moments "
+                  "in time order (photos stay entries of their own)")
+    timeline = serializers.BooleanField(
+        required=False, default=False,
+        help_text="also return, for each video of the page, the query's score over its whole length "
+                  "(`timelines`: one entry per segment, and the matching moments)")
+
+    def validate_image(self, upload) -> Image.Image:
+        try:
+            return open_image(upload, max_pixels=settings.MAX_IMAGE_PIXELS)
+        except ImageLoadError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
 
     def validate(self, attrs: dict) -> dict:
-        given = [k for k in ("text", "image", "like_keyframe", "like_photo") if attrs.get(k) not in (None, "")]
-        if len(given) != 1:
-            raise serializers.ValidationError("give exactly one of: text, image, like_keyframe, like_photo")
+        """Replace the query inputs with one checked ``QuerySpec`` under ``attrs["query"]``."""
+        if attrs.get("offset", 0) + attrs.get("top_k", 10) > MAX_DEPTH:
+            raise serializers.ValidationError({"offset": f"offset + top_k must be at most {MAX_DEPTH}"})
+        try:
+            attrs["query"] = build_query(
+                text=attrs.pop("text", None),
+                image=attrs.pop("image", None),
+                image_weight=attrs.pop("image_weight", None),
+                like_keyframe=attrs.pop("like_keyframe", None),
+                like_photo=attrs.pop("like_photo", None),
+                terms=attrs.get("query", ()),
+            )
+        except QueryError as exc:
+            raise serializers.ValidationError({exc.field: str(exc)} if exc.field else str(exc)) from exc
         return attrs
 
 
-def _relevance(result: ClipResult | PhotoResult) -> dict:
+def _relevance(result: ClipResult | PhotoResult | VideoResult) -> dict:
     """The calibrated relevance (0..1, comparable across models) beside the model's raw score."""
     relevance = None if result.relevance is None else round(result.relevance, 3)
     return {"relevance": relevance, "low_confidence": result.low_confidence}
+
+
+def terms_to_list(query: QuerySpec | None) -> list[dict]:
+    """The query's terms as read, in the API's list form (an uploaded image as ``{"image": true}``)."""
+    if query is None:
+        return []
+    out = []
+    for term in query.terms:
+        if isinstance(term, TextTerm):
+            item: dict = {"text": term.text}
+        elif isinstance(term, KeyframeTerm):
+            item = {"like_keyframe": term.keyframe_id}
+        elif isinstance(term, PhotoTerm):
+            item = {"like_photo": term.photo_id}
+        else:
+            item = {"image": True}
+        out.append({**item, "weight": term.weight})
+    return out
+
+
+def video_to_dict(video, request) -> dict:
+    return {"id": video.pk, "name": video.original_name, "url": media_url(request, video.file.name),
+            "duration": video.duration}
 
 
 def clip_to_dict(result: ClipResult, request) -> dict:
@@ -37,7 +194,8 @@ def clip_to_dict(result: ClipResult, request) -> dict:
         "type": "clip",
         "score": round(clip.score, 6),
         **_relevance(result),
-        "video": {"id": kf.video_id, "name": kf.video.original_name, "url": video_url, "duration": kf.video.duration},
+        "matched": clip.matched,
+        "video": video_to_dict(kf.video, request),
         "start": round(clip.start, 3),
         "end": round(clip.end, 3),
         "best_time": round(clip.best_time, 3),
@@ -60,16 +218,48 @@ def photo_to_dict(result: PhotoResult, request) -> dict:
     }
 
 
+def grouped_video_to_dict(result: VideoResult, request) -> dict:
+    return {
+        "type": "video",
+        "score": round(result.score, 6),
+        **_relevance(result),
+        "video": video_to_dict(result.video, request),
+        "clips": [clip_to_dict(c, request) for c in result.clips],
+    }
+
+
+def timeline_to_dict(timeline: VideoTimeline) -> dict:
+    return {
+        "video_id": timeline.video_id,
+        "duration": timeline.duration,
+        "segments": [{"start": round(e.start, 3), "end": round(e.end, 3), "score": round(e.score, 6)}
+                     for e in timeline.entries],
+        "moments": [{"start": round(c.start, 3), "end": round(c.end, 3), "best_time": round(c.best_time, 3),
+                     "score": round(c.score, 6)} for c in timeline.moments],
+    }
+
+
+def result_to_dict(result: ClipResult | PhotoResult | VideoResult, request) -> dict:
+    if isinstance(result, ClipResult):
+        return clip_to_dict(result, request)
+    if isinstance(result, VideoResult):
+        return grouped_video_to_dict(result, request)
+    return photo_to_dict(result, request)
+
+
 def response_to_dict(response: SearchResponse, request) -> dict:
     return {
         "collection": {"id": response.collection.pk, "name": response.collection.name},
         "model_id": response.model_id,
-        "query": {"kind": response.query_kind, "lang": response.lang, "embedded_texts": response.embedded_texts},
+        "query": {"kind": response.query_kind, "lang": response.lang, "embedded_texts": response.embedded_texts,
+                  "terms": terms_to_list(response.query)},
         "warnings": response.warnings,
         "no_good_match": response.no_good_match,
         "took_ms": round(response.took_ms, 1),
-        "results": [
-            clip_to_dict(r, request) if isinstance(r, ClipResult) else photo_to_dict(r, request)
-            for r in response.results
-        ],
+        "group_by": response.group_by,
+        "offset": response.offset,
+        "next_offset": response.next_offset,
+        "total": response.total,
+        "results": [result_to_dict(r, request) for r in response.results],
+        "timelines": {str(video_id): timeline_to_dict(t) for video_id, t in response.timelines.items()},
     }

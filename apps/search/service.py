@@ -1,11 +1,13 @@
 """The search entry point used by the API, the web page and the CLI.
 
-query (text / image / "more like this") -> one vector -> collection index -> keyframe hits grouped
-into clips + photo hits -> one ranked list.
+query (weighted texts / example image / "more like this" items) -> one vector -> collection index -> keyframe hits grouped
+into moments (clips) + photo hits -> one ranked list, paged, as clips or grouped by video, with the
+query's score over each listed video on request.
 """
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from apps.media.models import Collection, Keyframe, Photo, Status
+from apps.media.models import Collection, Keyframe, Photo, Status, Video
 from apps.media.services.fingerprints import image_fingerprint
 from apps.media.services.keyframe_store import load_fingerprints
 from apps.media.services.keyframes import frame_quality
@@ -25,13 +27,19 @@ from .frame_match import FrameMatch, best_frame_match
 from .grouping import Clip, Segment, group_hits
 from .ids import decode_vector_id, keyframe_vector_id, photo_vector_id
 from .prompts import language_warning
-from .query import embed_image_query, embed_text_query
+from .query import embed_query
+from .query_spec import ImageTerm, KeyframeTerm, PhotoTerm, QueryError, QuerySpec
+from .timeline import TimelineEntry, score_segments
 
 #: How many raw hits feed the clip grouping per requested result.
 CANDIDATES_PER_RESULT = 20
 MIN_CANDIDATES = 200
+#: Largest page, and how deep paging may reach (offset + page size).
+MAX_TOP_K = 200
+MAX_DEPTH = 1000
 #: Videos of the best clips whose frame fingerprints an example image is compared with.
 FRAME_MATCH_VIDEOS = 10
+GROUP_BY = ("clip", "video")
 
 
 class SearchError(ValueError):
@@ -60,64 +68,154 @@ class PhotoResult:
 
 
 @dataclass
+class VideoResult:
+    """One video of a ``group_by=video`` answer: its matching moments in time order."""
+
+    video: Video
+    clips: list[ClipResult]
+    relevance: float | None = None  # its best moment's (calibration.py)
+    low_confidence: bool = False
+
+    @property
+    def score(self) -> float:
+        return max(c.score for c in self.clips)
+
+
+@dataclass
+class VideoTimeline:
+    """The query's score over one video, and where its matching moments are."""
+
+    video_id: int
+    duration: float | None
+    entries: list[TimelineEntry]
+    moments: list[Clip]  # the matching clips of this video, in time order
+
+
+@dataclass
 class SearchResponse:
     collection: Collection
     model_id: str
-    results: list[ClipResult | PhotoResult]
+    results: list[ClipResult | PhotoResult | VideoResult]
     query_kind: str
     embedded_texts: list[str] = field(default_factory=list)
     lang: str | None = None
     warnings: list[str] = field(default_factory=list)
     took_ms: float = 0.0
     no_good_match: bool = False  # no result reaches the model's calibrated threshold
+    group_by: str = "clip"
+    offset: int = 0
+    total: int = 0  # results (clips + photos, or videos + photos) in this answer's candidate window
+    timelines: dict[int, VideoTimeline] = field(default_factory=dict)
+    query: QuerySpec | None = None  # the terms as they were read (shown back to the user)
+
+    @property
+    def next_offset(self) -> int | None:
+        """Where the next page starts, or None at the end."""
+        end = self.offset + len(self.results)
+        return end if end < min(self.total, MAX_DEPTH) else None
 
 
 def search(
     collection: Collection,
+    query: QuerySpec,
     *,
-    text: str | None = None,
-    image: Image.Image | None = None,
-    like_keyframe: int | None = None,
-    like_photo: int | None = None,
     top_k: int = 10,
     media: str = "all",
+    offset: int = 0,
+    group_by: str = "clip",
+    timeline: bool = False,
 ) -> SearchResponse:
-    """Run one query against a collection; exactly one of text / image / like_* must be given."""
+    """Run one query (built and checked by ``query_spec.build_query``) against a collection.
+
+    ``offset`` pages through the answer: the candidate window depends only on ``top_k``, so pages
+    of the same query and page size come from one ranking and never repeat or skip a result.
+    """
     started = time.perf_counter()
-    given = [x is not None and x != "" for x in (text, image, like_keyframe, like_photo)]
-    if sum(given) != 1:
-        raise SearchError("give exactly one of: text, image, like_keyframe, like_photo")
-    if not 1 <= top_k <= 200:
-        raise SearchError("top_k must be between 1 and 200")
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise SearchError(f"top_k must be between 1 and {MAX_TOP_K}")
+    if not 0 <= offset <= MAX_DEPTH - top_k:
+        raise SearchError(f"offset must be between 0 and {MAX_DEPTH} - top_k")
+    if group_by not in GROUP_BY:
+        raise SearchError(f"group_by must be one of: {', '.join(GROUP_BY)}")
     embedder = get_embedder(collection.embedder_spec)
     index = collection_index(collection)
     ensure_index_model(collection, index, embedder.model_id)
-    response = SearchResponse(collection=collection, model_id=embedder.model_id, results=[], query_kind="")
-    if text is not None and text != "":
-        query = embed_text_query(embedder, text)
-        vector, response.embedded_texts, response.lang, response.query_kind = query.vector, query.texts, query.lang, "text"
-        response.warnings = [w for w in [language_warning(text)] if w]
-    elif image is not None:
-        vector, response.query_kind = embed_image_query(embedder, image), "image"
-        response.warnings = [w for w in [image_warning(image)] if w]
-    else:
-        vector, response.query_kind = _stored_vector(collection, index, like_keyframe, like_photo), "similar"
-    k = min(max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES), max(index.info().count, 1))
-    hits = index.search(embedder.model_id, np.asarray(vector, dtype=np.float32).reshape(1, -1), k)
-    response.results = _rank(hits, top_k, media, exclude_photo=like_photo)
+    vector, texts, lang = _query_vector(collection, index, embedder, query)
+    response = SearchResponse(collection=collection, model_id=embedder.model_id, results=[], query_kind=query.kind,
+                              embedded_texts=texts, lang=lang, warnings=query_warnings(query),
+                              group_by=group_by, offset=offset, query=query)
+    hits, ranked = _candidates(index, embedder.model_id, vector, top_k, media, query.example_photo_id)
+    image = query.example_image
     if image is not None and media in ("all", "videos"):
-        response.results = _put_copied_moment_first(collection, image, response.results, top_k, hits)
-    _calibrate(response, embedder)
+        ranked = _put_copied_moment_first(collection, image, ranked, hits)
+    entries = _by_video(ranked) if group_by == "video" else ranked
+    _calibrate(response, embedder, query, entries)
+    response.total = len(entries)
+    response.results = entries[offset : offset + top_k]
+    if timeline:
+        response.timelines = _timelines(index, vector[0], _videos_of(response.results), ranked)
     response.took_ms = (time.perf_counter() - started) * 1000
     return response
 
 
-def _calibrate(response: SearchResponse, embedder) -> None:
-    """Relevance and low-confidence marks on the ranked results; a warning when none is a good match."""
+def _calibrate(response: SearchResponse, embedder, query: QuerySpec, entries: list) -> None:
+    """Relevance and low-confidence marks on every ranked entry (a video's moments too); ``no_good_match``
+    and a warning when even the best entry, on any page, is not a good match. Calibrated for one text term
+    (see calibration.py); other queries keep ``relevance`` None."""
     calibration = calibration_for(embedder, Path(settings.INDEX_ROOT) / "calibration")
-    response.no_good_match = mark_results(response.results, calibration.for_query(response.query_kind, response.lang))
+    kind = response.query_kind if len(query.terms) == 1 else "combined"
+    moments = [clip for entry in entries if isinstance(entry, VideoResult) for clip in entry.clips]
+    response.no_good_match = mark_results([*entries, *moments], calibration.for_query(kind, response.lang))
     if response.no_good_match:
         response.warnings.append(NO_GOOD_MATCH_WARNING)
+
+
+def query_warnings(query: QuerySpec) -> list[str]:
+    """Notes on the query's inputs the user should see: an unsupported language, a blank example image."""
+    texts = " ".join(query.texts)
+    warnings = [language_warning(texts)] if texts else []
+    warnings += [image_warning(term.image) for term in query.terms if isinstance(term, ImageTerm)]
+    return [w for w in warnings if w]
+
+
+def video_timeline(video: Video, query: QuerySpec, *, top_k: int = 10) -> VideoTimeline:
+    """The query's score over one video and its matching moments, as ``search(..., timeline=True)`` shows them.
+
+    For the video page reached from a search result: the strip there must be the strip under the
+    result, so the moments come from the same candidate window (same query and ``top_k``) even when
+    the video is not on the page that linked to it. Image queries are not linkable, hence refused.
+    """
+    if any(isinstance(term, ImageTerm) for term in query.terms):
+        raise SearchError("a query with an uploaded image cannot be repeated on the video page")
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise SearchError(f"top_k must be between 1 and {MAX_TOP_K}")
+    collection = video.collection
+    embedder = get_embedder(collection.embedder_spec)
+    index = collection_index(collection)
+    ensure_index_model(collection, index, embedder.model_id)
+    vector, _, _ = _query_vector(collection, index, embedder, query)
+    _, ranked = _candidates(index, embedder.model_id, vector, top_k, "videos", query.example_photo_id)
+    return _timelines(index, vector[0], [video.pk], ranked)[video.pk]
+
+
+def _query_vector(collection: Collection, index, embedder, query: QuerySpec) -> tuple[np.ndarray, list[str], str | None]:
+    """The query as a (1, dim) float32 row, the texts embedded for it and their language."""
+    try:
+        embedded = embed_query(embedder, query, lambda term: _stored_vector(collection, index, term))
+    except QueryError as exc:
+        raise SearchError(str(exc)) from exc
+    return embedded.vector.reshape(1, -1), embedded.texts, embedded.lang
+
+
+def _candidates(index, model_id: str, vector: np.ndarray, top_k: int, media: str,
+                exclude_photo: int | None) -> tuple[list[tuple[int, float]], list]:
+    """The query's raw index hits and, from them, every clip and photo ranked best first.
+
+    The candidate window depends only on ``top_k`` (see ``search``).
+    """
+    k = min(max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES), max(index.info().count, 1))
+    hits = index.search(model_id, vector, k)
+    return hits, _rank(hits, media, exclude_photo=exclude_photo)
 
 
 def image_warning(image: Image.Image) -> str | None:
@@ -128,15 +226,15 @@ def image_warning(image: Image.Image) -> str | None:
     return "the example image is (nearly) black or blank: no moment can be identified from it"
 
 
-def _stored_vector(collection: Collection, index, like_keyframe: int | None, like_photo: int | None) -> np.ndarray:
-    if like_keyframe is not None:
-        if not Keyframe.objects.filter(pk=like_keyframe, video__collection=collection).exists():
-            raise SearchError(f"keyframe {like_keyframe} is not in collection '{collection.name}'")
-        vid = keyframe_vector_id(int(like_keyframe))
+def _stored_vector(collection: Collection, index, term: KeyframeTerm | PhotoTerm) -> np.ndarray:
+    if isinstance(term, KeyframeTerm):
+        if not Keyframe.objects.filter(pk=term.keyframe_id, video__collection=collection).exists():
+            raise SearchError(f"keyframe {term.keyframe_id} is not in collection '{collection.name}'")
+        vid = keyframe_vector_id(term.keyframe_id)
     else:
-        if not Photo.objects.filter(pk=like_photo, collection=collection).exists():
-            raise SearchError(f"photo {like_photo} is not in collection '{collection.name}'")
-        vid = photo_vector_id(int(like_photo))
+        if not Photo.objects.filter(pk=term.photo_id, collection=collection).exists():
+            raise SearchError(f"photo {term.photo_id} is not in collection '{collection.name}'")
+        vid = photo_vector_id(term.photo_id)
     found = index.reconstruct([vid])
     if vid not in found:
         raise SearchError("that item has no vector yet (still being ingested?)")
@@ -153,7 +251,8 @@ def _split_hits(hits: list[tuple[int, float]]) -> tuple[dict[int, float], dict[i
     return keyframe_scores, photo_scores
 
 
-def _rank(hits: list[tuple[int, float]], top_k: int, media: str, exclude_photo: int | None) -> list:
+def _rank(hits: list[tuple[int, float]], media: str, exclude_photo: int | None) -> list:
+    """Every clip (moment) and photo of the candidate hits, best first."""
     keyframe_scores, photo_scores = _split_hits(hits)
     results: list[ClipResult | PhotoResult] = []
     if media in ("all", "videos") and keyframe_scores:
@@ -183,10 +282,62 @@ def _rank(hits: list[tuple[int, float]], top_k: int, media: str, exclude_photo: 
         photos = Photo.objects.filter(pk__in=photo_scores, status=Status.INDEXED).exclude(pk=exclude_photo or -1)
         results.extend(PhotoResult(photo=p, score=photo_scores[p.pk]) for p in photos)
     results.sort(key=lambda r: (-r.score, _tiebreak(r)))
-    return results[:top_k]
+    return results
 
 
-def _put_copied_moment_first(collection: Collection, image: Image.Image, results: list, top_k: int,
+def _by_video(ranked: list) -> list:
+    """Videos ranked by their best clip, each with its matching clips in time order; photos as they are.
+
+    A video none of whose clips matches (it made the candidate list only by its best, weak, frame)
+    keeps that best clip, so no video of the clip answer is missing from this one.
+    """
+    clips: dict[int, list[ClipResult]] = defaultdict(list)
+    for r in ranked:
+        if isinstance(r, ClipResult):
+            clips[r.clip.video_id].append(r)
+    entries: list = []
+    for r in ranked:
+        if isinstance(r, PhotoResult):
+            entries.append(r)
+        elif r is clips[r.clip.video_id][0]:
+            of_video = clips[r.clip.video_id]
+            shown = [c for c in of_video if c.clip.matched or c.exact_frame] or of_video[:1]
+            entries.append(VideoResult(video=r.keyframe.video, clips=sorted(shown, key=lambda c: c.clip.start)))
+    return entries
+
+
+def _videos_of(results: list) -> list[int]:
+    """The videos a page shows, in order of first appearance."""
+    ids = [r.clip.video_id if isinstance(r, ClipResult) else r.video.pk
+           for r in results if not isinstance(r, PhotoResult)]
+    return list(dict.fromkeys(ids))
+
+
+def _timelines(index, query: np.ndarray, video_ids: list[int], ranked: list) -> dict[int, VideoTimeline]:
+    """Each listed video's score over its whole length, from its stored keyframe vectors."""
+    if not video_ids:
+        return {}
+    rows = np.array(Keyframe.objects.filter(video_id__in=video_ids).values_list(
+        "pk", "video_id", "segment_start", "segment_end"), dtype=np.float64).reshape(-1, 4)
+    vector_ids = [keyframe_vector_id(int(pk)) for pk in rows[:, 0]]
+    stored = index.reconstruct(vector_ids)
+    known = np.array([vid in stored for vid in vector_ids], dtype=bool)
+    durations = dict(Video.objects.filter(pk__in=video_ids).values_list("pk", "duration"))
+    moments: dict[int, list[Clip]] = defaultdict(list)
+    for r in ranked:
+        if isinstance(r, ClipResult) and (r.clip.matched or r.exact_frame):
+            moments[r.clip.video_id].append(r.clip)
+    timelines = {}
+    for video_id in video_ids:
+        mine = np.flatnonzero((rows[:, 1] == video_id) & known)
+        vectors = np.stack([stored[vector_ids[i]] for i in mine]) if len(mine) else np.empty((0, len(query)))
+        entries = score_segments(rows[mine, 2], rows[mine, 3], vectors, query)
+        timelines[video_id] = VideoTimeline(video_id, durations.get(video_id), entries,
+                                            sorted(moments[video_id], key=lambda c: c.start))
+    return timelines
+
+
+def _put_copied_moment_first(collection: Collection, image: Image.Image, results: list,
                              hits: list[tuple[int, float]]) -> list:
     """When the example image is a near-copy of footage of one video, a clip of that footage goes first.
 
@@ -217,7 +368,7 @@ def _put_copied_moment_first(collection: Collection, image: Image.Image, results
     score = max([scores[pk] for pk in copied.clip.keyframe_ids if pk in scores] + [r.score for r in folded],
                 default=0.0)
     first = ClipResult(replace(copied.clip, score=score), copied.keyframe, exact_frame=match.one_moment)
-    return [first, *(r for r in results if not any(r is f for f in folded))][:top_k]
+    return [first, *(r for r in results if not any(r is f for f in folded))]
 
 
 def _clip_over(match: FrameMatch) -> ClipResult | None:

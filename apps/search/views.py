@@ -1,4 +1,8 @@
-"""The search page: pick a collection, type a query or drop an image, watch the matching moments."""
+"""The search page: pick a collection, type a query and/or drop an image, watch the matching moments.
+
+The box takes the same syntax as the API's ``text`` (``red car -night``, ``car:2 + road``); an image
+dropped while the box holds text is searched for together with it.
+"""
 from __future__ import annotations
 
 from django.conf import settings
@@ -10,6 +14,8 @@ from apps.media.models import Collection
 from .embedders.base import ModelUnavailableError
 from .images import ImageLoadError, open_image
 from .index import IndexModelMismatchError
+from .page import PageParams, page_context
+from .query_spec import QueryError, build_query
 from .serializers import response_to_dict
 from .service import SearchError, search
 
@@ -23,21 +29,17 @@ def search_page(request: HttpRequest) -> HttpResponse:
     params = request.POST if request.method == "POST" else request.GET
     selected = next((c for c in collections if str(c.pk) == params.get("collection")), collections[0] if collections else None)
     context: dict = {"collections": collections, "selected": selected, "text": params.get("q", ""), "result": None}
+    page = context["page"] = PageParams.from_params(params)
     like_keyframe, like_photo = _int_or_none(params.get("like_keyframe")), _int_or_none(params.get("like_photo"))
     image_file = request.FILES.get("image")
     if selected is None or not (context["text"].strip() or image_file or like_keyframe or like_photo):
         return render(request, "search/search.html", context)
     try:
         image = open_image(image_file, max_pixels=settings.MAX_IMAGE_PIXELS) if image_file else None
-        response = search(
-            selected,
-            text=context["text"].strip() if not (image or like_keyframe or like_photo) else None,
-            image=image,
-            like_keyframe=like_keyframe,
-            like_photo=like_photo,
-            top_k=min(_int_or_none(params.get("top_k")) or 12, 100),
-        )
+        query = build_query(text=context["text"], image=image, like_keyframe=like_keyframe, like_photo=like_photo)
+        response = search(selected, query, top_k=page.top_k, offset=page.offset, group_by=page.group_by, timeline=True)
         context["result"] = response_to_dict(response, request)
-    except (SearchError, ImageLoadError, IndexModelMismatchError, ModelUnavailableError) as exc:
+        context.update(page_context(context["result"], page, params, selected.pk, linkable=image_file is None))
+    except (QueryError, SearchError, ImageLoadError, IndexModelMismatchError, ModelUnavailableError) as exc:
         context["error"] = str(exc)
     return render(request, "search/search.html", context, status=400 if context.get("error") else 200)

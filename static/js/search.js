@@ -1,23 +1,10 @@
-// Search page behaviour: play a clip from its start, show "why?" heat maps, drop an image to search.
+// Search page behaviour: "why?" heat maps, drop an image to search, switch clips / by video.
+// Playing (clips, chips, strips) is in player.js and heat_strip.js.
 (function () {
   const dialog = document.getElementById("player-dialog");
   const player = document.getElementById("player");
   const caption = document.getElementById("player-caption");
   const heatmap = document.getElementById("heatmap");
-
-  function openPlayer(item) {
-    const start = parseFloat(item.dataset.start), end = parseFloat(item.dataset.end);
-    heatmap.hidden = true;
-    player.hidden = false;
-    player.src = `${item.dataset.videoUrl}#t=${start.toFixed(2)},${end.toFixed(2)}`;
-    caption.textContent = `${start.toFixed(1)}–${end.toFixed(1)} s`;
-    dialog.showModal();
-    player.play().catch(() => {});
-  }
-
-  document.querySelectorAll(".result.clip .play").forEach((btn) => {
-    btn.addEventListener("click", () => openPlayer(btn.closest(".result")));
-  });
 
   document.querySelectorAll(".explain").forEach((btn) => {
     btn.addEventListener("click", () => {
@@ -30,8 +17,6 @@
     });
   });
 
-  if (dialog) dialog.addEventListener("close", () => player.pause());
-
   const drop = document.getElementById("drop");
   const input = document.getElementById("image");
   const form = document.getElementById("search-form");
@@ -43,5 +28,13 @@
       if (ev.dataTransfer.files.length) { input.files = ev.dataTransfer.files; form.requestSubmit(); }
     });
     input.addEventListener("change", () => { if (input.files.length) form.requestSubmit(); });
+  }
+
+  // Switching the view repeats the current text search at once (an image would have to be dropped again).
+  const q = document.getElementById("q");
+  if (form && q) {
+    form.querySelectorAll("input[name=group_by]").forEach((radio) => {
+      radio.addEventListener("change", () => { if (q.value.trim() && document.getElementById("results")) form.requestSubmit(); });
+    });
   }
 })();

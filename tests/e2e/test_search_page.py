@@ -1,36 +1,12 @@
 """The web page in a real headless Chromium: search by text, see clips, click one, the video plays from its start."""
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
 from apps.media.models import Collection
 from apps.media.services.register import register_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture
-def browser_page():
-    if CHROMIUM is None:
-        pytest.fail("chromium is not installed: run scripts/setup.sh (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        yield page
-        browser.close()
 
 
 def test_search_page_finds_and_plays_a_moment(live_server, storage_dirs, browser_page, demo_media):

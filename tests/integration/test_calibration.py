@@ -16,6 +16,7 @@ from django.core.management import call_command
 
 from apps.media.models import Collection, Status, Video
 from apps.search import calibration
+from apps.search.query_spec import build_query
 from apps.search.service import search
 from apps.search.testmodel.demo_video import demo_segments
 from apps.search.testmodel.scenes import ObjectGroup, SceneSpec, caption_en, caption_ru, distinct_specs, render
@@ -65,7 +66,7 @@ def flagged_share(collection: Collection, specs, caption) -> tuple[float, list[s
     """Share of queries answered "no good match", and the queries that were and were not."""
     flagged, passed = [], []
     for spec in specs:
-        response = search(collection, text=caption(spec), top_k=5)
+        response = search(collection, build_query(text=caption(spec)), top_k=5)
         assert response.results and [r.relevance for r in response.results] == sorted(
             (r.relevance for r in response.results), reverse=True)
         assert response.no_good_match == all(r.low_confidence for r in response.results)
@@ -112,11 +113,15 @@ def test_relevance_and_no_good_match_reach_the_api_the_cli_and_the_page(storage_
     assert miss["no_good_match"] is True and any("no good match" in w for w in miss["warnings"])
     assert miss["results"] and all(r["low_confidence"] and r["relevance"] < 0.5 for r in miss["results"])
 
+    combined = api(f"{present} + {absent}")  # two terms: the cosine of a sum of vectors, not calibrated
+    assert combined["no_good_match"] is False and {r["relevance"] for r in combined["results"]} == {None}
+
     out = io.StringIO()
     call_command("search", collection="album", text=absent, top=2, stdout=out)
     lines = out.getvalue().splitlines()
     assert lines[1].startswith("warning: no good match")  # after the "embedded:" line
-    assert lines[-1].split()[1].endswith("%?")  # relevance, "?" for low confidence, then the raw score
+    ranked = [line.split() for line in lines if line.lstrip().startswith(("1.", "2."))]
+    assert len(ranked) == 2 and all(r[1].endswith("%?") for r in ranked)  # relevance, "?": low confidence
 
     collection = Collection.objects.get(name="album")
     page = client.get("/", {"collection": collection.pk, "q": absent}).content.decode()

@@ -49,6 +49,12 @@ def test_ingest_folder_then_search_json(storage_dirs, media_folder):
     data = json.loads(run("search", collection="cli", text=seg.caption_ru, top=3, json=True))
     top = data["results"][0]
     assert top["type"] == "clip" and temporal_iou((top["start"], top["end"]), (seg.start, seg.end)) >= 0.8
+    # the human-readable answer, grouped by video, paged
+    page = run("search", collection="cli", text=seg.caption_en, top=2, group_by="video")
+    assert page.splitlines()[1].startswith("  1. ") and " video demo.mp4  " in page.splitlines()[1]
+    assert f"{seg.start:.2f}-" in page and "more: --offset 2" in page
+    second = run("search", collection="cli", text=seg.caption_en, top=2, group_by="video", offset=2)
+    assert second.splitlines()[1].startswith("  3. ") and "demo.mp4" not in second
     image_hit = json.loads(run("search", collection="cli", image=str(photos[0][0]), json=True))["results"][0]
     assert image_hit["type"] == "photo" and image_hit["photo"]["name"].endswith(photos[0][0].name)
     with pytest.raises(CommandError, match="unknown collection 'nope'"):

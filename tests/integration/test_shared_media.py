@@ -10,6 +10,7 @@ from django.test import override_settings
 from apps.media.models import Collection, Status, Video
 from apps.media.services.register import register_path
 from apps.search.frame_match import NEIGHBOURHOOD_S
+from apps.search.query_spec import build_query
 from apps.search.service import ClipResult, search
 
 from .helpers import grab_frame
@@ -96,7 +97,7 @@ def test_a_frame_at_a_random_second_finds_its_own_moment(shared_collection, shar
         for _ in range(8):
             second = round(rng.uniform(0.2, v.duration - 0.3), 2)
             frame = grab_frame(shared_media / "videos" / name, second, tmp_path / f"{name}-{second}.png")
-            response = search(collection, image=frame, top_k=1, media="videos")
+            response = search(collection, build_query(image=frame), top_k=1, media="videos")
             if response.warnings:
                 black += 1
                 continue

@@ -97,7 +97,7 @@ class HashEmbedder:
 
 def test_calibration_queries_are_embedded_exactly_as_search_embeds_them():
     texts = ["a red car on a road", "две синие лодки на воде", "one two three four five six seven eight"]
-    batched = calibration.embed_text_queries(HashEmbedder(), texts)
+    batched = calibration.query_vectors(HashEmbedder(), texts)
     for text, vector in zip(texts, batched):
         np.testing.assert_allclose(vector, embed_text_query(HashEmbedder(), text).vector, atol=1e-6)
 

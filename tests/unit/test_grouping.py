@@ -1,4 +1,4 @@
-"""group_hits: merge adjacent close hits into clips, one clip per stretch of video."""
+"""group_hits: every separate matching moment of a video is its own clip; adjacent close hits merge."""
 from __future__ import annotations
 
 import itertools
@@ -75,7 +75,8 @@ def test_touch_tolerance_absorbs_rounding() -> None:
 
 @pytest.mark.parametrize(
     ("gap", "expected"),
-    [(0.5, [(1, 0, 2)]), (1.5, [(1, 0, 2), (1, 3.5, 5)]), (0.0, [(1, 0, 2)])],
+    [(0.5, [(1, 0, 2)]), (0.8, [(1, 0, 2)]), (1.0, [(1, 0, 2), (1, 3.0, 4.5)]), (1.5, [(1, 0, 2), (1, 3.5, 5)]),
+     (0.0, [(1, 0, 2)])],
 )
 def test_lower_clip_near_a_better_one_is_suppressed(gap: float, expected: list) -> None:
     hits = [(seg(1, 0, 2), 0.90), (seg(2, 2 + gap, 3.5 + gap), 0.55), *BACKGROUND]
@@ -149,9 +150,9 @@ def test_duplicate_keyframe_keeps_its_best_score() -> None:
 
 
 def test_alpha_zero_merges_only_equal_scores_and_limit() -> None:
-    hits = [(seg(1, 0, 2), 0.90), (seg(2, 2, 4), 0.89), (seg(3, 10, 12), 0.5)]
-    assert spans(group_hits(hits, alpha=0)) == [(1, 0, 2), (1, 10, 12)]
-    assert spans(group_hits(hits, alpha=1)) == [(1, 0, 4), (1, 10, 12)]
+    hits = [(seg(1, 0, 2), 0.90), (seg(2, 2, 4), 0.80), (seg(3, 10, 12), 0.5), *BACKGROUND]
+    assert spans(group_hits(hits, alpha=0))[:2] == [(1, 0, 2), (1, 10, 12)]
+    assert spans(group_hits(hits, alpha=1))[:2] == [(1, 0, 4), (1, 10, 12)]
     assert len(group_hits(hits, limit=1)) == 1
 
 
@@ -181,3 +182,53 @@ def test_a_neighbouring_shot_joins_only_when_it_matches_about_as_well():
     strong_next = [(seg(3, 1, 6.0, 9.0), 0.85)]
     clip = group_hits(same_shot + strong_next + background)[0]
     assert (clip.start, clip.end) == (0.0, 9.0)
+
+
+# --- Moments, not videos -------------------------------------------------------------------------
+
+
+def _video(scores: list[float], length: float = 2.0, shots: list[int] | None = None) -> list:
+    """One video cut into equal segments with these scores (one shot each unless ``shots`` says)."""
+    shots = shots or list(range(len(scores)))
+    return [(Segment(i, 1, shots[i], i * length + length / 2, i * length, (i + 1) * length), s)
+            for i, s in enumerate(scores)]
+
+
+def test_a_scene_that_recurs_in_separate_shots_gives_one_clip_per_occurrence() -> None:
+    # The car passes three times; other shots in between. Every segment of the video is a hit
+    # (a trailer's keyframes all make the candidate list), and all segments touch.
+    scores = [0.3, 0.85, 0.2, 0.25, 0.8, 0.3, 0.2, 0.35, 0.7, 0.3]
+    clips = group_hits(_video(scores))
+    matched = [(c.start, c.end) for c in clips if c.matched]
+    assert matched == [(2, 4), (8, 10), (16, 18)]
+    assert [(c.start, c.end) for c in clips[:3]] == [(2, 4), (8, 10), (16, 18)]
+    assert not any(c.matched for c in clips[3:])
+
+
+def test_a_match_never_grows_into_footage_that_does_not_match() -> None:
+    # A 79 s one-shot camera recording: one event at 40-44 s, the rest background noise.
+    rng = random.Random(3)
+    scores = [0.6 + rng.uniform(-0.03, 0.03) for _ in range(40)]
+    scores[20], scores[21] = 0.9, 0.88
+    clips = group_hits(_video(scores, shots=[0] * 40))
+    first = clips[0]
+    assert (first.start, first.end, first.matched) == (40, 44, True)
+    assert [c for c in clips if c.matched] == [first]
+    # The rest is returned (nothing hidden) but never overlaps the event, and ranks below it.
+    assert all(c.end <= 40 - 1.0 or c.start >= 44 + 1.0 for c in clips[1:])
+    assert all(c.score < first.score for c in clips[1:])
+
+
+def test_segments_below_the_match_bar_separate_moments_even_when_close_to_the_seed() -> None:
+    # median 0.5, spread 0.4: with alpha 1 the seed 0.9 would take neighbours down to 0.5, but 0.6
+    # is under the match bar (0.62): it splits the shot into two moments.
+    hits = [*_video([0.9, 0.6, 0.88], shots=[0, 0, 0]), *BACKGROUND]
+    assert [(c.start, c.end) for c in group_hits(hits, alpha=1.0) if c.matched] == [(0, 2), (4, 6)]
+
+
+@pytest.mark.parametrize(("fraction", "expected"), [(0.3, [(0, 4)]), (0.7, [(0, 2)])])
+def test_match_fraction_sets_the_bar(fraction: float, expected: list) -> None:
+    # median 0.5, spread 0.4: the bar is 0.62 at 0.3 and 0.78 at 0.7; 0.75 joins only under the first.
+    hits = [*_video([0.9, 0.75], shots=[0, 0]), *BACKGROUND]
+    got = [(c.start, c.end) for c in group_hits(hits, match_fraction=fraction, alpha=1.0) if c.matched]
+    assert got == expected

@@ -6,13 +6,14 @@ Objects drift a little inside a segment so that frames differ, as in real footag
 """
 from __future__ import annotations
 
-import math
-import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from apps.search.testmodel.footage import drift, encode_frames
 from apps.search.testmodel.scenes import ObjectGroup, SceneSpec, caption_en, caption_ru, distinct_specs, render
 
 
@@ -50,11 +51,6 @@ DEMO_PHOTO_SCENES: tuple[SceneSpec, ...] = (
 )
 
 
-def _drift(t: float, phase: float) -> tuple[float, float]:
-    """Slow smooth motion (fraction of the stage) so consecutive frames differ without looking like a cut."""
-    return 0.03 * math.sin(2 * math.pi * t / 4.0 + phase), 0.015 * math.sin(2 * math.pi * t / 3.0 + 2 * phase)
-
-
 def demo_segments() -> list[DemoSegment]:
     """Segment timing and captions of the demo video (no rendering)."""
     segments, start = [], 0.0
@@ -66,29 +62,16 @@ def demo_segments() -> list[DemoSegment]:
 
 def make_demo_video(path: Path, *, fps: int = 25, size: tuple[int, int] = (640, 360)) -> list[DemoSegment]:
     """Write the demo video (H.264, yuv420p) to ``path`` and return its segments."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    w, h = size
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-           "-s", f"{w}x{h}", "-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
-           "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path)]
     segments = demo_segments()
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdin is not None
-    try:
+
+    def frames() -> Iterator[Image.Image]:
         for k, seg in enumerate(segments):
-            n_frames = round((seg.end - seg.start) * fps)
-            for f in range(n_frames):
+            for f in range(round((seg.end - seg.start) * fps)):
                 # Same rng per frame: fixed background and layout; only the drift moves objects.
                 rng = np.random.default_rng([2024, k])
-                frame = render(seg.spec, size, rng, shift=_drift(f / fps, phase=k))
-                proc.stdin.write(frame.tobytes())
-        proc.stdin.close()
-    except BrokenPipeError:
-        pass
-    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.wait() != 0:
-        raise RuntimeError(f"ffmpeg failed ({proc.returncode}): {stderr.strip()}")
+                yield render(seg.spec, size, rng, shift=drift(f / fps, phase=k))
+
+    encode_frames(path, frames(), fps=fps, size=size)
     return segments
 
 

@@ -17,6 +17,7 @@ from apps.media.models import Collection
 from apps.media.services.reindex import rebuild_collection_index
 from apps.media.services.vectors import collection_index
 from apps.search.embedders.registry import get_embedder
+from apps.search.query_spec import build_query
 from apps.search.service import ClipResult, search
 from apps.search.temporal import temporal_iou
 from apps.search.testmodel.demo_video import make_demo_photos, make_demo_video
@@ -62,7 +63,7 @@ class Command(BaseCommand):
         report = []
         for seg in segments:
             for lang, caption in (("en", seg.caption_en), ("ru", seg.caption_ru)):
-                response = search(demo, text=caption, top_k=3, media="videos")
+                response = search(demo, build_query(text=caption), top_k=3, media="videos")
                 top = next((r for r in response.results if isinstance(r, ClipResult)), None)
                 iou = temporal_iou((top.clip.start, top.clip.end), (seg.start, seg.end)) if top else 0.0
                 report.append({

@@ -1,9 +1,10 @@
-"""``manage.py evaluate {testmodel,retrieval,zeroshot,speed}``: model quality and speed, JSON or a table.
+"""``manage.py evaluate {testmodel,retrieval,zeroshot,speed,moments}``: model quality and speed, JSON or a table.
 
     evaluate testmodel [--json]
     evaluate retrieval --images DIR --captions FILE [--lang en|ru] [--model SPEC] [--json]
     evaluate zeroshot --dataset DIR --classes FILE [--lang en|ru] [--model SPEC] [--json]
     evaluate speed [--model SPEC] [--onnx DIR | --no-onnx] [--images N] [--batch B] [--queries Q] [--json]
+    evaluate moments [--model SPEC] [--top-k K] [--keep-video DIR] [--json]
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ def _flatten(result: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             rows.extend(_flatten(value, f"{name}."))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            rows.extend(_flatten({str(i): v for i, v in enumerate(value)}, f"{name}."))
         else:
             rows.append((name, value))
     return rows
@@ -69,6 +72,13 @@ class Command(BaseCommand):
         p.add_argument("--queries", type=int, default=20, help="single text queries timed (median reported)")
         p.add_argument("--json", action="store_true")
 
+        p = sub.add_parser("moments", help="moment retrieval (R1@tIoU, mAP@tIoU, recall of all occurrences) "
+                                           "on a generated video with recurring scenes, en and ru")
+        p.add_argument("--model", default="testmodel", help="embedder spec (default: the bundled test model)")
+        p.add_argument("--top-k", type=int, default=10, help="results asked per query")
+        p.add_argument("--keep-video", default=None, help="folder to keep the generated video in")
+        p.add_argument("--json", action="store_true")
+
     def handle(self, *args, action: str, **options) -> None:
         try:
             result = getattr(self, f"_{action}")(**options)
@@ -102,6 +112,11 @@ class Command(BaseCommand):
         from apps.search.evaluation.zeroshot import evaluate_zeroshot
 
         return evaluate_zeroshot(self._embedder(model), load_class_dataset(dataset, classes, lang))
+
+    def _moments(self, *, model: str, top_k: int, keep_video: str | None, **options) -> dict:
+        from apps.search.evaluation.moments import evaluate_moments
+
+        return evaluate_moments(model=model, top_k=top_k, workdir=Path(keep_video) if keep_video else None)
 
     def _speed(self, *, model: str | None, onnx: str | None, no_onnx: bool, images: int, batch: int | None,
                queries: int, **options) -> dict:

@@ -1,4 +1,8 @@
-"""manage.py search --collection NAME (--text "..." | --image FILE) [--top K] [--json]."""
+"""manage.py search --collection NAME [--text "..."] [--image FILE [--image-weight W]] [--top K] [--offset N]
+[--group-by video] [--json].
+
+Text and image may be given together: both are terms of one query (see apps/search/query_spec.py).
+"""
 from __future__ import annotations
 
 import json
@@ -11,29 +15,37 @@ from apps.media.services.collections import UnknownCollectionError, resolve_coll
 from apps.search.embedders.base import ModelUnavailableError
 from apps.search.images import ImageLoadError, open_image
 from apps.search.index import IndexModelMismatchError
+from apps.search.query_spec import QueryError, build_query
 from apps.search.serializers import response_to_dict
-from apps.search.service import SearchError, search
+from apps.search.service import GROUP_BY, SearchError, search
 
 
 class Command(BaseCommand):
-    help = "Search a collection by text (Russian or English) or by example image; prints ranked clips and photos."
+    help = "Search a collection by text (Russian or English), example image, or both; prints ranked clips and photos."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--collection", required=True)
-        query = parser.add_mutually_exclusive_group(required=True)
-        query.add_argument("--text")
-        query.add_argument("--image", type=Path)
-        parser.add_argument("--top", type=int, default=10)
+        parser.add_argument("--text", help="query text; 'red car -night' subtracts, 'car:2 + road' weights terms")
+        parser.add_argument("--image", type=Path, help="example image; combined with --text when both are given")
+        parser.add_argument("--image-weight", type=float, help="weight of the example image (default 1)")
+        parser.add_argument("--top", type=int, default=10, help="results per page")
+        parser.add_argument("--offset", type=int, default=0, help="skip this many results (the next page)")
+        parser.add_argument("--group-by", choices=GROUP_BY, default="clip",
+                            help="clip: ranked moments; video: ranked videos with all their matching moments")
+        parser.add_argument("--timeline", action="store_true", help="with --json: each listed video's score over time")
         parser.add_argument("--json", action="store_true", help="print the API's JSON")
 
-    def handle(self, *args, collection: str, text: str | None, image: Path | None, top: int, **options) -> None:
+    def handle(self, *args, collection: str, text: str | None, image: Path | None, image_weight: float | None,
+               top: int, **options) -> None:
         try:
             target = resolve_collection(collection)
             picture = open_image(image, max_pixels=settings.MAX_IMAGE_PIXELS) if image else None
-            response = search(target, text=text, image=picture, top_k=top)
+            query = build_query(text=text, image=picture, image_weight=image_weight)
+            response = search(target, query, top_k=top, offset=options["offset"], group_by=options["group_by"],
+                              timeline=options["timeline"])
         except FileNotFoundError as exc:
             raise CommandError(f"no such image file: {exc.filename}") from exc
-        except (UnknownCollectionError, SearchError, ImageLoadError, IndexModelMismatchError,
+        except (UnknownCollectionError, QueryError, SearchError, ImageLoadError, IndexModelMismatchError,
                 ModelUnavailableError) as exc:
             raise CommandError(str(exc)) from exc
         data = response_to_dict(response, None)
@@ -44,17 +56,25 @@ class Command(BaseCommand):
             self.stdout.write("embedded: " + " | ".join(data["query"]["embedded_texts"]))
         for warning in data["warnings"]:
             self.stdout.write(f"warning: {warning}")
-        for rank, r in enumerate(data["results"], 1):
+        for rank, r in enumerate(data["results"], data["offset"] + 1):
             head = f"{rank:>3}. {_relevance(r)}  {r['score']:.4f}"
             if r["type"] == "clip":
-                self.stdout.write(
-                    f"{head}  clip  {r['video']['name']}  {r['start']:.2f}-{r['end']:.2f}s"
-                    f"  ({'exact frame' if r['exact_frame'] else 'best'} {r['best_time']:.2f}s)  {r['play_url']}"
-                )
+                self.stdout.write(f"{head}  clip  {r['video']['name']}  {_clip_line(r)}")
+            elif r["type"] == "video":
+                self.stdout.write(f"{head}  video {r['video']['name']}  {len(r['clips'])} moment(s)")
+                for clip in r["clips"]:
+                    self.stdout.write(f"       {_relevance(clip)}  {clip['score']:.4f}  {_clip_line(clip)}")
             else:
                 self.stdout.write(f"{head}  photo {r['photo']['name']}  {r['photo']['url']}")
         if not data["results"]:
             self.stdout.write("no results (is anything indexed in this collection?)")
+        elif data["next_offset"] is not None:
+            self.stdout.write(f"more: --offset {data['next_offset']} ({data['total']} in all)")
+
+
+def _clip_line(r: dict) -> str:
+    return (f"{r['start']:.2f}-{r['end']:.2f}s  ({'exact frame' if r['exact_frame'] else 'best'} "
+            f"{r['best_time']:.2f}s)  {r['play_url']}")
 
 
 def _relevance(result: dict) -> str:

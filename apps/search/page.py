@@ -1,0 +1,138 @@
+"""What the search page and the video page add to a search answer: view, paging, strips and links.
+
+Kept out of the views so they stay thin: parsing the page's own parameters (view, page size,
+offset) within the service's limits, the links that repeat the same query on another page or on a
+video's page, and a heat strip for each video result.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from apps.media.models import Video
+
+from .embedders.base import ModelUnavailableError
+from .heat_strip import HeatStrip, heat_strip
+from .index import IndexModelMismatchError
+from .query_spec import QueryError, build_query
+from .serializers import timeline_to_dict
+from .service import GROUP_BY, MAX_DEPTH, MAX_TOP_K, SearchError, video_timeline
+
+#: Results per page when the request does not say.
+DEFAULT_PAGE_SIZE = 12
+
+
+def _int(value: str | None, default: int) -> int:
+    return int(value) if value and value.isdigit() else default
+
+
+@dataclass(frozen=True)
+class PageParams:
+    """The view and the page asked for, within the service's limits (never an error: a page link may be stale)."""
+
+    group_by: str = "clip"
+    top_k: int = DEFAULT_PAGE_SIZE
+    offset: int = 0
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> PageParams:
+        group_by = params.get("group_by") if params.get("group_by") in GROUP_BY else "clip"
+        top_k = min(max(_int(params.get("top_k"), DEFAULT_PAGE_SIZE), 1), MAX_TOP_K)
+        offset = min(_int(params.get("offset"), 0), MAX_DEPTH - top_k)
+        return cls(group_by=group_by, top_k=top_k, offset=offset)
+
+
+def query_of(params: Mapping[str, str]) -> dict[str, str]:
+    """The parameters that say what was searched, as given (text and "more like this" are searched together)."""
+    query = {key: params[key] for key in ("like_keyframe", "like_photo") if params.get(key)}
+    if params.get("q", "").strip():
+        query["q"] = params["q"]
+    return query
+
+
+@dataclass(frozen=True)
+class Paging:
+    first: int  # 1-based position of the page's first result
+    last: int
+    total: int
+    previous_url: str | None
+    next_url: str | None
+
+
+def paging(result: dict, page: PageParams, base: dict[str, str] | None) -> Paging:
+    """Previous/next links that repeat the search with the same view and page size.
+
+    ``base`` is the collection and query parameters, or None when the search cannot be repeated
+    from a link (an uploaded image): then there are no links.
+    """
+    shown = len(result["results"])
+    previous_url = next_url = None
+    if base is not None:
+        keep = {**base, "group_by": page.group_by, "top_k": str(page.top_k)}
+        if page.offset > 0:
+            previous_url = "?" + urlencode({**keep, "offset": max(page.offset - page.top_k, 0)})
+        if result.get("next_offset") is not None:
+            next_url = "?" + urlencode({**keep, "offset": result["next_offset"]})
+    return Paging(page.offset + 1 if shown else page.offset, page.offset + shown, result.get("total", shown),
+                  previous_url, next_url)
+
+
+def attach_strips(result: dict) -> None:
+    """Give each clip and video entry of an answer dict its video's heat strip (``entry["strip"]``)."""
+    timelines = result.get("timelines", {})
+    for entry in result["results"]:
+        if entry["type"] not in ("clip", "video"):
+            continue
+        timeline = timelines.get(str(entry["video"]["id"]))
+        current = (entry["start"], entry["end"]) if entry["type"] == "clip" else None
+        entry["strip"] = heat_strip(timeline, current=current) if timeline else None
+
+
+def video_page_query(query: dict[str, str] | None, page: PageParams) -> str:
+    """The query string a result links to the video page with, so that page shows the same strip."""
+    if not query:
+        return ""
+    return urlencode({**query, "top_k": page.top_k})
+
+
+@dataclass(frozen=True)
+class VideoPageStrip:
+    strip: HeatStrip | None
+    label: str  # what was searched, for the heading
+    search_query: str  # the query string that repeats the search on the search page
+    error: str | None = None
+
+
+def video_page_strip(video: Video, params: Mapping[str, str]) -> VideoPageStrip | None:
+    """The strip of the search a visitor came from (its parameters in the link), or None without one."""
+    query = query_of(params)
+    if not query:
+        return None
+    label = " + ".join(part for part in (
+        "more like keyframe " + query["like_keyframe"] if "like_keyframe" in query else "",
+        "more like photo " + query["like_photo"] if "like_photo" in query else "",
+        query.get("q", "")) if part)
+    search_query = urlencode({"collection": video.collection_id, **query})
+    try:
+        timeline = video_timeline(
+            video,
+            build_query(text=query.get("q"), like_keyframe=_int(query.get("like_keyframe"), 0) or None,
+                        like_photo=_int(query.get("like_photo"), 0) or None),
+            top_k=PageParams.from_params(params).top_k,
+        )
+    except (QueryError, SearchError, IndexModelMismatchError, ModelUnavailableError) as exc:
+        return VideoPageStrip(None, label, search_query, str(exc))
+    return VideoPageStrip(heat_strip(timeline_to_dict(timeline)), label, search_query)
+
+
+def page_context(result: dict, page: PageParams, params: Mapping[str, str], collection_id: int,
+                 linkable: bool) -> dict:
+    """Everything the search page shows around an answer dict (whose entries get their strips here)."""
+    attach_strips(result)
+    query = query_of(params) if linkable else None
+    base = {"collection": str(collection_id), **query} if query else None
+    other = "video" if page.group_by == "clip" else "clip"
+    other_view_url = "?" + urlencode({**base, "group_by": other, "top_k": page.top_k}) if base else None
+    return {"paging": paging(result, page, base), "video_query": video_page_query(query, page),
+            "other_view_url": other_view_url}
