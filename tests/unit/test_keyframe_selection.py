@@ -177,3 +177,12 @@ def test_builder_skips_wholly_black_segments_only():
     assert len(builder.segments) == 4
     assert [k.segment_start for k in builder.keyframes] == [3.0, 6.0, 9.0]
     assert builder.keyframes[0].time >= 3.5
+
+
+def test_builder_keeps_short_first_and_last_shots_like_the_pure_split():
+    from apps.media.services.shots import cuts_to_shots, split_into_segments
+
+    builder, _ = _stream(10.0, [0.12, 0.32, 5.0, 9.72, 9.9])
+    assert builder.cuts == [0.32, 5.0, 9.72]
+    assert builder.segments == split_into_segments(cuts_to_shots(builder.cuts, 10.0), 3.0)
+    assert cuts_to_shots([0.12, 0.32, 5.0, 9.72, 9.9], 10.0) == cuts_to_shots(builder.cuts, 10.0)

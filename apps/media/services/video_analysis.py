@@ -20,13 +20,14 @@ from PIL import Image
 from scenedetect.common import FrameTimecode
 
 from .content_detector import FastContentDetector
-from .cut_filters import IsolatedSpikeDetector, is_fade_out
+from .cut_filters import FlashRejector, IsolatedSpikeDetector, is_fade_out
 from .decode import DecodeReport, FrameStream, StreamFormat, i420_planes, i420_to_rgb
 from .errors import CorruptVideoError, NotAVideoError
 from .fingerprints import FingerprintTrack
 from .keyframes import BucketPool, Candidate, FrameQuality, choose_keyframe, frame_quality
 from .probe import ProbeResult, ProbeRun, check_file
 from .shots import (
+    DEFAULT_MIN_EDGE_SHOT,
     DEFAULT_MIN_SHOT,
     Segment,
     Shot,
@@ -102,7 +103,7 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
         on_progress(1.0)
     return VideoAnalysis(
         probe=probe,
-        shots=cuts_to_shots(builder.cuts, probe.duration, builder.min_shot),
+        shots=cuts_to_shots(builder.cuts, probe.duration, builder.min_shot, builder.min_edge_shot),
         keyframes=builder.keyframes,
         decode_seconds=time.perf_counter() - started,
         segments=builder.segments,
@@ -117,9 +118,12 @@ def _scan(stream: FrameStream, probe: ProbeResult, builder: SegmentBuilder, fing
     detector = FastContentDetector(threshold=CONTENT_THRESHOLD, min_scene_len=MIN_SCENE_FRAMES)
     spikes = IsolatedSpikeDetector()
     fps = fmt.fps
+    reported_late = max(detector.event_buffer_length, spikes.radius)
+    # A picture back within the inner minimum shot length was a flash, wherever it happens.
+    flashes = FlashRejector(window=max(1, round(DEFAULT_MIN_SHOT * float(fps))), max_delay=reported_late)
     # Cuts can be reported this long after the frame they happen at (the detector's merge filter,
-    # the spike detector's look-ahead).
-    lag = (max(detector.event_buffer_length, spikes.radius) + 2) / float(fps)
+    # the spike detector's look-ahead, the flash check's wait for the picture to come back).
+    lag = (max(reported_late, flashes.window) + 2) / float(fps)
     expected = max(1.0, probe.duration * float(fps))
     stride = max(1, round(float(fps) / CANDIDATES_PER_SECOND))
     half_size = HalfSizeFrames(fmt)
@@ -131,9 +135,11 @@ def _scan(stream: FrameStream, probe: ProbeResult, builder: SegmentBuilder, fing
         recent_grays.append(gray)
         for cut in detector.process_frame(FrameTimecode(index, fps=fps), small):
             if not _is_fade_out_at(cut.frame_num, index, recent_grays):
-                builder.add_cut(float(cut.frame_num / fps))
+                flashes.propose(cut.frame_num)
         for cut_frame in spikes.push(index, detector.last_score):
-            builder.add_cut(float(cut_frame / fps))  # a cut the detector also saw is dropped as a repeat
+            flashes.propose(cut_frame)  # a cut the detector also saw is one cut
+        for cut_frame in flashes.push(index, small):
+            builder.add_cut(float(cut_frame / fps))
         now = float(index / fps)
         if index % stride == 0:
             builder.offer(now, frame, frame_quality(full_range(gray)))
@@ -144,7 +150,9 @@ def _scan(stream: FrameStream, probe: ProbeResult, builder: SegmentBuilder, fing
             next_report = index / expected + _PROGRESS_STEP
     if index >= 0:
         for cut in detector.post_process(FrameTimecode(index, fps=fps)):
-            builder.add_cut(float(cut.frame_num / fps))
+            flashes.propose(cut.frame_num)
+        for cut_frame in flashes.flush():
+            builder.add_cut(float(cut_frame / fps))
 
 
 class HalfSizeFrames:
@@ -211,10 +219,12 @@ class SegmentBuilder:
     """
 
     def __init__(self, *, max_gap: float, duration: float, min_shot: float = DEFAULT_MIN_SHOT,
+                 min_edge_shot: float = DEFAULT_MIN_EDGE_SHOT,
                  on_keyframe: Callable[[Keyframe], None] | None = None) -> None:
         self.max_gap = max_gap
         self.duration = duration
         self.min_shot = min_shot
+        self.min_edge_shot = min(min_edge_shot, min_shot)
         self.cuts: list[float] = []
         self.segments: list[Segment] = []
         self.keyframes: list[Keyframe] = []
@@ -231,9 +241,12 @@ class SegmentBuilder:
         return len(self._pool)
 
     def add_cut(self, cut: float) -> None:
-        """A detected cut; dropped when it would make a shot shorter than ``min_shot``."""
+        """A detected cut; dropped when it would make a shot shorter than ``min_shot`` (the first
+        shot: ``min_edge_shot``)."""
         last_boundary = self._pending_cut if self._pending_cut is not None else self._shot_start
-        if cut - last_boundary < self.min_shot or cut >= self.duration or cut <= self._cursor:
+        first = self._pending_cut is None and self._shot_index == 0
+        least = self.min_edge_shot if first else self.min_shot
+        if cut - last_boundary < least or cut >= self.duration or cut <= self._cursor:
             return
         if self._pending_cut is not None:
             self._close_shot(self._pending_cut)
@@ -247,7 +260,7 @@ class SegmentBuilder:
     def advance(self, *, settled_until: float) -> None:
         """Close the segments (and shots) that became final by ``settled_until``."""
         if self._pending_cut is not None:
-            if settled_until >= self._pending_cut + self.min_shot:
+            if settled_until >= self._pending_cut + self.min_edge_shot:  # it cannot be the last sliver
                 self._close_shot(self._pending_cut)
             return
         settled = settled_segment_count(self._shot_start, settled_until, self.max_gap)
@@ -265,7 +278,7 @@ class SegmentBuilder:
         if self._pending_cut is not None and self._pending_cut >= self.duration:
             self._pending_cut = None
         if self._pending_cut is not None:
-            if self.duration - self._pending_cut < self.min_shot:
+            if self.duration - self._pending_cut < self.min_edge_shot:
                 self._pending_cut = None
             else:
                 self._close_shot(self._pending_cut)
