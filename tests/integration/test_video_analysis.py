@@ -77,9 +77,20 @@ def test_static_cameras_have_no_cut_but_keyframes_all_along(name):
     assert [(k.segment_start, k.segment_end) for k in kfs] == [(s.start, s.end) for s in result.segments]
     assert kfs[0].segment_start == 0.0 and kfs[-1].segment_end == duration
     assert all(k.segment_end - k.segment_start <= MAX_GAP + 1e-9 for k in kfs)
-    # keyframe times themselves are spread: chosen in the middle half of each segment
+    # keyframe times themselves are at most a gap apart (one frame of tolerance), and from the ends
     times = [0.0] + [k.time for k in kfs] + [duration]
-    assert max(b - a for a, b in zip(times, times[1:])) <= 1.5 * MAX_GAP
+    assert max(b - a for a, b in zip(times, times[1:])) <= MAX_GAP + 1 / result.probe.fps + 1e-9, times
+
+
+def test_keyframes_of_a_long_generated_shot_are_at_most_a_gap_apart(tmp_path):
+    """A minute of one moving shot at 29.97 fps (2 s is no whole number of frames there)."""
+    path = tmp_path / "long.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x240:r=30000/1001:d=60", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", str(path))
+    result = analyze_video(path, max_gap=2.0)
+    assert cut_times(result) == [] and len(result.keyframes) == len(result.segments) >= 30
+    times = [0.0] + [k.time for k in result.keyframes] + [result.probe.duration]
+    assert max(b - a for a, b in zip(times, times[1:])) <= 2.0 + 1 / result.probe.fps + 1e-9, times
 
 
 def test_odd_matroska_with_subtitles_and_fonts_ingests():

@@ -2,7 +2,7 @@
 
 Pipeline: one ffmpeg process streaming small I420 frames (:mod:`.decode`), with ffprobe run while
 it starts -> per frame: PySceneDetect's ``ContentDetector`` (vectorised score) on a half-size BGR copy, a
-fade-out check on reported cuts, a quality score for ~12 frames a second, and a bucketed candidate
+fade-out and flash check on reported cuts, a quality score for ~12 frames a second, and a candidate
 pool -> segments are closed (and their keyframe chosen) as soon as they are final, so memory holds a
 few seconds of candidates, never the whole video.
 """
@@ -94,7 +94,8 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
             raise NotAVideoError(f"The video is too small to analyse ({probe.width}x{probe.height} pixels).")
         if on_probe is not None:
             on_probe(probe)
-        builder = SegmentBuilder(max_gap=max_gap, duration=probe.duration, on_keyframe=on_keyframe)
+        builder = SegmentBuilder(max_gap=max_gap, duration=probe.duration, frame_time=1.0 / float(stream.format.fps),
+                                 on_keyframe=on_keyframe)
         fingerprints = FingerprintTrack()
         _scan(stream, probe, builder, fingerprints, on_progress)
     probe = _settle_duration(probe, stream.report, stream.format)
@@ -215,13 +216,18 @@ class SegmentBuilder:
     """Turns a stream of frames and cuts into final segments and their keyframes.
 
     Follows the rules of :func:`cuts_to_shots` and :func:`shot_segment_edges` incrementally, so its
-    output equals ``split_into_segments(cuts_to_shots(cuts, duration), max_gap)``.
+    output equals ``split_into_segments(cuts_to_shots(cuts, duration), max_gap)``. Each keyframe is
+    chosen at most ``max_gap`` + one frame after the previous one of its shot (segments alone would
+    let two keyframes be 1.5 gaps apart), unless no usable frame is in reach.
     """
 
     def __init__(self, *, max_gap: float, duration: float, min_shot: float = DEFAULT_MIN_SHOT,
-                 min_edge_shot: float = DEFAULT_MIN_EDGE_SHOT,
+                 min_edge_shot: float = DEFAULT_MIN_EDGE_SHOT, frame_time: float = 0.0,
                  on_keyframe: Callable[[Keyframe], None] | None = None) -> None:
         self.max_gap = max_gap
+        # Keyframes of a shot are at most max_gap + one frame apart: 2 s is no whole number of
+        # frames at 29.97 fps, and 59-frame steps would drift a keyframe a frame a segment earlier.
+        self.keyframe_gap = max_gap + frame_time
         self.duration = duration
         self.min_shot = min_shot
         self.min_edge_shot = min(min_edge_shot, min_shot)
@@ -233,7 +239,11 @@ class SegmentBuilder:
         self._shot_start = 0.0
         self._cursor = 0.0  # start of the first segment of the open shot not emitted yet
         self._pending_cut: float | None = None
-        self._pool = BucketPool(bucket=min(1.0, max(0.1, max_gap / 12)))
+        self._last_keyframe: float | None = None  # time of the open shot's latest keyframe
+        # Buckets shorter than the candidates' spacing: every candidate is kept, so the frame exactly
+        # one gap after the previous keyframe is there to choose (about 12 frames a second of the
+        # open window: 2 * max_gap + the detector's lag).
+        self._pool = BucketPool(bucket=0.5 / CANDIDATES_PER_SECOND)
 
     @property
     def held_candidates(self) -> int:
@@ -297,14 +307,20 @@ class SegmentBuilder:
             self._shot_index += 1
             self._shot_start = self._cursor = end
             self._pending_cut = None
+            self._last_keyframe = None
 
     def _emit(self, start: float, end: float, *, shot_end: float | None, take_all: bool = False) -> None:
         segment = Segment(self._shot_index, start, end)
         self.segments.append(segment)
         self._cursor = end
         candidates = self._pool.take(start, None if take_all else end)
-        best = choose_keyframe(candidates, start, end, shot_start=self._shot_start, shot_end=shot_end)
+        latest = None if self._last_keyframe is None else self._last_keyframe + self.keyframe_gap
+        if latest is not None and latest < start:
+            latest = None  # a segment without keyframe (black) already broke the chain
+        best = choose_keyframe(candidates, start, end, shot_start=self._shot_start, shot_end=shot_end,
+                               latest=latest)
         if best is not None:
+            self._last_keyframe = best.time
             self._on_keyframe(_to_keyframe(best, segment))
 
 
