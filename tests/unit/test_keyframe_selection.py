@@ -97,8 +97,8 @@ def test_choice_avoids_frames_next_to_a_shot_boundary():
 
 def test_latest_slides_the_window_earlier_and_caps_the_choice():
     # middle half [0.75, 2.25]; one gap after the previous keyframe is 1.0: window [0.0, 1.0]
-    cands = [cand(0.5, blurred(1)), cand(0.9, textured(2)), cand(1.1, textured(2)), cand(2.0, textured(2))]
-    assert choose_keyframe(cands, 0.0, 3.0).time == 2.0
+    cands = [cand(0.5, blurred(1)), cand(0.9, textured(2)), cand(1.4, textured(2)), cand(2.0, textured(2))]
+    assert choose_keyframe(cands, 0.0, 3.0).time == 1.4
     assert choose_keyframe(cands, 0.0, 3.0, latest=1.0).time == 0.9
     assert choose_keyframe(cands, 0.0, 3.0, latest=0.6).time == 0.5  # blurred, but within reach
 
@@ -108,13 +108,15 @@ def test_latest_is_broken_only_when_nothing_usable_comes_before_it():
     assert choose_keyframe(cands, 0.0, 3.0, latest=0.5).time == 0.8  # the nearest usable frame
 
 
-def test_a_later_frame_nearly_as_sharp_is_preferred():
+def test_a_frame_nearly_as_sharp_nearer_the_centre_is_preferred_unless_the_shot_ends():
     sharp = frame_quality(textured(1))
     nearly = FrameQuality(sharp.mean, sharp.std, sharp.sharpness * 0.9)
     much_less = FrameQuality(sharp.mean, sharp.std, sharp.sharpness * 0.5)
     frame = textured(1)
-    assert choose_keyframe([Candidate(1.0, sharp, frame), Candidate(1.8, nearly, frame)], 0.0, 3.0).time == 1.8
-    assert choose_keyframe([Candidate(1.0, sharp, frame), Candidate(1.8, much_less, frame)], 0.0, 3.0).time == 1.0
+    assert choose_keyframe([Candidate(0.8, sharp, frame), Candidate(1.6, nearly, frame)], 0.0, 3.0).time == 1.6
+    assert choose_keyframe([Candidate(0.8, sharp, frame), Candidate(1.6, much_less, frame)], 0.0, 3.0).time == 0.8
+    last = choose_keyframe([Candidate(0.8, sharp, frame), Candidate(1.6, nearly, frame)], 0.0, 3.0, shot_end=3.0)
+    assert last.time == 0.8  # no keyframe follows: nothing to keep room for, the sharpest
 
 
 def test_wholly_black_segment_gets_no_keyframe():
