@@ -68,7 +68,7 @@ def test_one_shot_cameras_have_no_cut_but_keyframes_every_few_seconds(shared_col
     assert v.scenes.count() == 1
     times = list(v.keyframes.order_by("time").values_list("time", flat=True))
     edges = [0.0, *times, v.duration]
-    assert max(b - a for a, b in zip(edges, edges[1:])) <= 2 * GAP, times
+    assert max(b - a for a, b in zip(edges, edges[1:])) <= GAP + 1 / v.fps + 1e-6, times
     segments = list(v.keyframes.order_by("time").values_list("segment_start", "segment_end"))
     assert segments[0][0] == 0.0 and abs(segments[-1][1] - v.duration) < 0.1
     assert all(end - start <= GAP + 1e-6 for start, end in segments)
@@ -84,7 +84,7 @@ def test_a_frame_at_a_random_second_finds_its_own_moment(shared_collection, shar
     gets one clip over the stretch. ``best_time`` of an exact moment is right to within the
     matcher's neighbourhood (1 s): in slow footage the fingerprints of one second are alike.
     The bundled test model is tiny (64 px, trained on generated pictures only); with this seed
-    40 of 40 hit, 23 exact (CLIP alone: 38); over seven seeds 267 of 269 (99.3%), 55% exact.
+    40 of 40 hit, 23 exact (CLIP alone: 38); over seven seeds 266 of 269 (98.9%), 55% exact.
     The bars (90% overall, 75% per video, a third exact) hold for any seed; random ranking
     scores far below them.
     """

@@ -77,9 +77,20 @@ def test_static_cameras_have_no_cut_but_keyframes_all_along(name):
     assert [(k.segment_start, k.segment_end) for k in kfs] == [(s.start, s.end) for s in result.segments]
     assert kfs[0].segment_start == 0.0 and kfs[-1].segment_end == duration
     assert all(k.segment_end - k.segment_start <= MAX_GAP + 1e-9 for k in kfs)
-    # keyframe times themselves are spread: chosen in the middle half of each segment
+    # keyframe times themselves are at most a gap apart (one frame of tolerance), and from the ends
     times = [0.0] + [k.time for k in kfs] + [duration]
-    assert max(b - a for a, b in zip(times, times[1:])) <= 1.5 * MAX_GAP
+    assert max(b - a for a, b in zip(times, times[1:])) <= MAX_GAP + 1 / result.probe.fps + 1e-9, times
+
+
+def test_keyframes_of_a_long_generated_shot_are_at_most_a_gap_apart(tmp_path):
+    """A minute of one moving shot at 29.97 fps (2 s is no whole number of frames there)."""
+    path = tmp_path / "long.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x240:r=30000/1001:d=60", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", str(path))
+    result = analyze_video(path, max_gap=2.0)
+    assert cut_times(result) == [] and len(result.keyframes) == len(result.segments) >= 30
+    times = [0.0] + [k.time for k in result.keyframes] + [result.probe.duration]
+    assert max(b - a for a, b in zip(times, times[1:])) <= 2.0 + 1 / result.probe.fps + 1e-9, times
 
 
 def test_odd_matroska_with_subtitles_and_fonts_ingests():
@@ -181,6 +192,49 @@ def test_60_fps_footage_is_analysed_at_30_with_the_same_cuts(tmp_path):
     result = analyze_video(path, max_gap=MAX_GAP)
     assert result.probe.fps == 60
     assert_cuts_match(cut_times(result), [f * 1001 / 30000 for f in frames if f * 1001 / 30000 < 7.5])
+
+
+# --- short shots at either end, flashes and fades there ------------------------------------------
+
+def test_real_cuts_a_third_of_a_second_from_either_end_are_kept(tmp_path):
+    """testvideo.mp4 trimmed to start 9 frames before its cut at frame 180 and end 10 frames after the
+    one at frame 394: both cuts stay (they were lost to the 0.4 s minimum shot length)."""
+    path = tmp_path / "trimmed.mp4"
+    _ffmpeg("-ss", "5.7", "-i", str(VIDEOS / "testvideo.mp4"), "-t", "7.76", "-an", "-c:v", "libx264",
+            "-preset", "ultrafast", str(path))
+    frames = json.loads((MEDIA / "ground_truth" / "testvideo.mp4.ContentDetector.default.json").read_text())["cuts"]
+    result = analyze_video(path, max_gap=2.0)
+    first = round(5.7 * result.probe.fps)  # the frame the trimmed clip starts at
+    expected = [(f - first) / result.probe.fps for f in frames if 5.7 < f / result.probe.fps < 13.46]
+    assert expected[0] < 0.35 and result.probe.duration - expected[-1] < 0.35  # the case this is about
+    assert_cuts_match(cut_times(result), expected)
+    assert result.shots[-1].end - result.shots[-1].start < 0.4
+
+
+def test_generated_hard_cuts_near_both_ends_are_found(tmp_path):
+    path = tmp_path / "edges.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "smptebars=s=320x240:r=25:d=0.3", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=9.4",
+            "-f", "lavfi", "-i", "rgbtestsrc=s=320x240:r=25:d=0.3", "-filter_complex", "[0][1][2]concat=n=3:v=1[v]",
+            "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path))
+    result = analyze_video(path, max_gap=2.0)
+    duration = result.probe.duration
+    assert_cuts_match(cut_times(result), [0.3, duration - 0.3])
+    assert result.segments == split_into_segments(result.shots, 2.0)
+
+
+def test_flash_frames_and_fades_near_the_ends_make_no_cut(tmp_path):
+    """One black frame 0.32 s in, one white frame 0.32 s before the end, two white frames mid-way
+    (before the flash check, the last two made cuts); then a fade in and a fade out at the ends."""
+    flashes = tmp_path / "flashes.mp4"
+    boxes = ("drawbox=c=black:t=fill:enable='eq(n,8)',drawbox=c=white:t=fill:enable='between(n,125,126)',"
+             "drawbox=c=white:t=fill:enable='eq(n,242)'")
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=10", "-vf", boxes, "-c:v", "libx264",
+            "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(flashes))
+    assert cut_times(analyze_video(flashes, max_gap=2.0)) == []
+    fades = tmp_path / "fades.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=10", "-vf", "fade=in:st=0:d=0.5,fade=out:st=9.4:d=0.5",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(fades))
+    assert cut_times(analyze_video(fades, max_gap=2.0)) == []
 
 
 def test_truncated_mp4_with_index_first_is_corrupt(tmp_path):

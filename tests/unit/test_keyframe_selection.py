@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from apps.media.services.keyframes import (
     BucketPool,
@@ -94,6 +95,30 @@ def test_choice_avoids_frames_next_to_a_shot_boundary():
     assert best.time == 10.3
 
 
+def test_latest_slides_the_window_earlier_and_caps_the_choice():
+    # middle half [0.75, 2.25]; one gap after the previous keyframe is 1.0: window [0.0, 1.0]
+    cands = [cand(0.5, blurred(1)), cand(0.9, textured(2)), cand(1.4, textured(2)), cand(2.0, textured(2))]
+    assert choose_keyframe(cands, 0.0, 3.0).time == 1.4
+    assert choose_keyframe(cands, 0.0, 3.0, latest=1.0).time == 0.9
+    assert choose_keyframe(cands, 0.0, 3.0, latest=0.6).time == 0.5  # blurred, but within reach
+
+
+def test_latest_is_broken_only_when_nothing_usable_comes_before_it():
+    cands = [cand(0.1, black()), cand(0.4, flat()), cand(0.8, blurred(1)), cand(1.5, textured(2))]
+    assert choose_keyframe(cands, 0.0, 3.0, latest=0.5).time == 0.8  # the nearest usable frame
+
+
+def test_a_frame_nearly_as_sharp_nearer_the_centre_is_preferred_unless_the_shot_ends():
+    sharp = frame_quality(textured(1))
+    nearly = FrameQuality(sharp.mean, sharp.std, sharp.sharpness * 0.9)
+    much_less = FrameQuality(sharp.mean, sharp.std, sharp.sharpness * 0.5)
+    frame = textured(1)
+    assert choose_keyframe([Candidate(0.8, sharp, frame), Candidate(1.6, nearly, frame)], 0.0, 3.0).time == 1.6
+    assert choose_keyframe([Candidate(0.8, sharp, frame), Candidate(1.6, much_less, frame)], 0.0, 3.0).time == 0.8
+    last = choose_keyframe([Candidate(0.8, sharp, frame), Candidate(1.6, nearly, frame)], 0.0, 3.0, shot_end=3.0)
+    assert last.time == 0.8  # no keyframe follows: nothing to keep room for, the sharpest
+
+
 def test_wholly_black_segment_gets_no_keyframe():
     assert choose_keyframe([cand(t / 10, black()) for t in range(30)], 0.0, 3.0) is None
     assert choose_keyframe([], 0.0, 3.0) is None
@@ -142,7 +167,8 @@ def _stream(duration: float, cuts: list[float], *, fps: float = 25.0, max_gap: f
         now = i / fps
         while pending and i - lag_frames >= round(pending[0] * fps):
             builder.add_cut(round(pending.pop(0) * fps) / fps)
-        builder.offer(now, frame, dark if now < black_until else sharp)
+        if i % 2 == 0:  # a candidate every second frame, as the scan offers them at 25 fps
+            builder.offer(now, frame, dark if now < black_until else sharp)
         builder.advance(settled_until=now - lag)
         peak = max(peak, builder.held_candidates)
     for cut in pending:
@@ -169,7 +195,7 @@ def test_builder_matches_the_pure_split_and_gives_every_segment_a_keyframe():
 def test_builder_memory_is_bounded_on_a_long_shot():
     builder, peak = _stream(600.0, [])
     assert len(builder.segments) == 200
-    assert peak <= 40  # ~ (2 * max_gap + lag) / bucket, whatever the shot length
+    assert peak <= 90  # ~ (2 * max_gap + lag) * 12.5 candidates a second, whatever the shot length
 
 
 def test_builder_skips_wholly_black_segments_only():
@@ -177,3 +203,49 @@ def test_builder_skips_wholly_black_segments_only():
     assert len(builder.segments) == 4
     assert [k.segment_start for k in builder.keyframes] == [3.0, 6.0, 9.0]
     assert builder.keyframes[0].time >= 3.5
+
+
+def test_builder_keeps_short_first_and_last_shots_like_the_pure_split():
+    from apps.media.services.shots import cuts_to_shots, split_into_segments
+
+    builder, _ = _stream(10.0, [0.12, 0.32, 5.0, 9.72, 9.9])
+    assert builder.cuts == [0.32, 5.0, 9.72]
+    assert builder.segments == split_into_segments(cuts_to_shots(builder.cuts, 10.0), 3.0)
+    assert cuts_to_shots([0.12, 0.32, 5.0, 9.72, 9.9], 10.0) == cuts_to_shots(builder.cuts, 10.0)
+
+
+def _long_shot(duration: float, *, fps: float, max_gap: float, cuts: list[float] = (), seed: int = 0):
+    """A stream like the scan's: a candidate every second frame, random sharpness (a moving scene)."""
+    from apps.media.services.video_analysis import SegmentBuilder
+
+    rng = np.random.default_rng(seed)
+    builder = SegmentBuilder(max_gap=max_gap, duration=duration, frame_time=1 / fps)
+    frame = np.full((6, 4), 128, np.uint8)
+    lag = 17 / fps
+    pending = sorted(cuts)
+    for i in range(int(duration * fps)):
+        now = i / fps
+        while pending and now - 15 / fps >= pending[0]:
+            builder.add_cut(round(pending.pop(0) * fps) / fps)
+        if i % 2 == 0:
+            builder.offer(now, frame, FrameQuality(120.0, 40.0, float(rng.uniform(100.0, 1000.0))))
+        builder.advance(settled_until=now - lag)
+    builder.finish()
+    return builder
+
+
+@pytest.mark.parametrize(("fps", "max_gap"), [(25.0, 2.0), (30000 / 1001, 2.0), (24000 / 1001, 2.0), (24.0, 3.0),
+                                              (30.0, 2.5)])
+def test_keyframes_of_a_shot_are_at_most_a_gap_apart(fps, max_gap):
+    """The sharpest frame of each segment's middle half can be 1.5 gaps from the next one (2.9 s
+    were seen with a 2 s gap); the choice must keep keyframes of a shot within one gap (+ a frame)."""
+    from apps.media.services.shots import cuts_to_shots
+
+    duration = 300.0
+    builder = _long_shot(duration, fps=fps, max_gap=max_gap, cuts=[100.0, 107.3, 250.0])
+    shots = cuts_to_shots(builder.cuts, duration)
+    assert len(shots) == 4 and len(builder.keyframes) == len(builder.segments)
+    for shot in shots:
+        times = [k.time for k in builder.keyframes if k.shot_index == shot.index]
+        assert times[0] - shot.start <= max_gap and shot.end - times[-1] <= max_gap
+        assert max(b - a for a, b in zip(times, times[1:])) <= max_gap + 1 / fps + 1e-9, shot

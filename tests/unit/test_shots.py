@@ -40,6 +40,18 @@ def test_last_cut_leaving_a_sliver_is_dropped():
     assert shots == [Shot(0, 0.0, 5.0), Shot(1, 5.0, 10.0)]
 
 
+def test_short_first_and_last_shots_are_shots():
+    """A video trimmed 0.3 s after a cut and 0.3 s before one keeps both cuts (inner shots need 0.4 s)."""
+    assert cuts_to_shots([0.3, 5.0, 9.7], 10.0) == [
+        Shot(0, 0.0, 0.3), Shot(1, 0.3, 5.0), Shot(2, 5.0, 9.7), Shot(3, 9.7, 10.0)]
+    assert [s.start for s in cuts_to_shots([3.0, 3.3], 10.0)] == [0.0, 3.0]  # inside: still 0.4 s
+
+
+def test_edge_slivers_are_dropped_and_edge_minimum_never_exceeds_inner_one():
+    assert cuts_to_shots([0.2, 9.8], 10.0) == [Shot(0, 0.0, 10.0)]  # a few frames: not a shot
+    assert cuts_to_shots([0.3], 10.0, min_shot=0.1, min_edge_shot=0.5) == [Shot(0, 0.0, 0.3), Shot(1, 0.3, 10.0)]
+
+
 def test_zero_duration_has_no_shots():
     assert cuts_to_shots([1.0], 0.0) == []
 
@@ -116,6 +128,74 @@ def test_brightening_is_not_a_fade_out():
 
 def test_correlation_of_uniform_image_is_zero():
     assert correlation(np.zeros((4, 4), np.uint8), _textured()[:4, :4]) == 0.0
+
+
+def _moving_pictures(seed: int, n: int) -> list[np.ndarray]:
+    """``n`` frames of one smooth textured picture with fresh sensor noise each frame: one shot."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(0, 256, size=(48, 80, 3), dtype=np.uint8)
+    picture = cv2.normalize(cv2.GaussianBlur(noise, (0, 0), 3), None, 30, 225, cv2.NORM_MINMAX).astype(int)
+    return [np.clip(picture + rng.integers(-6, 7, size=picture.shape), 0, 255).astype(np.uint8) for _ in range(n)]
+
+
+def _flash_verdicts(frames: list[np.ndarray], proposals: dict[int, int], *, window: int = 10) -> list[int]:
+    """Run FlashRejector like the scan does; ``proposals`` maps frame index -> cut frame reported then."""
+    from apps.media.services.cut_filters import FlashRejector
+
+    rejector = FlashRejector(window=window, max_delay=15)
+    confirmed = []
+    for index, frame in enumerate(frames):
+        if index in proposals:
+            rejector.propose(proposals[index])
+        confirmed += rejector.push(index, frame)
+    return confirmed + rejector.flush()
+
+
+def test_flash_frames_are_rejected_real_cuts_kept():
+    shot_a, shot_b = _moving_pictures(1, 40), _moving_pictures(2, 40)
+    white = np.full_like(shot_a[0], 255)
+    one_flash = shot_a[:20] + [white] + shot_a[21:]
+    assert _flash_verdicts(one_flash, {20: 20}) == []
+    three_frames = shot_a[:20] + [white] * 3 + shot_a[23:]
+    assert _flash_verdicts(three_frames, {20: 20}) == []
+    black_frame = shot_a[:20] + [np.zeros_like(white)] + shot_a[21:]
+    assert _flash_verdicts(black_frame, {35: 20}) == []  # reported late (merge filter): same verdict
+    assert _flash_verdicts(shot_a[:20] + shot_b[20:], {20: 20}) == [20]
+    assert _flash_verdicts(shot_a[:20] + shot_b[20:], {24: 20}) == [20]
+
+
+def test_flash_verdict_waits_for_the_window_but_not_past_the_end():
+    from apps.media.services.cut_filters import FlashRejector
+
+    shot_a, shot_b = _moving_pictures(1, 30), _moving_pictures(2, 30)
+    frames = shot_a[:20] + shot_b[20:]
+    rejector = FlashRejector(window=5, max_delay=15)
+    seen = []
+    for index, frame in enumerate(frames[:26]):
+        if index == 20:
+            rejector.propose(20)
+        seen.append(rejector.push(index, frame))
+    assert seen[20:25] == [[]] * 5 and seen[25] == [20]  # decided once its 5 frames passed
+    rejector = FlashRejector(window=10, max_delay=15)
+    for index, frame in enumerate(frames[:24]):  # the video ends 3 frames after the cut
+        if index == 20:
+            rejector.propose(20)
+        assert rejector.push(index, frame) == []
+    assert rejector.flush() == [20]
+
+
+def test_flash_rejector_trusts_cuts_it_cannot_check():
+    from apps.media.services.cut_filters import FlashRejector
+
+    rejector = FlashRejector(window=3, max_delay=2)
+    frames = _moving_pictures(1, 12)
+    for index, frame in enumerate(frames):
+        rejector.push(index, frame)
+    rejector.propose(0)  # no frame before the first one
+    rejector.propose(2)  # its frame before is no longer held
+    assert rejector.flush() == [0, 2]
 
 
 def _frames(n: int = 12) -> list[np.ndarray]:

@@ -22,6 +22,10 @@ BLACK_STD = 12.0
 BLANK_STD = 6.0
 # Frames this close to a shot boundary are likely part of a transition (dissolve, motion blur).
 TRANSITION_GUARD_S = 0.25
+# A frame scoring this share of the sharpest one of its window is as good a keyframe.
+NEAR_BEST = 0.9
+# Frame times are sums of floats: equal times may differ in the last bits.
+_TIME_EPS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -71,11 +75,20 @@ class Candidate:
 
 def choose_keyframe(candidates: Sequence[Candidate], start: float, end: float, *,
                     shot_start: float | None = None, shot_end: float | None = None,
-                    ) -> Candidate | None:
+                    latest: float | None = None) -> Candidate | None:
     """Best usable candidate for the segment [start, end), or None when all are black/blank.
 
-    Preference order: usable frames in the middle half of the segment and away from shot
-    boundaries, then any usable frame; the sharpest wins within a tier.
+    Preference order: usable frames in the window (the middle half of the segment, away from shot
+    boundaries), then any usable frame. ``latest`` (the previous keyframe of the shot plus the
+    largest allowed gap) caps the choice: the window slides earlier, keeping its width, to end
+    there, and frames after it are taken only when no usable frame comes before it.
+
+    Within a tier the sharpest wins, except that, unless this is the shot's last segment, the frame
+    nearest the segment's centre (or ``latest``, if earlier) among those scoring at least
+    ``NEAR_BEST`` of the sharpest is taken instead: as good a picture, and it keeps keyframes from
+    drifting. Keyframes of a shot stay within one gap, so one chosen early pulls every later one of
+    the shot earlier; and a keyframe off its segment's centre is nearer in time to moments of the
+    neighbouring segment than their own keyframe is (image search then points at the wrong clip).
     """
     usable = [c for c in candidates if c.quality.usable]
     if not usable:
@@ -86,8 +99,24 @@ def choose_keyframe(candidates: Sequence[Candidate], start: float, end: float, *
         lo = max(lo, min(shot_start + TRANSITION_GUARD_S, (start + end) / 2))
     if shot_end is not None:
         hi = min(hi, max(shot_end - TRANSITION_GUARD_S, (start + end) / 2))
-    central = [c for c in usable if lo <= c.time <= hi]
-    return max(central or usable, key=lambda c: c.quality.score)
+    if latest is not None:
+        if latest < hi:
+            lo, hi = max(start, min(lo, latest - (hi - lo))), latest
+        in_reach = [c for c in usable if c.time <= latest + _TIME_EPS]
+        if not in_reach:
+            return min(usable, key=lambda c: c.time)  # the gap cannot be kept: come as close as possible
+        usable = in_reach
+    central = [c for c in usable if lo - _TIME_EPS <= c.time <= hi + _TIME_EPS]
+    if shot_end is not None and end >= shot_end - _TIME_EPS:
+        return max(central or usable, key=lambda c: c.quality.score)  # no keyframe follows in this shot
+    target = (start + end) / 2 if latest is None else min((start + end) / 2, latest)
+    return _near_best_closest_to(central or usable, target)
+
+
+def _near_best_closest_to(candidates: Sequence[Candidate], target: float) -> Candidate:
+    best = max(c.quality.score for c in candidates)
+    near_best = [c for c in candidates if c.quality.score >= NEAR_BEST * best]
+    return min(near_best, key=lambda c: (abs(c.time - target), -c.time))
 
 
 class BucketPool:

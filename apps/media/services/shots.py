@@ -17,6 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 DEFAULT_MIN_SHOT = 0.4
+# The first and last shot may be shorter: a video trimmed just after or just before a cut still has
+# that cut. What the inner minimum guards against (a flash frame's cut, a picture coming back) is
+# rejected by the cut filters before it gets here; this floor only drops a few frames' sliver.
+DEFAULT_MIN_EDGE_SHOT = 0.25
 # Float noise allowed when comparing a shot's length with a multiple of max_gap.
 _EPS = 1e-9
 
@@ -40,20 +44,24 @@ class Segment:
 
 
 def cuts_to_shots(cut_times: Iterable[float], duration: float,
-                  min_shot: float = DEFAULT_MIN_SHOT) -> list[Shot]:
+                  min_shot: float = DEFAULT_MIN_SHOT,
+                  min_edge_shot: float = DEFAULT_MIN_EDGE_SHOT) -> list[Shot]:
     """Shots covering [0, duration] exactly, split at ``cut_times``.
 
     Cuts outside (0, duration) are ignored; a cut closer than ``min_shot`` to the previous boundary
-    is dropped (flashes, detector jitter), and so is the last cut when it would leave a final shot
-    shorter than ``min_shot``.
+    is dropped (detector jitter). The first and the last shot need only ``min_edge_shot`` (never
+    more than ``min_shot``): the first cut is dropped when closer than that to 0, the last when it
+    would leave a final shot shorter than that.
     """
     if duration <= 0:
         return []
+    min_edge_shot = min(min_edge_shot, min_shot)
     bounds = [0.0]
     for cut in sorted(cut_times):
-        if cut - bounds[-1] >= min_shot and duration - cut > 0:
+        least = min_edge_shot if len(bounds) == 1 else min_shot
+        if cut - bounds[-1] >= least and duration - cut > 0:
             bounds.append(float(cut))
-    if len(bounds) > 1 and duration - bounds[-1] < min_shot:
+    if len(bounds) > 1 and duration - bounds[-1] < min_edge_shot:
         bounds.pop()
     bounds.append(float(duration))
     return [Shot(i, start, end) for i, (start, end) in enumerate(zip(bounds, bounds[1:]))]

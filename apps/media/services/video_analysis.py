@@ -2,7 +2,7 @@
 
 Pipeline: one ffmpeg process streaming small I420 frames (:mod:`.decode`), with ffprobe run while
 it starts -> per frame: PySceneDetect's ``ContentDetector`` (vectorised score) on a half-size BGR copy, a
-fade-out check on reported cuts, a quality score for ~12 frames a second, and a bucketed candidate
+fade-out and flash check on reported cuts, a quality score for ~12 frames a second, and a candidate
 pool -> segments are closed (and their keyframe chosen) as soon as they are final, so memory holds a
 few seconds of candidates, never the whole video.
 """
@@ -20,13 +20,14 @@ from PIL import Image
 from scenedetect.common import FrameTimecode
 
 from .content_detector import FastContentDetector
-from .cut_filters import IsolatedSpikeDetector, is_fade_out
+from .cut_filters import FlashRejector, IsolatedSpikeDetector, is_fade_out
 from .decode import DecodeReport, FrameStream, StreamFormat, i420_planes, i420_to_rgb
 from .errors import CorruptVideoError, NotAVideoError
 from .fingerprints import FingerprintTrack
 from .keyframes import BucketPool, Candidate, FrameQuality, choose_keyframe, frame_quality
 from .probe import ProbeResult, ProbeRun, check_file
 from .shots import (
+    DEFAULT_MIN_EDGE_SHOT,
     DEFAULT_MIN_SHOT,
     Segment,
     Shot,
@@ -93,7 +94,8 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
             raise NotAVideoError(f"The video is too small to analyse ({probe.width}x{probe.height} pixels).")
         if on_probe is not None:
             on_probe(probe)
-        builder = SegmentBuilder(max_gap=max_gap, duration=probe.duration, on_keyframe=on_keyframe)
+        builder = SegmentBuilder(max_gap=max_gap, duration=probe.duration, frame_time=1.0 / float(stream.format.fps),
+                                 on_keyframe=on_keyframe)
         fingerprints = FingerprintTrack()
         _scan(stream, probe, builder, fingerprints, on_progress)
     probe = _settle_duration(probe, stream.report, stream.format)
@@ -102,7 +104,7 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
         on_progress(1.0)
     return VideoAnalysis(
         probe=probe,
-        shots=cuts_to_shots(builder.cuts, probe.duration, builder.min_shot),
+        shots=cuts_to_shots(builder.cuts, probe.duration, builder.min_shot, builder.min_edge_shot),
         keyframes=builder.keyframes,
         decode_seconds=time.perf_counter() - started,
         segments=builder.segments,
@@ -117,9 +119,12 @@ def _scan(stream: FrameStream, probe: ProbeResult, builder: SegmentBuilder, fing
     detector = FastContentDetector(threshold=CONTENT_THRESHOLD, min_scene_len=MIN_SCENE_FRAMES)
     spikes = IsolatedSpikeDetector()
     fps = fmt.fps
+    reported_late = max(detector.event_buffer_length, spikes.radius)
+    # A picture back within the inner minimum shot length was a flash, wherever it happens.
+    flashes = FlashRejector(window=max(1, round(DEFAULT_MIN_SHOT * float(fps))), max_delay=reported_late)
     # Cuts can be reported this long after the frame they happen at (the detector's merge filter,
-    # the spike detector's look-ahead).
-    lag = (max(detector.event_buffer_length, spikes.radius) + 2) / float(fps)
+    # the spike detector's look-ahead, the flash check's wait for the picture to come back).
+    lag = (max(reported_late, flashes.window) + 2) / float(fps)
     expected = max(1.0, probe.duration * float(fps))
     stride = max(1, round(float(fps) / CANDIDATES_PER_SECOND))
     half_size = HalfSizeFrames(fmt)
@@ -131,9 +136,11 @@ def _scan(stream: FrameStream, probe: ProbeResult, builder: SegmentBuilder, fing
         recent_grays.append(gray)
         for cut in detector.process_frame(FrameTimecode(index, fps=fps), small):
             if not _is_fade_out_at(cut.frame_num, index, recent_grays):
-                builder.add_cut(float(cut.frame_num / fps))
+                flashes.propose(cut.frame_num)
         for cut_frame in spikes.push(index, detector.last_score):
-            builder.add_cut(float(cut_frame / fps))  # a cut the detector also saw is dropped as a repeat
+            flashes.propose(cut_frame)  # a cut the detector also saw is one cut
+        for cut_frame in flashes.push(index, small):
+            builder.add_cut(float(cut_frame / fps))
         now = float(index / fps)
         if index % stride == 0:
             builder.offer(now, frame, frame_quality(full_range(gray)))
@@ -144,7 +151,9 @@ def _scan(stream: FrameStream, probe: ProbeResult, builder: SegmentBuilder, fing
             next_report = index / expected + _PROGRESS_STEP
     if index >= 0:
         for cut in detector.post_process(FrameTimecode(index, fps=fps)):
-            builder.add_cut(float(cut.frame_num / fps))
+            flashes.propose(cut.frame_num)
+        for cut_frame in flashes.flush():
+            builder.add_cut(float(cut_frame / fps))
 
 
 class HalfSizeFrames:
@@ -207,14 +216,21 @@ class SegmentBuilder:
     """Turns a stream of frames and cuts into final segments and their keyframes.
 
     Follows the rules of :func:`cuts_to_shots` and :func:`shot_segment_edges` incrementally, so its
-    output equals ``split_into_segments(cuts_to_shots(cuts, duration), max_gap)``.
+    output equals ``split_into_segments(cuts_to_shots(cuts, duration), max_gap)``. Each keyframe is
+    chosen at most ``max_gap`` + one frame after the previous one of its shot (segments alone would
+    let two keyframes be 1.5 gaps apart), unless no usable frame is in reach.
     """
 
     def __init__(self, *, max_gap: float, duration: float, min_shot: float = DEFAULT_MIN_SHOT,
+                 min_edge_shot: float = DEFAULT_MIN_EDGE_SHOT, frame_time: float = 0.0,
                  on_keyframe: Callable[[Keyframe], None] | None = None) -> None:
         self.max_gap = max_gap
+        # Keyframes of a shot are at most max_gap + one frame apart: 2 s is no whole number of
+        # frames at 29.97 fps, and 59-frame steps would drift a keyframe a frame a segment earlier.
+        self.keyframe_gap = max_gap + frame_time
         self.duration = duration
         self.min_shot = min_shot
+        self.min_edge_shot = min(min_edge_shot, min_shot)
         self.cuts: list[float] = []
         self.segments: list[Segment] = []
         self.keyframes: list[Keyframe] = []
@@ -223,7 +239,11 @@ class SegmentBuilder:
         self._shot_start = 0.0
         self._cursor = 0.0  # start of the first segment of the open shot not emitted yet
         self._pending_cut: float | None = None
-        self._pool = BucketPool(bucket=min(1.0, max(0.1, max_gap / 12)))
+        self._last_keyframe: float | None = None  # time of the open shot's latest keyframe
+        # Buckets shorter than the candidates' spacing: every candidate is kept, so the frame exactly
+        # one gap after the previous keyframe is there to choose (about 12 frames a second of the
+        # open window: 2 * max_gap + the detector's lag).
+        self._pool = BucketPool(bucket=0.5 / CANDIDATES_PER_SECOND)
 
     @property
     def held_candidates(self) -> int:
@@ -231,9 +251,12 @@ class SegmentBuilder:
         return len(self._pool)
 
     def add_cut(self, cut: float) -> None:
-        """A detected cut; dropped when it would make a shot shorter than ``min_shot``."""
+        """A detected cut; dropped when it would make a shot shorter than ``min_shot`` (the first
+        shot: ``min_edge_shot``)."""
         last_boundary = self._pending_cut if self._pending_cut is not None else self._shot_start
-        if cut - last_boundary < self.min_shot or cut >= self.duration or cut <= self._cursor:
+        first = self._pending_cut is None and self._shot_index == 0
+        least = self.min_edge_shot if first else self.min_shot
+        if cut - last_boundary < least or cut >= self.duration or cut <= self._cursor:
             return
         if self._pending_cut is not None:
             self._close_shot(self._pending_cut)
@@ -247,7 +270,7 @@ class SegmentBuilder:
     def advance(self, *, settled_until: float) -> None:
         """Close the segments (and shots) that became final by ``settled_until``."""
         if self._pending_cut is not None:
-            if settled_until >= self._pending_cut + self.min_shot:
+            if settled_until >= self._pending_cut + self.min_edge_shot:  # it cannot be the last sliver
                 self._close_shot(self._pending_cut)
             return
         settled = settled_segment_count(self._shot_start, settled_until, self.max_gap)
@@ -265,7 +288,7 @@ class SegmentBuilder:
         if self._pending_cut is not None and self._pending_cut >= self.duration:
             self._pending_cut = None
         if self._pending_cut is not None:
-            if self.duration - self._pending_cut < self.min_shot:
+            if self.duration - self._pending_cut < self.min_edge_shot:
                 self._pending_cut = None
             else:
                 self._close_shot(self._pending_cut)
@@ -284,14 +307,20 @@ class SegmentBuilder:
             self._shot_index += 1
             self._shot_start = self._cursor = end
             self._pending_cut = None
+            self._last_keyframe = None
 
     def _emit(self, start: float, end: float, *, shot_end: float | None, take_all: bool = False) -> None:
         segment = Segment(self._shot_index, start, end)
         self.segments.append(segment)
         self._cursor = end
         candidates = self._pool.take(start, None if take_all else end)
-        best = choose_keyframe(candidates, start, end, shot_start=self._shot_start, shot_end=shot_end)
+        latest = None if self._last_keyframe is None else self._last_keyframe + self.keyframe_gap
+        if latest is not None and latest < start:
+            latest = None  # a segment without keyframe (black) already broke the chain
+        best = choose_keyframe(candidates, start, end, shot_start=self._shot_start, shot_end=shot_end,
+                               latest=latest)
         if best is not None:
+            self._last_keyframe = best.time
             self._on_keyframe(_to_keyframe(best, segment))
 
 
