@@ -6,6 +6,10 @@ than anything outside its own second of video. When the image is as close to a w
 stretch of one video (a still shot: every moment alike), that stretch is the match: the image
 copies it, just not one second of it. An image that merely resembles the footage, or that recurs
 in separate places, gives no match, and the semantic ranking stands as it is.
+
+A picture cropped from a frame, or framed by letterbox or pillarbox bars, is placed by
+:mod:`.crop_match` (bars cut off by :mod:`.bars`) when the whole-frame comparison finds nothing
+decisive; the same decisive-ratio rules then judge it, each frame at its own best crop.
 """
 from __future__ import annotations
 
@@ -13,6 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from apps.media.services.fingerprints import fingerprint
+
+from .bars import strip_bars
+from .crop_match import crop_similarities
 
 #: Cosine similarity of fingerprints from which an image counts as a copy of a frame.
 MIN_SIMILARITY = 0.9
@@ -43,27 +52,61 @@ class FrameMatch:
     margin: float = 0.0
 
 
+def best_copy_match(gray: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> FrameMatch | None:
+    """What the picture ``gray`` (a grey uint8 image) copies, whole or cropped, if it stands out.
+
+    The whole-frame comparison goes first; the picture is looked for as a crop (bars cut off)
+    unless that found one moment, or found the picture as close to separate places (then it
+    stays ambiguous). A still stretch is only kept when the crop search does not pin a moment.
+    """
+    whole = _judge(_whole_frame_scores(fingerprint(gray), tracks))
+    if isinstance(whole, FrameMatch) and whole.one_moment or whole is _AMBIGUOUS:
+        return whole if isinstance(whole, FrameMatch) else None
+    sims = crop_similarities(strip_bars(gray), tracks, NEIGHBOURHOOD_S)
+    cropped = _judge([(video, tracks[video][0], s) for video, s in sims.items()])
+    if isinstance(cropped, FrameMatch) and cropped.one_moment:
+        return cropped
+    for found in (whole, cropped):
+        if isinstance(found, FrameMatch):
+            return found
+    return None
+
+
 def best_frame_match(query: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> FrameMatch | None:
     """What ``query`` (a fingerprint) copies, if it stands out; ``tracks``: video id -> (times, prints)."""
+    found = _judge(_whole_frame_scores(query, tracks))
+    return found if isinstance(found, FrameMatch) else None
+
+
+#: Verdicts of :func:`_judge` that are not a match: nothing close enough; close to separate places.
+_NOTHING, _AMBIGUOUS = "nothing", "ambiguous"
+
+
+def _whole_frame_scores(query: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> list:
     if not np.any(query):
-        return None  # a flat image identifies nothing
-    scored = [(video_id, times, prints @ query) for video_id, (times, prints) in tracks.items() if len(times)]
+        return []  # a flat image identifies nothing
+    return [(video_id, times, prints @ query) for video_id, (times, prints) in tracks.items() if len(times)]
+
+
+def _judge(scored: list[tuple[int, np.ndarray, np.ndarray]]) -> FrameMatch | str:
+    """The match that stands out among ``scored`` (video id, times, similarity of each frame), or why none."""
+    scored = [item for item in scored if len(item[1])]
     if not scored:
-        return None
+        return _NOTHING
     best_video, best_times, best_sims = max(scored, key=lambda item: float(item[2].max()))
     at = int(np.argmax(best_sims))
     best_sim, best_time = float(best_sims[at]), float(best_times[at])
     if best_sim < MIN_SIMILARITY:
-        return None
+        return _NOTHING
     # Anything closer than this is as good a candidate as the best frame (a rival).
     bar = DECISIVE_RATIO * max(1.0 - best_sim, NOISE_DISTANCE)
     if any(max(1.0 - float(sims.max()), NOISE_DISTANCE) < bar for video_id, _, sims in scored if video_id != best_video):
-        return None  # as close to another video
+        return _AMBIGUOUS  # as close to another video
     alike = best_times[np.maximum(1.0 - best_sims, NOISE_DISTANCE) < bar]
     far = alike[np.abs(alike - best_time) > NEIGHBOURHOOD_S]
     if len(far) and not (_unbroken(best_time - NEIGHBOURHOOD_S, far[far < best_time])
                          and _unbroken(best_time + NEIGHBOURHOOD_S, far[far > best_time])):
-        return None  # the picture recurs in separate places: which one is unknowable
+        return _AMBIGUOUS  # the picture recurs in separate places: which one is unknowable
     margin = float(np.median(np.diff(best_times))) / 2 if len(best_times) > 1 else 0.0
     return FrameMatch(int(best_video), best_time, min(best_sim, 1.0), float(alike.min()), float(alike.max()),
                       one_moment=not len(far), margin=margin)

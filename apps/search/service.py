@@ -16,14 +16,13 @@ from django.conf import settings
 from PIL import Image
 
 from apps.media.models import Collection, Keyframe, Photo, Status, Video
-from apps.media.services.fingerprints import image_fingerprint
 from apps.media.services.keyframe_store import load_fingerprints
 from apps.media.services.keyframes import frame_quality
 from apps.media.services.vectors import collection_index, ensure_index_model
 
 from .calibration import NO_GOOD_MATCH_WARNING, calibration_for, mark_results
 from .embedders.registry import get_embedder
-from .frame_match import FrameMatch, best_frame_match
+from .frame_match import FrameMatch, best_copy_match
 from .grouping import Clip, Segment, group_hits
 from .ids import decode_vector_id, keyframe_vector_id, photo_vector_id
 from .prompts import language_warning
@@ -357,7 +356,7 @@ def _put_copied_moment_first(collection: Collection, image: Image.Image, results
         track = load_fingerprints(collection.pk, video_id)
         if track is not None:
             tracks[video_id] = track
-    match = best_frame_match(image_fingerprint(image), tracks)
+    match = best_copy_match(np.asarray(image.convert("L")), tracks)
     if match is None:
         return results
     copied = _clip_over(match)
