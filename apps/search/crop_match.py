@@ -39,7 +39,10 @@ MIN_WINDOW_ENERGY = 1e-3
 #: Frames refined at their own rectangle: how far below the best their coarse similarity may be,
 #: and at most how many (the best's video, other videos).
 RIVAL_SLACK = 0.25  # the coarse grid can lose that much (0.19 measured on a smooth picture)
-MAX_RIVALS = (12, 3)
+MAX_RIVALS = (8, 2)
+#: Frames with the best coarse similarity refined to choose the best one, and coarse crops each starts from.
+FIRST_REFINED = 4
+STARTS = 3
 #: Frames compared per matrix product (bounds memory for a long video).
 CHUNK = 8192
 
@@ -142,22 +145,30 @@ def crop_similarities(gray: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, n
     windows = _Windows([c.cells() for c in crops], np.stack(vectors).reshape(len(crops), -1).T)
     coarse = {v: windows.best(prints) for v, (_, prints) in tracks.items()}
     sims = {v: s.copy() for v, (s, _) in coarse.items()}
-    best_video = max(coarse, key=lambda v: float(coarse[v][0].max()))
-    at = int(np.argmax(coarse[best_video][0]))
-    times, prints = tracks[best_video]
-    best_sim, best_crop = _refine(query, prints[at], crops[coarse[best_video][1][at]])
+    refined: set[tuple[int, int]] = set()
+
+    def refine(video: int, i: int, *more: Crop) -> tuple[float, Crop]:
+        """The frame's best crop, refined from its best coarse ones (a single start can stall on a ridge)."""
+        starts = [crops[j] for j in coarse[video][1][i]] + list(more)
+        sim, crop = max((_refine(query, tracks[video][1][i], start) for start in starts), key=lambda r: r[0])
+        sims[video][i] = max(float(sims[video][i]), sim)
+        refined.add((video, i))
+        return sim, crop
+
+    ranked = sorted(((float(s), v, i) for v, (c, _) in coarse.items() for i, s in enumerate(c)), reverse=True)
+    best_sim, best_crop, best_video, at = max(
+        (*refine(v, i), v, i) for _, v, i in ranked[:FIRST_REFINED])
     at_best_crop = _Windows([best_crop.cells()], query.cells(best_crop).reshape(-1, 1))
-    for video, (_, video_prints) in tracks.items():  # the same footage elsewhere is as close at that crop
-        sims[video] = np.maximum(sims[video], at_best_crop.best(video_prints)[0])
-    sims[best_video][at] = max(float(sims[best_video][at]), best_sim)
-    floor = best_sim - RIVAL_SLACK
-    for video, (coarse_sims, picks) in coarse.items():
-        order = np.argsort(-coarse_sims, kind="stable")
+    for video, (_, prints) in tracks.items():  # a fixed camera, or the same footage elsewhere: the same crop
+        sims[video] = np.maximum(sims[video], at_best_crop.best(prints)[0])
+    times = tracks[best_video][0]
+    for video, video_sims in sims.items():
+        order = np.argsort(-video_sims, kind="stable")
         if video == best_video:
             order = order[np.abs(times[order] - times[at]) > neighbourhood_s]
-        order = order[coarse_sims[order] >= floor][:MAX_RIVALS[video != best_video]]
-        for i in order:
-            sims[video][i] = max(float(sims[video][i]), _refine(query, tracks[video][1][i], crops[picks[i]])[0])
+        order = [i for i in order[video_sims[order] >= best_sim - RIVAL_SLACK] if (video, i) not in refined]
+        for i in order[:MAX_RIVALS[video != best_video]]:
+            refine(video, int(i), best_crop)
     return sims
 
 
@@ -173,14 +184,15 @@ class _Windows:
         self.count = ((bottom - top) * (right - left)).astype(np.float32)
 
     def best(self, prints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(best correlation of each print over the windows, which window)."""
+        """(best correlation of each print over the windows, its up to STARTS best windows, best first)."""
         best = np.empty(len(prints), np.float32)
-        which = np.empty(len(prints), np.int64)
+        which = np.empty((len(prints), min(STARTS, len(self.count))), np.int64)
         for start in range(0, len(prints), CHUNK):
             x = np.asarray(prints[start:start + CHUNK], np.float32)
             sims = self._correlations(x)
-            which[start:start + len(x)] = np.argmax(sims, axis=1)
-            best[start:start + len(x)] = sims[np.arange(len(x)), which[start:start + len(x)]]
+            top = np.argsort(-sims, axis=1)[:, :which.shape[1]] if which.shape[1] > 1 else np.argmax(sims, 1)[:, None]
+            which[start:start + len(x)] = top
+            best[start:start + len(x)] = sims[np.arange(len(x)), top[:, 0]]
         return best, which
 
     def _correlations(self, x: np.ndarray) -> np.ndarray:
@@ -200,11 +212,17 @@ def _window_sums(x: np.ndarray, corners: tuple[np.ndarray, ...]) -> np.ndarray:
 
 
 def _similarity(query: CroppedQuery, print_: np.ndarray, crop: Crop) -> float:
+    """Correlation of the picture, taken as ``crop`` of the frame, with that frame's ``print_``."""
     cells = query.cells(crop)
     if cells is None:
         return -1.0
-    sims, _ = _Windows([crop.cells()], cells.reshape(-1, 1)).best(print_.reshape(1, -1))
-    return float(sims[0])
+    top, bottom, left, right = crop.cells()
+    window = print_.reshape(SIDE, SIDE)[top:bottom, left:right].astype(np.float64)
+    window = window - window.mean()
+    energy = float((window * window).sum())
+    if energy < MIN_WINDOW_ENERGY:
+        return 0.0
+    return float((cells[top:bottom, left:right] * window).sum()) / np.sqrt(energy)
 
 
 def _refine(query: CroppedQuery, print_: np.ndarray, crop: Crop) -> tuple[float, Crop]:
