@@ -67,10 +67,10 @@ class Crop:
 
     def nudged(self, step: float) -> list[Crop]:
         """The rectangles one ``step`` away: moved either way along each axis, or grown or shrunk about its centre."""
-        out = [Crop(self.x + d, self.y, self.w, self.h) for d in (-step, step)]
-        out += [Crop(self.x, self.y + d, self.w, self.h) for d in (-step, step)]
-        out += [Crop(self.x - d / 2, self.y, self.w + d, self.h) for d in (-step, step)]
-        out += [Crop(self.x, self.y - d / 2, self.w, self.h + d) for d in (-step, step)]
+        moves = [(d, 0, 0, 0) for d in (-step, step)] + [(0, d, 0, 0) for d in (-step, step)]
+        moves += [(-d / 2, 0, d, 0) for d in (-step, step)] + [(0, -d / 2, 0, d) for d in (-step, step)]
+        # Rounded, so that a rectangle reached along different paths is the same (cached) one.
+        out = [Crop(*(round(a + b, 9) for a, b in zip((self.x, self.y, self.w, self.h), move))) for move in moves]
         return [c for c in out if c.valid()]
 
 
@@ -92,10 +92,16 @@ class CroppedQuery:
         self.height, self.width = g.shape
         self._integral = np.zeros((self.height + 1, self.width + 1))
         self._integral[1:, 1:] = g.cumsum(0).cumsum(1)
+        self._cells: dict[Crop, np.ndarray | None] = {}  # refinements of many frames pass the same crops
 
     def cells(self, crop: Crop) -> np.ndarray | None:
         """The frame's cells inside ``crop`` as the picture shows them, zero-mean and unit-norm,
         in a (SIDE, SIDE) array that is zero outside them; None when too few or flat."""
+        if crop not in self._cells:
+            self._cells[crop] = self._predict(crop)
+        return self._cells[crop]
+
+    def _predict(self, crop: Crop) -> np.ndarray | None:
         top, bottom, left, right = crop.cells()
         if bottom - top < MIN_CELLS or right - left < MIN_CELLS:
             return None
@@ -120,9 +126,9 @@ class CroppedQuery:
         y0 = np.minimum(ys.astype(int), self.height - 1)
         x0 = np.minimum(xs.astype(int), self.width - 1)
         fy, fx = (ys - y0)[:, None], (xs - x0)[None, :]
-        i = self._integral
-        return ((i[y0][:, x0] * (1 - fx) + i[y0][:, x0 + 1] * fx) * (1 - fy)
-                + (i[y0 + 1][:, x0] * (1 - fx) + i[y0 + 1][:, x0 + 1] * fx) * fy)
+        rows, cols = self._integral[y0], self._integral[y0 + 1]
+        return ((rows[:, x0] * (1 - fx) + rows[:, x0 + 1] * fx) * (1 - fy)
+                + (cols[:, x0] * (1 - fx) + cols[:, x0 + 1] * fx) * fy)
 
 
 def crop_similarities(gray: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, np.ndarray]],
@@ -147,9 +153,9 @@ def crop_similarities(gray: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, n
     sims = {v: s.copy() for v, (s, _) in coarse.items()}
     refined: set[tuple[int, int]] = set()
 
-    def refine(video: int, i: int, *more: Crop) -> tuple[float, Crop]:
+    def refine(video: int, i: int, starts_from: int, *more: Crop) -> tuple[float, Crop]:
         """The frame's best crop, refined from its best coarse ones (a single start can stall on a ridge)."""
-        starts = [crops[j] for j in coarse[video][1][i]] + list(more)
+        starts = [crops[j] for j in coarse[video][1][i][:starts_from]] + list(more)
         sim, crop = max((_refine(query, tracks[video][1][i], start) for start in starts), key=lambda r: r[0])
         sims[video][i] = max(float(sims[video][i]), sim)
         refined.add((video, i))
@@ -157,7 +163,7 @@ def crop_similarities(gray: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, n
 
     ranked = sorted(((float(s), v, i) for v, (c, _) in coarse.items() for i, s in enumerate(c)), reverse=True)
     best_sim, best_crop, best_video, at = max(
-        (*refine(v, i), v, i) for _, v, i in ranked[:FIRST_REFINED])
+        (*refine(v, i, STARTS), v, i) for _, v, i in ranked[:FIRST_REFINED])
     at_best_crop = _Windows([best_crop.cells()], query.cells(best_crop).reshape(-1, 1))
     for video, (_, prints) in tracks.items():  # a fixed camera, or the same footage elsewhere: the same crop
         sims[video] = np.maximum(sims[video], at_best_crop.best(prints)[0])
@@ -168,7 +174,7 @@ def crop_similarities(gray: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, n
             order = order[np.abs(times[order] - times[at]) > neighbourhood_s]
         order = [i for i in order[video_sims[order] >= best_sim - RIVAL_SLACK] if (video, i) not in refined]
         for i in order[:MAX_RIVALS[video != best_video]]:
-            refine(video, int(i), best_crop)
+            refine(video, int(i), 1, best_crop)  # its own best coarse crop, and the best frame's
     return sims
 
 

@@ -1,11 +1,13 @@
 """Real footage from ../shared/media through the whole pipeline: cuts, keyframe coverage, search by frame."""
 from __future__ import annotations
 
+import io
 import json
 import random
 
 import pytest
 from django.test import override_settings
+from PIL import Image
 
 from apps.media.models import Collection, Status, Video
 from apps.media.services.register import register_path
@@ -118,3 +120,46 @@ def test_a_frame_at_a_random_second_finds_its_own_moment(shared_collection, shar
     assert exact >= total // 3  # frames of moving footage are pinned to their second
     assert hits / total >= 0.9, misses
     assert all(sum(oks) / len(oks) >= 0.75 for oks in per_video.values()), misses
+
+
+def cropped_screenshot(frame: Image.Image) -> Image.Image:
+    """The central 80% of ``frame``, scaled to half, saved as JPEG at quality 40: a rough screenshot."""
+    w, h = frame.size
+    crop = frame.crop((round(0.1 * w), round(0.1 * h), round(0.9 * w), round(0.9 * h)))
+    crop = crop.resize((round(crop.width / 2), round(crop.height / 2)), Image.BICUBIC)
+    buffer = io.BytesIO()
+    crop.save(buffer, "JPEG", quality=40)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def test_a_cropped_rescaled_jpeg_frame_finds_its_own_moment(shared_collection, shared_media, tmp_path):
+    """As above, with each frame cut to its central 80%, halved and saved as JPEG at quality 40.
+
+    The whole-frame fingerprints miss such a crop; the crop search (apps/search/crop_match.py)
+    places it in the frame and pins its moment. With this seed: HITS of TOTAL hit, EXACT exact
+    (the uncropped frames of the same seconds: PLAIN exact); no exact moment is wrong.
+    """
+    collection, videos = shared_collection
+    rng = random.Random(20261129)
+    hits, misses, exact, total = 0, [], 0, 0
+    for name, v in videos.items():
+        for _ in range(8):
+            second = round(rng.uniform(0.2, v.duration - 0.3), 2)
+            frame = grab_frame(shared_media / "videos" / name, second, tmp_path / f"{name}-{second}.png")
+            response = search(collection, image=cropped_screenshot(frame), top_k=1, media="videos")
+            if response.warnings:
+                continue  # black or blank: identifies nothing
+            total += 1
+            top = response.results[0]
+            assert isinstance(top, ClipResult)
+            ok = top.clip.video_id == v.pk and top.clip.start - 0.05 <= second <= top.clip.end + 0.05
+            if top.exact_frame:
+                exact += 1
+                assert ok and abs(top.clip.best_time - second) <= NEIGHBOURHOOD_S + 0.05, (name, second, top.clip)
+            hits += ok
+            if not ok:
+                misses.append((name, second, top.keyframe.video.original_name, top.clip.start, top.clip.end))
+    print("cropped image-query hits", hits, "of", total, "exact moments", exact, "misses", misses)
+    assert total >= 35
+    assert hits / total >= 0.9, misses
+    assert exact / total >= 0.5
