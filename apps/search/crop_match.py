@@ -45,6 +45,10 @@ FIRST_REFINED = 4
 STARTS = 3
 #: Frames compared per matrix product (bounds memory for a long video).
 CHUNK = 8192
+#: A video with more fingerprints runs the whole coarse grid only on the frames that a sparse
+#: grid (sizes 100/80/60%, two-cell steps: 49 rectangles, not 361) ranks first; the rest keep
+#: their sparse similarity. Short videos (this is 17 minutes) are unaffected.
+FULL_GRID_FRAMES = 4096
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,8 @@ def _coarse_crops() -> list[Crop]:
 
 
 COARSE_CROPS = _coarse_crops()
+SPARSE_CROPS = frozenset(c for c in COARSE_CROPS if round(c.w * 10) % 2 == 0 and round(c.h * 10) % 2 == 0
+                         and round(c.x * SIDE) % 2 == 0 and round(c.y * SIDE) % 2 == 0)
 
 
 class CroppedQuery:
@@ -148,8 +154,11 @@ def crop_similarities(gray: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, n
     tracks = {v: t for v, t in tracks.items() if len(t[0])}
     if not crops or not tracks:
         return {}
-    windows = _Windows([c.cells() for c in crops], np.stack(vectors).reshape(len(crops), -1).T)
-    coarse = {v: windows.best(prints) for v, (_, prints) in tracks.items()}
+    vectors = np.stack(vectors).reshape(len(crops), -1).T
+    windows = _Windows([c.cells() for c in crops], vectors)
+    sparse = np.array([k for k, c in enumerate(crops) if c in SPARSE_CROPS] or [0])
+    sparse_windows = _Windows([crops[k].cells() for k in sparse], vectors[:, sparse])
+    coarse = {v: _coarse(windows, sparse_windows, sparse, prints) for v, (_, prints) in tracks.items()}
     sims = {v: s.copy() for v, (s, _) in coarse.items()}
     refined: set[tuple[int, int]] = set()
 
@@ -178,16 +187,30 @@ def crop_similarities(gray: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, n
     return sims
 
 
+def _coarse(windows: _Windows, sparse_windows: _Windows, sparse: np.ndarray,
+            prints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each print's best coarse similarity and windows; for a long video, the whole grid only where
+    the sparse grid ranks the frame first (bounds the cost: about a second for a day of video)."""
+    if len(prints) <= FULL_GRID_FRAMES:
+        return windows.best(prints)
+    sims, which = sparse_windows.best(prints)
+    which = sparse[which]
+    keep = np.argsort(-sims, kind="stable")[:FULL_GRID_FRAMES]
+    full_sims, full_which = windows.best(prints[keep])
+    sims[keep], which[keep] = full_sims, full_which
+    return sims, which
+
+
 class _Windows:
     """Correlations of fixed predicted windows with many stored prints."""
 
     def __init__(self, bounds: list[tuple[int, int, int, int]], vectors: np.ndarray) -> None:
         self.vectors = np.ascontiguousarray(vectors, np.float32)  # (SIDE*SIDE, k)
-        b = np.asarray(bounds)
-        top, bottom, left, right = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
-        side = SIDE + 1
-        self.corners = (bottom * side + right, top * side + right, bottom * side + left, top * side + left)
-        self.count = ((bottom - top) * (right - left)).astype(np.float32)
+        masks = np.zeros((len(bounds), SIDE, SIDE), np.float32)
+        for k, (top, bottom, left, right) in enumerate(bounds):
+            masks[k, top:bottom, left:right] = 1.0
+        self.masks = np.ascontiguousarray(masks.reshape(len(bounds), -1).T)  # (SIDE*SIDE, k): window sums by BLAS
+        self.count = self.masks.sum(axis=0)
 
     def best(self, prints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(best correlation of each print over the windows, its up to STARTS best windows, best first)."""
@@ -204,17 +227,9 @@ class _Windows:
     def _correlations(self, x: np.ndarray) -> np.ndarray:
         # The vectors are zero-mean inside their window and zero outside: x's window mean drops out.
         numerator = x @ self.vectors
-        total, squares = _window_sums(x, self.corners), _window_sums(x * x, self.corners)
+        total, squares = x @ self.masks, (x * x) @ self.masks
         energy = squares - total * total / self.count
         return np.where(energy >= MIN_WINDOW_ENERGY, numerator / np.sqrt(np.maximum(energy, MIN_WINDOW_ENERGY)), 0.0)
-
-
-def _window_sums(x: np.ndarray, corners: tuple[np.ndarray, ...]) -> np.ndarray:
-    integral = np.zeros((len(x), SIDE + 1, SIDE + 1), np.float32)
-    integral[:, 1:, 1:] = x.reshape(-1, SIDE, SIDE).cumsum(1).cumsum(2)
-    flat = integral.reshape(len(x), -1)
-    a, b, c, d = corners
-    return flat[:, a] - flat[:, b] - flat[:, c] + flat[:, d]
 
 
 def _similarity(query: CroppedQuery, print_: np.ndarray, crop: Crop) -> float:

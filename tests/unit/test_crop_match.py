@@ -160,3 +160,13 @@ def test_a_crop_also_seen_shifted_in_a_pan_gives_no_exact_match():
     query = degrade(footage[4], (0.0, 0.1, 0.8, 0.8), 0.5, 40)
     match = best_copy_match(query, {1: track(footage, step=2.0)})
     assert match is None or not match.one_moment
+
+
+def test_a_long_video_ranks_frames_by_a_sparse_grid_first_and_still_finds_the_moment(frames, tracks, monkeypatch):
+    """Past FULL_GRID_FRAMES fingerprints only the frames the sparse grid ranks first get the whole grid."""
+    import apps.search.crop_match as crop_match
+
+    monkeypatch.setattr(crop_match, "FULL_GRID_FRAMES", 4)
+    query = degrade(frames[13], (0.1, 0.1, 0.8, 0.8), scale=0.5, quality=40)
+    assert_moment(best_copy_match(query, tracks), 7, 13 * 0.25)
+    assert best_copy_match(degrade(picture(500), (0.1, 0.1, 0.8, 0.8), 0.5, 40), tracks) is None
