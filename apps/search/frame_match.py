@@ -55,21 +55,20 @@ class FrameMatch:
 def best_copy_match(gray: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> FrameMatch | None:
     """What the picture ``gray`` (a grey uint8 image) copies, whole or cropped, if it stands out.
 
-    The whole-frame comparison goes first; the picture is looked for as a crop (bars cut off)
-    unless that found one moment, or found the picture as close to separate places (then it
-    stays ambiguous). A still stretch is only kept when the crop search does not pin a moment.
+    The whole-frame comparison goes first; unless it found one moment, or found the picture as
+    close to separate places (then it stays ambiguous), the picture is looked for as a crop (bars
+    cut off). The crop search only ever adds one moment: with a free rectangle, a plain picture
+    (a few shapes on a flat ground) can be brought as close to a still shot of other shapes, so a
+    still stretch found that way proves nothing.
     """
     whole = _judge(_whole_frame_scores(fingerprint(gray), tracks))
-    if isinstance(whole, FrameMatch) and whole.one_moment or whole is _AMBIGUOUS:
+    if whole is _AMBIGUOUS or isinstance(whole, FrameMatch) and whole.one_moment:
         return whole if isinstance(whole, FrameMatch) else None
     sims = crop_similarities(strip_bars(gray), tracks, NEIGHBOURHOOD_S)
     cropped = _judge([(video, tracks[video][0], s) for video, s in sims.items()])
     if isinstance(cropped, FrameMatch) and cropped.one_moment:
         return cropped
-    for found in (whole, cropped):
-        if isinstance(found, FrameMatch):
-            return found
-    return None
+    return whole if isinstance(whole, FrameMatch) else None
 
 
 def best_frame_match(query: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> FrameMatch | None:

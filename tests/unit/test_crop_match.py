@@ -170,3 +170,19 @@ def test_a_long_video_ranks_frames_by_a_sparse_grid_first_and_still_finds_the_mo
     query = degrade(frames[13], (0.1, 0.1, 0.8, 0.8), scale=0.5, quality=40)
     assert_moment(best_copy_match(query, tracks), 7, 13 * 0.25)
     assert best_copy_match(degrade(picture(500), (0.1, 0.1, 0.8, 0.8), 0.5, 40), tracks) is None
+
+
+def shapes(centres: list[tuple[int, int]], radius: int, ground: int, ink: int) -> np.ndarray:
+    """A plain picture: a few discs on a flat ground (what generated demo footage looks like)."""
+    out = np.full((HEIGHT, WIDTH), ground, np.uint8)
+    for x, y in centres:
+        cv2.circle(out, (x, y), radius, ink, -1)
+    return out
+
+
+def test_a_plain_picture_of_other_shapes_gives_no_match_even_as_a_still():
+    """With a free rectangle, three discs can be laid over three other discs; that proves nothing."""
+    still = shapes([(60, 40), (160, 45), (260, 40)], 18, 20, 230)  # a still shot: stars at the top at night
+    footage = [picture(i) for i in range(8)] + [still] * 20
+    other = shapes([(50, 50), (150, 50), (250, 35)], 22, 40, 200)[:, 20:300]  # other discs, other places
+    assert best_copy_match(other, {1: track(footage)}) is None  # the crop search alone calls it a still (0.93)
