@@ -136,8 +136,8 @@ def test_a_cropped_rescaled_jpeg_frame_finds_its_own_moment(shared_collection, s
     """As above, with each frame cut to its central 80%, halved and saved as JPEG at quality 40.
 
     The whole-frame fingerprints miss such a crop; the crop search (apps/search/crop_match.py)
-    places it in the frame and pins its moment. With this seed 40 of 40 hit, 23 exact (the same
-    seconds uncropped: 24 exact); seed 20261129: 33 of 35 hit, 20 exact (without the crop search
+    places it in the frame and pins its moment. With this seed 39 of 40 hit, 23 exact (the same
+    seconds uncropped: 40 and 24); seed 20261129: 33 of 35 hit, 20 exact (without the crop search
     32 of 35, none exact). Still shots stay unflagged, as uncropped ones do; no exact moment is wrong.
     """
     collection, videos = shared_collection
