@@ -340,6 +340,9 @@ def _put_copied_moment_first(collection: Collection, image: Image.Image, results
                              hits: list[tuple[int, float]]) -> list:
     """When the example image is a near-copy of footage of one video, a clip of that footage goes first.
 
+    A near-copy may be the whole frame or a crop of it, rescaled, recompressed or framed by
+    letterbox or pillarbox bars (:func:`.frame_match.best_copy_match`).
+
     A copy of one moment gets the segment holding it, flagged ``exact_frame``, with ``best_time``
     at that moment (so the play link starts within seconds of it, not at the start of a long
     semantic clip around it). A copy of a still stretch (every moment of it alike) gets one clip
