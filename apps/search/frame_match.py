@@ -33,6 +33,10 @@ NEIGHBOURHOOD_S = 1.0
 NOISE_DISTANCE = 5e-4
 #: Frames as close as the best one still form one stretch across gaps up to this long (seconds).
 STRETCH_GAP_S = 1.0
+#: A still stretch longer than this is no answer: on a fixed camera (a motorway, a car park) every
+#: second looks alike at fingerprint size, and one clip over the whole recording would hide the
+#: moments the semantic ranking tells apart. The picture is then looked for as a crop, else unplaced.
+STILL_STRETCH_MAX_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,9 @@ def best_frame_match(query: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, n
     return found if isinstance(found, FrameMatch) else None
 
 
-#: Verdicts of :func:`_judge` that are not a match: nothing close enough; close to separate places.
-_NOTHING, _AMBIGUOUS = "nothing", "ambiguous"
+#: Verdicts of :func:`_judge` that are not a match: nothing close enough; close to separate places;
+#: close to a stretch too long to be one answer (see STILL_STRETCH_MAX_S).
+_NOTHING, _AMBIGUOUS, _TOO_LONG = "nothing", "ambiguous", "too long"
 
 
 def _whole_frame_scores(query: np.ndarray, tracks: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> list:
@@ -106,6 +111,8 @@ def _judge(scored: list[tuple[int, np.ndarray, np.ndarray]]) -> FrameMatch | str
     if len(far) and not (_unbroken(best_time - NEIGHBOURHOOD_S, far[far < best_time])
                          and _unbroken(best_time + NEIGHBOURHOOD_S, far[far > best_time])):
         return _AMBIGUOUS  # the picture recurs in separate places: which one is unknowable
+    if float(alike.max() - alike.min()) > STILL_STRETCH_MAX_S:
+        return _TOO_LONG
     margin = float(np.median(np.diff(best_times))) / 2 if len(best_times) > 1 else 0.0
     return FrameMatch(int(best_video), best_time, min(best_sim, 1.0), float(alike.min()), float(alike.max()),
                       one_moment=not len(far), margin=margin)

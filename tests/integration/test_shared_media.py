@@ -164,3 +164,15 @@ def test_a_cropped_rescaled_jpeg_frame_finds_its_own_moment(shared_collection, s
     assert total >= 35
     assert hits / total >= 0.9, misses
     assert exact / total >= 0.45  # 0 without the crop search
+
+
+def test_a_fixed_camera_frame_never_brings_back_the_whole_recording(shared_collection, shared_media, tmp_path):
+    """At fingerprint size every second of a motorway camera looks alike: a rough screenshot of it used to
+    come back as one still-stretch clip over the whole 23 s recording, swallowing every other moment."""
+    collection, videos = shared_collection
+    v = videos["traffic_camera.mp4"]
+    for second in (3.0, 8.5, 11.0, 17.5, 21.0):
+        frame = grab_frame(shared_media / "videos" / v.original_name, second, tmp_path / f"cam-{second}.png")
+        response = search(collection, build_query(image=cropped_screenshot(frame)), top_k=10, media="videos")
+        clips = [r.clip for r in response.results if isinstance(r, ClipResult) and r.clip.video_id == v.pk]
+        assert clips and clips[0].end - clips[0].start <= v.duration / 2, (second, clips[:3])

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 
 from apps.media.services.fingerprints import FingerprintTrack, fingerprint
-from apps.search.frame_match import best_frame_match
+from apps.search.frame_match import STILL_STRETCH_MAX_S, best_frame_match
 
 
 def picture(seed: int, size: tuple[int, int] = (64, 96)) -> np.ndarray:
@@ -38,6 +38,18 @@ def test_a_still_scene_gives_its_whole_stretch_not_a_moment():
     match = best_frame_match(fingerprint(still), tracks)
     assert match is not None and match.video_id == 1 and not match.one_moment
     assert (match.start, match.end) == (1.5, 6.25) and match.start <= match.time <= match.end
+
+
+def test_a_fixed_camera_alike_for_longer_than_the_cap_gives_no_stretch():
+    # A motorway camera: at fingerprint size every second looks the same. One clip over the whole
+    # recording would hide the moments the semantic ranking tells apart, so there is no answer.
+    still = picture(3)
+    seconds = int(STILL_STRETCH_MAX_S) + 2
+    tracks = {1: track([picture(50)] * 4 + [still] * (4 * seconds))}
+    assert best_frame_match(fingerprint(still), tracks) is None
+    shorter = {1: track([picture(50)] * 4 + [still] * (4 * (seconds - 3)))}
+    match = best_frame_match(fingerprint(still), shorter)
+    assert match is not None and not match.one_moment and match.end - match.start <= STILL_STRETCH_MAX_S
 
 
 def test_a_picture_recurring_in_separate_places_gives_no_match():
