@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
+
 Kind = Literal["keyframe", "photo"]
 
 _TAG_SHIFT = 56
@@ -29,6 +31,14 @@ def _encode(kind: Kind, pk: int) -> int:
 def keyframe_vector_id(pk: int) -> int:
     """Vector id of the keyframe with primary key ``pk``."""
     return _encode("keyframe", pk)
+
+
+def keyframe_vector_ids(pks: np.ndarray) -> np.ndarray:
+    """Vector ids of many keyframes at once (int64), for the thousands a timeline reads."""
+    pks = np.asarray(pks, dtype=np.int64)
+    if pks.size and (pks.min() < 0 or pks.max() > MAX_PK):
+        raise ValueError(f"keyframe primary keys must be within 0..{MAX_PK}")
+    return pks | np.int64(_TAGS["keyframe"] << _TAG_SHIFT)
 
 
 def photo_vector_id(pk: int) -> int:

@@ -459,12 +459,19 @@ class CollectionIndex:
 
     def reconstruct(self, ids: Iterable[int]) -> dict[int, np.ndarray]:
         """Stored vectors of the ids that are present (for "more like this")."""
+        present, vecs = self.reconstruct_present(ids)
+        return {int(i): v for i, v in zip(present, vecs, strict=True)}
+
+    def reconstruct_present(self, ids: Iterable[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the ids that are present, sorted; their stored vectors as one (n, dim) matrix).
+
+        The array form for callers that read thousands of vectors at once (a video's timeline).
+        """
         state = self._load()
         present = self._present(state, _as_ids(ids))
         if not present.size:
-            return {}
-        vecs = state.backend.reconstruct(present)
-        return {int(i): v for i, v in zip(present, vecs, strict=True)}
+            return present, np.empty((0, state.dim or 0), dtype=np.float32)
+        return present, state.backend.reconstruct(present)
 
     def contains(self, ids: Iterable[int]) -> set[int]:
         """The subset of ids that are in the index."""

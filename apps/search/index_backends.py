@@ -207,7 +207,8 @@ def _faiss_reconstruct(index: faiss.Index, ids: np.ndarray, dim: int) -> np.ndar
     """Stored vectors of ``ids`` in one call (a per-id loop costs ~18 us an id in Python: timelines read thousands)."""
     if not len(ids):
         return np.empty((0, dim), dtype=np.float32)
-    return index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64)).reshape(len(ids), dim)
+    with _threads_for(1):  # OpenMP threads would spin on after it and slow the request's next steps
+        return index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64)).reshape(len(ids), dim)
 
 
 class _FaissIdMapOps:

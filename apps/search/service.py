@@ -28,7 +28,8 @@ from .ids import decode_vector_id, keyframe_vector_id, photo_vector_id
 from .prompts import language_warning
 from .query import embed_query
 from .query_spec import ImageTerm, KeyframeTerm, PhotoTerm, QueryError, QuerySpec
-from .timeline import TimelineEntry, score_segments
+from .timeline import TimelineEntry, timeline_entries
+from .video_segments import video_vectors
 
 #: How many raw hits feed the clip grouping per requested result.
 CANDIDATES_PER_RESULT = 20
@@ -152,7 +153,7 @@ def search(
     response.total = len(entries)
     response.results = entries[offset : offset + top_k]
     if timeline:
-        response.timelines = _timelines(index, vector[0], _videos_of(response.results), ranked)
+        response.timelines = _timelines(index, embedder.model_id, vector[0], _videos_of(response.results), ranked)
     response.took_ms = (time.perf_counter() - started) * 1000
     return response
 
@@ -194,7 +195,7 @@ def video_timeline(video: Video, query: QuerySpec, *, top_k: int = 10) -> VideoT
     ensure_index_model(collection, index, embedder.model_id)
     vector, _, _ = _query_vector(collection, index, embedder, query)
     _, ranked = _candidates(index, embedder.model_id, vector, top_k, "videos", query.example_photo_id)
-    return _timelines(index, vector[0], [video.pk], ranked)[video.pk]
+    return _timelines(index, embedder.model_id, vector[0], [video.pk], ranked)[video.pk]
 
 
 def _query_vector(collection: Collection, index, embedder, query: QuerySpec) -> tuple[np.ndarray, list[str], str | None]:
@@ -312,26 +313,25 @@ def _videos_of(results: list) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def _timelines(index, query: np.ndarray, video_ids: list[int], ranked: list) -> dict[int, VideoTimeline]:
-    """Each listed video's score over its whole length, from its stored keyframe vectors."""
+def _timelines(index, model_id: str, query: np.ndarray, video_ids: list[int],
+               ranked: list) -> dict[int, VideoTimeline]:
+    """Each listed video's score over its whole length: one product of its stored keyframe vectors
+    (cached per indexed version, see video_segments.py) with the query vector."""
     if not video_ids:
         return {}
-    rows = np.array(Keyframe.objects.filter(video_id__in=video_ids).values_list(
-        "pk", "video_id", "segment_start", "segment_end"), dtype=np.float64).reshape(-1, 4)
-    vector_ids = [keyframe_vector_id(int(pk)) for pk in rows[:, 0]]
-    stored = index.reconstruct(vector_ids)
-    known = np.array([vid in stored for vid in vector_ids], dtype=bool)
-    durations = dict(Video.objects.filter(pk__in=video_ids).values_list("pk", "duration"))
+    videos = {pk: (duration, indexed_at) for pk, duration, indexed_at in
+              Video.objects.filter(pk__in=video_ids).values_list("pk", "duration", "indexed_at")}
+    segments = video_vectors(index, model_id, {v: videos.get(v, (None, None))[1] for v in video_ids})
+    query = np.asarray(query, dtype=np.float32).reshape(-1)
     moments: dict[int, list[Clip]] = defaultdict(list)
     for r in ranked:
         if isinstance(r, ClipResult) and (r.clip.matched or r.exact_frame):
             moments[r.clip.video_id].append(r.clip)
     timelines = {}
     for video_id in video_ids:
-        mine = np.flatnonzero((rows[:, 1] == video_id) & known)
-        vectors = np.stack([stored[vector_ids[i]] for i in mine]) if len(mine) else np.empty((0, len(query)))
-        entries = score_segments(rows[mine, 2], rows[mine, 3], vectors, query)
-        timelines[video_id] = VideoTimeline(video_id, durations.get(video_id), entries,
+        seg = segments[video_id]
+        entries = timeline_entries(seg.starts, seg.ends, seg.vectors @ query) if len(seg.starts) else []
+        timelines[video_id] = VideoTimeline(video_id, videos.get(video_id, (None, None))[0], entries,
                                             sorted(moments[video_id], key=lambda c: c.start))
     return timelines
 

@@ -45,3 +45,14 @@ def test_out_of_range_pk_rejected(pk: int) -> None:
 def test_unknown_ids_rejected(vid: int) -> None:
     with pytest.raises(ValueError):
         decode_vector_id(vid)
+
+
+def test_many_keyframe_ids_at_once_match_one_at_a_time() -> None:
+    import numpy as np
+
+    from apps.search.ids import MAX_PK, keyframe_vector_id, keyframe_vector_ids
+
+    pks = np.array([0, 1, 7, 123456789, MAX_PK])
+    assert keyframe_vector_ids(pks).tolist() == [keyframe_vector_id(int(pk)) for pk in pks]
+    with pytest.raises(ValueError):
+        keyframe_vector_ids(np.array([3, -1]))

@@ -111,6 +111,11 @@ def test_reconstruct_only_present_ids(idx: CollectionIndex) -> None:
     got = idx.reconstruct([20, 50, 77])
     assert set(got) == {20, 50}
     np.testing.assert_allclose(got[50], vecs[4], atol=1e-6)
+    present, matrix = idx.reconstruct_present(np.array([50, 77, 20, 50]))
+    assert present.tolist() == [20, 50] and matrix.shape == (2, vecs.shape[1])
+    np.testing.assert_allclose(matrix, vecs[[1, 4]], atol=1e-6)
+    present, matrix = idx.reconstruct_present([99])
+    assert present.size == 0 and matrix.shape[0] == 0
 
 
 def test_keyframes_and_photos_share_one_index(idx: CollectionIndex) -> None:
