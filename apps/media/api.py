@@ -26,9 +26,17 @@ from .services.storage import IMAGE_EXTENSIONS, kind_for_name
 
 
 def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
+    """Filter by the query parameters named ``fields``: a collection by id or name (the rule of every
+    endpoint), other relations by id; anything else that is no id is a 400, not a 500."""
     for name in fields:
         value = request.query_params.get(name)
-        if value:
+        if not value:
+            continue
+        if name == "collection":
+            qs = qs.filter(collection=collection_or_404(value))
+        elif name in ("video", "photo") and not (value.isascii() and value.isdigit() and int(value) < 2**63):
+            raise ValidationError({name: "must be a whole number (an id)"})
+        else:
             qs = qs.filter(**{name: value})
     return qs
 

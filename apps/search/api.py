@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from apps.media.api import collection_or_404
 
 from .embedders.base import ModelUnavailableError
+from .images import ImageLoadError
 from .index import IndexModelMismatchError
 from .parsers import SafeJSONParser
 from .query_spec import QueryError
@@ -87,10 +88,15 @@ class ExplainView(APIView):
         keyframe, photo = request.query_params.get("keyframe"), request.query_params.get("photo")
         if not text or (keyframe is None) == (photo is None):
             raise ValidationError("give text and exactly one of keyframe, photo")
+        for name, value in (("keyframe", keyframe), ("photo", photo)):
+            if value is not None and not (value.isascii() and value.isdigit() and 0 < int(value) < 2**63):
+                raise ValidationError({name: "must be a positive whole number (an id)"})
         try:
             png = explain_item(text=text, keyframe_id=keyframe, photo_id=photo)
         except QueryError as exc:
             raise ValidationError({"text": str(exc)}) from exc
+        except ImageLoadError as exc:
+            raise ValidationError({"image": str(exc)}) from exc
         except LookupError as exc:
             raise NotFound(str(exc)) from exc
         except ModelUnavailableError as exc:

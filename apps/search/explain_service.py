@@ -1,13 +1,14 @@
 """Heat map for one stored keyframe or photo against a text query (glue between rows and explain.py)."""
 from __future__ import annotations
 
-from PIL import Image
+from django.conf import settings
 
 from apps.media.models import Keyframe, Photo
 from apps.media.services import storage
 
 from .embedders.registry import get_embedder
 from .explain import explain_png
+from .images import open_image
 from .query import embed_query
 from .query_spec import build_query
 
@@ -27,8 +28,7 @@ def explain_item(*, text: str, keyframe_id: str | None = None, photo_id: str | N
             raise LookupError(f"no photo {photo_id}")
         collection, relative = row.collection, row.thumbnail.name or row.file.name
     embedder = get_embedder(collection.embedder_spec)
-    with Image.open(storage.absolute(relative)) as img:
-        image = img.convert("RGB")
+    image = open_image(storage.absolute(relative), max_pixels=settings.MAX_IMAGE_PIXELS)  # a failed photo may be huge
     return explain_png(embedder, image, embed_query(embedder, query, _no_stored_items).vector)
 
 

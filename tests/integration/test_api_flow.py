@@ -156,3 +156,34 @@ def test_index_built_by_another_model_is_refused_until_rebuilt(client, storage_d
     assert collection_index(collection).info().count == count
     top = search(client, collection="trips", text=segments[1].caption_ru)["results"][0]
     assert temporal_iou((top["start"], top["end"]), (segments[1].start, segments[1].end)) >= 0.8
+
+
+@pytest.mark.parametrize("url", [
+    "/api/explain/?text=car&keyframe=abc", "/api/explain/?text=car&photo=-1", "/api/explain/?text=car&keyframe=1e3",
+    "/api/explain/?text=car&photo=99999999999999999999999", "/api/jobs/?video=x", "/api/jobs/?photo=1.5",
+])
+def test_ids_that_are_not_ids_are_400_json_not_500(client, storage_dirs, url):
+    response = client.get(url)
+    assert response.status_code == 400, (url, response.content)
+    assert response.json()["status"] == 400
+
+
+def test_jobs_filter_by_collection_name_or_id_like_every_endpoint(client, storage_dirs, demo_media):
+    photo_path = demo_media[2][0][0]
+    create_collection(client)
+    assert upload(client, "/api/photos/", "trips", photo_path).status_code == 201
+    collection = Collection.objects.get(name="trips")
+    by_name = client.get("/api/jobs/?collection=trips").json()
+    by_id = client.get(f"/api/jobs/?collection={collection.pk}").json()
+    assert by_name["count"] == by_id["count"] == 1
+    missing = client.get("/api/jobs/?collection=nope")
+    assert missing.status_code == 404 and "unknown collection 'nope'" in missing.json()["error"]
+
+
+def test_explain_of_a_huge_photo_is_refused_not_decoded(client, storage_dirs, settings, demo_media):
+    photo_path = demo_media[2][0][0]
+    create_collection(client)
+    photo_id = upload(client, "/api/photos/", "trips", photo_path).json()["id"]
+    settings.MAX_IMAGE_PIXELS = 1000  # the stored thumbnail is now over the decode limit
+    response = client.get(f"/api/explain/?text=car&photo={photo_id}")
+    assert response.status_code == 400 and "megapixels" in response.json()["error"], response.content
