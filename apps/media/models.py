@@ -4,13 +4,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
+
+#: Collections are looked up by id or name in one rule everywhere; a name of digits alone would read as an id.
+NOT_ONLY_DIGITS = RegexValidator(r"\D", "a collection name cannot be digits only: it would read as an id",
+                                 code="name_is_an_id")
 
 
 class Collection(models.Model):
     """A searchable set of videos and photos with one vector index built by one model."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, validators=[NOT_ONLY_DIGITS])
     description = models.TextField(blank=True)
     embedder = models.CharField(
         max_length=300,

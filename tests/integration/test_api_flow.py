@@ -187,3 +187,12 @@ def test_explain_of_a_huge_photo_is_refused_not_decoded(client, storage_dirs, se
     settings.MAX_IMAGE_PIXELS = 1000  # the stored thumbnail is now over the decode limit
     response = client.get(f"/api/explain/?text=car&photo={photo_id}")
     assert response.status_code == 400 and "megapixels" in response.json()["error"], response.content
+
+
+@pytest.mark.parametrize(("name", "ok"), [("1", False), ("007", False), ("1a", True), ("Трейлеры 2026", True)])
+def test_a_collection_name_cannot_read_as_an_id(client, storage_dirs, name, ok):
+    response = client.post("/api/collections/", {"name": name, "embedder": "testmodel"},
+                           content_type="application/json")
+    assert response.status_code == (201 if ok else 400), response.content
+    if not ok:
+        assert "digits only" in response.json()["error"]

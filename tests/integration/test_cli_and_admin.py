@@ -61,6 +61,11 @@ def test_ingest_folder_then_search_json(storage_dirs, media_folder):
         run("search", collection="nope", text="car")
     with pytest.raises(CommandError, match="does not exist"):
         run("ingest", str(folder / "missing"), collection="cli")
+    # one lookup rule: digits are an id, never a new collection's name
+    by_id = run("ingest", str(folder), collection=str(Collection.objects.get(name="cli").pk))
+    assert "4 file(s) already in the collection" in by_id and "created" not in by_id
+    with pytest.raises(CommandError, match="no collection with id 424242"):
+        run("ingest", str(folder), collection="424242")
 
 
 def test_admin_reingest_rebuild_and_explain(admin_client, storage_dirs, media_folder):

@@ -9,7 +9,8 @@ class UnknownCollectionError(LookupError):
 
 
 def resolve_collection(ref: str | int) -> Collection:
-    """Accept a primary key or a name (names win when a name looks like a number)."""
+    """Accept a primary key or a name. New names cannot be digits only (models.NOT_ONLY_DIGITS); a name
+    of digits made before that rule still wins over the id it looks like."""
     ref_str = str(ref).strip()
     found = Collection.objects.filter(name=ref_str).first()
     if found is None and ref_str.isdigit():

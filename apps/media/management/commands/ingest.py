@@ -4,10 +4,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from apps.media.models import Collection, IngestJob, Status
+from apps.media.models import NOT_ONLY_DIGITS, Collection, IngestJob, Status
+from apps.media.services.collections import UnknownCollectionError, resolve_collection
 from apps.media.services.queue import photo_batches
 from apps.media.services.register import register_path
 from apps.media.services.storage import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
@@ -33,7 +35,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path)
-        parser.add_argument("--collection", required=True, help="collection name (created if missing)")
+        parser.add_argument("--collection", required=True, help="collection id or name (a name is created if missing)")
         parser.add_argument("--model", default="", help="embedder spec for a NEW collection (default: server's)")
         parser.add_argument("--no-wait", action="store_true", help="queue and return without waiting for workers")
 
@@ -43,7 +45,14 @@ class Command(BaseCommand):
         files, skipped = find_media(path)
         if not files:
             raise CommandError(f"no video or image files under {path} ({skipped} other files skipped)")
-        target, created = Collection.objects.get_or_create(name=collection, defaults={"embedder": model})
+        try:
+            target, created = resolve_collection(collection), False
+        except UnknownCollectionError:
+            try:
+                NOT_ONLY_DIGITS(collection)
+            except ValidationError as exc:
+                raise CommandError(f"no collection with id {collection}, and {exc.messages[0]}") from exc
+            target, created = Collection.objects.create(name=collection, embedder=model), True
         if created:
             self.stdout.write(f"created collection '{target.name}' (model {target.embedder_spec})")
         job_ids, duplicates = [], 0
