@@ -173,8 +173,6 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "videosearch API",
     "DESCRIPTION": "Find moments in videos and photos by text (Russian or English) or by example image.",
     "VERSION": "1.0.0",
-    # Schema-quality warnings belong to `manage.py spectacular --validate`, not to `check --deploy`.
-    "ENABLE_DJANGO_DEPLOY_CHECK": False,
 }
 
 # Production profile: HTTPS terminated by a reverse proxy that sets X-Forwarded-Proto (see README, "Production").

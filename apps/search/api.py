@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -53,7 +54,7 @@ class SearchView(APIView):
 
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(request=SearchRequestSerializer, responses={200: serializers.DictField()})
+    @extend_schema(request=SearchRequestSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         return run_search(request, request.data)
 
@@ -64,7 +65,7 @@ class SearchView(APIView):
             OpenApiParameter("query", str, description="a JSON list of weighted terms, as for POST"),
             OpenApiParameter("top_k", int),
         ],
-        responses={200: serializers.DictField()},
+        responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
         return run_search(request, request.query_params)
