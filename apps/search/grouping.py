@@ -101,11 +101,6 @@ def thresholds(
     )
 
 
-def merge_tolerance(scores: Sequence[float], alpha: float = MERGE_ALPHA) -> float:
-    """How far below a clip's best a neighbour may score and still merge: alpha * (max - median)."""
-    return alpha * (max(scores) - statistics.median(scores)) if scores else 0.0
-
-
 def _best_per_keyframe(hits: Sequence[tuple[Segment, float]]) -> dict[int, tuple[Segment, float]]:
     """One entry per keyframe, keeping its highest score (a keyframe may be hit twice)."""
     best: dict[int, tuple[Segment, float]] = {}

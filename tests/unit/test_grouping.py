@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from apps.search.grouping import Clip, Segment, group_hits, merge_tolerance
+from apps.search.grouping import Clip, Segment, group_hits, thresholds
 
 
 def seg(kf: int, start: float, end: float, video: int = 1, shot: int = 0) -> Segment:
@@ -156,10 +156,11 @@ def test_alpha_zero_merges_only_equal_scores_and_limit() -> None:
     assert len(group_hits(hits, limit=1)) == 1
 
 
-def test_merge_tolerance() -> None:
-    assert merge_tolerance([0.9, 0.5, 0.5, 0.1], alpha=0.5) == pytest.approx(0.2)
-    assert merge_tolerance([0.3]) == 0.0
-    assert merge_tolerance([]) == 0.0
+def test_thresholds() -> None:
+    bars = thresholds([0.9, 0.5, 0.5, 0.1], alpha=0.5, match_fraction=0.3, cross_shot_alpha=0.15)
+    assert bars.within_shot == pytest.approx(0.2)
+    assert bars.match == pytest.approx(0.62) and bars.across_cut == pytest.approx(0.06)
+    assert thresholds([0.3]).within_shot == 0.0 and thresholds([0.3]).match == 0.3
 
 
 def test_later_better_clip_wins_its_stretch() -> None:
