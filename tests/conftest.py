@@ -28,6 +28,24 @@ def storage_dirs(settings, tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def client(admin_user):
+    """A client signed in as a superuser: the tests of features act with every right. Access rules are
+    tested with ``anon_client`` and ordinary users (tests/integration/test_access.py)."""
+    from django.test import Client
+
+    signed_in = Client()
+    signed_in.force_login(admin_user)
+    return signed_in
+
+
+@pytest.fixture
+def anon_client():
+    from django.test import Client
+
+    return Client()
+
+
 @pytest.fixture(scope="session")
 def shared_media() -> Path:
     if not SHARED_MEDIA.is_dir():

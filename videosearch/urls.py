@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from apps.media.account_views import api_token
 from apps.media.api import CollectionViewSet, JobViewSet, PhotoViewSet, VideoViewSet
 from apps.media.file_serving import serve_media
 from apps.search.api import ExplainView, SearchView
@@ -16,6 +17,8 @@ router.register("jobs", JobViewSet, basename="job")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/token/", api_token, name="api-token"),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("api/search/", SearchView.as_view(), name="api-search"),
     path("api/explain/", ExplainView.as_view(), name="api-explain"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -5,7 +5,8 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .models import Collection, IngestJob, Keyframe, Photo, Scene, Video
+from .access import visible_collections
+from .models import Collection, CollectionShare, IngestJob, Keyframe, Photo, Scene, Video
 from .services.queue import enqueue_rebuild
 from .services.register import create_job
 from .services.vectors import collection_index
@@ -17,11 +18,25 @@ def thumb(relative: str, height: int = 60) -> str:
     return format_html('<img src="{}" style="height:{}px">', reverse("media-file", kwargs={"path": relative}), height)
 
 
+class ShareInline(admin.TabularInline):
+    model = CollectionShare
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
 @admin.register(Collection)
 class CollectionAdmin(admin.ModelAdmin):
-    list_display = ["name", "embedder_spec", "video_count", "photo_count", "index_summary", "created_at"]
-    search_fields = ["name"]
+    list_display = ["name", "owner", "public", "embedder_spec", "video_count", "photo_count", "index_summary",
+                    "created_at"]
+    list_filter = ["public"]
+    search_fields = ["name", "owner__username"]
+    autocomplete_fields = ["owner"]
+    inlines = [ShareInline]
     actions = ["rebuild_index"]
+
+    def get_queryset(self, request):
+        """Staff see every collection (apps/media/access.py), through the same helper as every other entry point."""
+        return visible_collections(request.user)
 
     @admin.display(description="videos")
     def video_count(self, obj: Collection) -> int:

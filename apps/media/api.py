@@ -11,11 +11,14 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from .access import Access, Actor, may, visible_collections
 from .models import Collection, IngestJob, Photo, Video
+from .permissions import CollectionRights
 from .serializers import (
     CollectionSerializer,
     JobSerializer,
     PhotoSerializer,
+    ShareSerializer,
     UploadFields,
     VideoDetailSerializer,
     VideoSerializer,
@@ -23,6 +26,7 @@ from .serializers import (
 from .services.collections import UnknownCollectionError, resolve_collection
 from .services.queue import enqueue_rebuild
 from .services.register import create_job, register_stream
+from .services.sharing import UnknownUserError, set_share, shares_of
 from .services.storage import IMAGE_EXTENSIONS, kind_for_name
 
 
@@ -34,7 +38,7 @@ def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
         if not value:
             continue
         if name == "collection":
-            qs = qs.filter(collection=collection_or_404(value))
+            qs = qs.filter(collection=collection_or_404(value, request.user))
         elif name in ("video", "photo") and not (value.isascii() and value.isdigit() and int(value) < 2**63):
             raise ValidationError({name: "must be a whole number (an id)"})
         else:
@@ -43,9 +47,19 @@ def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
 
 
 class CollectionViewSet(viewsets.ModelViewSet):
-    queryset = Collection.objects.all()
+    """Collections the requesting user may see; a new one is private to its creator until shared or made public."""
+
     serializer_class = CollectionSerializer
+    permission_classes = [CollectionRights]
+    write_rights = {"partial_update": Access.OWN, "destroy": Access.OWN, "shares": Access.OWN,
+                    "rebuild": Access.WRITE}
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet:
+        return visible_collections(self.request.user)
+
+    def perform_create(self, serializer) -> None:
+        serializer.save(owner=self.request.user)
 
     @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
@@ -55,20 +69,46 @@ class CollectionViewSet(viewsets.ModelViewSet):
         enqueue_rebuild(collection.pk)
         return Response({"status": "queued", "collection": collection.pk}, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=ShareSerializer, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get", "post"])
+    def shares(self, request: Request, pk: str | None = None) -> Response:
+        """Who else may read or write this collection (owner only); POST {user, access: read|write|none}."""
+        collection = self.get_object()
+        if request.method == "POST":
+            fields = ShareSerializer(data=request.data)
+            fields.is_valid(raise_exception=True)
+            try:
+                set_share(collection, fields.validated_data["user"], fields.validated_data["access"])
+            except UnknownUserError as exc:
+                raise ValidationError({"user": str(exc)}) from exc
+            except ValueError as exc:
+                raise ValidationError({"user": str(exc)}) from exc
+        elif not may(request.user, collection, Access.OWN):
+            self.permission_denied(request, message="only the owner sees who a collection is shared with")
+        return Response({"collection": collection.pk, "shares": shares_of(collection)})
+
 
 class UploadMixin:
     """POST multipart {collection, file}: 201 with the new item, or 200 with the existing one if the bytes are known."""
 
     expected_kind: str
+    permission_classes = [CollectionRights]
+
+    def get_queryset(self) -> QuerySet:
+        model = Video if self.expected_kind == "video" else Photo
+        qs = model.objects.select_related("collection").filter(collection__in=visible_collections(self.request.user))
+        return filter_by_query(qs, self.request, "collection", "status")
 
     @extend_schema(request={"multipart/form-data": UploadFields})
     def create(self, request: Request, *args, **kwargs) -> Response:
         fields = UploadFields(data=request.data)
         fields.is_valid(raise_exception=True)
         try:
-            collection = resolve_collection(fields.validated_data["collection"])
+            collection = resolve_collection(fields.validated_data["collection"], request.user)
         except UnknownCollectionError as exc:
             raise ValidationError({"collection": str(exc)}) from exc
+        if not may(request.user, collection, Access.WRITE):
+            self.permission_denied(request, message=f"collection '{collection.name}' is read-only for you")
         upload = fields.validated_data["file"]
         if kind_for_name(upload.name) != self.expected_kind:
             hint = ", ".join(sorted(IMAGE_EXTENSIONS))
@@ -93,9 +133,6 @@ class VideoViewSet(UploadMixin, mixins.CreateModelMixin, mixins.DestroyModelMixi
     expected_kind = "video"
     parser_classes = [MultiPartParser, FormParser]
 
-    def get_queryset(self) -> QuerySet:
-        return filter_by_query(Video.objects.select_related("collection"), self.request, "collection", "status")
-
     def get_serializer_class(self):
         return VideoDetailSerializer if self.action == "retrieve" else VideoSerializer
 
@@ -105,19 +142,18 @@ class PhotoViewSet(UploadMixin, mixins.CreateModelMixin, mixins.DestroyModelMixi
     serializer_class = PhotoSerializer
     parser_classes = [MultiPartParser, FormParser]
 
-    def get_queryset(self) -> QuerySet:
-        return filter_by_query(Photo.objects.select_related("collection"), self.request, "collection", "status")
-
 
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = JobSerializer
 
     def get_queryset(self) -> QuerySet:
-        return filter_by_query(IngestJob.objects.all(), self.request, "collection", "status", "video", "photo")
+        jobs = IngestJob.objects.filter(collection__in=visible_collections(self.request.user))
+        return filter_by_query(jobs, self.request, "collection", "status", "video", "photo")
 
 
-def collection_or_404(ref: str) -> Collection:
+def collection_or_404(ref: str, actor: Actor) -> Collection:
+    """The collection ``actor`` may see by id or name; 404 alike for one that does not exist and one that is hidden."""
     try:
-        return resolve_collection(ref)
+        return resolve_collection(ref, actor)
     except UnknownCollectionError as exc:
         raise NotFound(str(exc)) from exc

@@ -11,6 +11,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from .access import Actor, may_read_media
 
 RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)$")
 CHUNK = 512 * 1024
@@ -36,8 +40,21 @@ def _iter_range(target: Path, start: int, length: int):
             yield chunk
 
 
+def _actor(request: HttpRequest) -> Actor:
+    """The session's user, else the owner of an API token (scripts fetch thumbnails and videos too)."""
+    if request.user.is_authenticated:
+        return request.user
+    try:
+        found = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        found = None
+    return found[0] if found else request.user
+
+
 def serve_media(request: HttpRequest, path: str) -> HttpResponse:
     target = _resolve(path)
+    if not may_read_media(_actor(request), target.relative_to(Path(settings.MEDIA_ROOT).resolve()).as_posix()):
+        raise Http404("no such media file")  # hidden exactly like a missing one
     size = target.stat().st_size
     content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
     match = RANGE_RE.match(request.headers.get("Range", "").strip())

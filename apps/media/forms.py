@@ -9,7 +9,7 @@ from .models import Collection
 class CollectionForm(forms.ModelForm):
     class Meta:
         model = Collection
-        fields = ["name", "description", "embedder"]
+        fields = ["name", "description", "embedder", "public"]
 
 
 class MultipleFileInput(forms.ClearableFileInput):

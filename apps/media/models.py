@@ -23,6 +23,11 @@ class Collection(models.Model):
         help_text="Embedder spec for this collection (e.g. 'testmodel', 'open_clip:ViT-B-32/openai'); "
         "blank uses the server default (VIDEOSEARCH_EMBEDDER).",
     )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_collections",
+        help_text="Who may change, share and delete it; blank for a collection made by a local command (staff only).",
+    )
+    public = models.BooleanField(default=False, help_text="Anyone, anonymous visitors included, may search it.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -38,6 +43,21 @@ class Collection(models.Model):
     @property
     def index_dir(self) -> Path:
         return Path(settings.INDEX_ROOT) / f"collection-{self.pk}"
+
+
+class CollectionShare(models.Model):
+    """A collection shared by its owner with one other user, read-only or read-write."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="shares")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collection_shares")
+    can_write = models.BooleanField(default=False, help_text="May upload, re-ingest, delete items and rebuild.")
+
+    class Meta:
+        ordering = ["collection", "user"]
+        constraints = [models.UniqueConstraint(fields=["collection", "user"], name="one_share_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.collection} -> {self.user} ({'read-write' if self.can_write else 'read-only'})"
 
 
 class Status(models.TextChoices):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
+from .access import Access, access_to
 from .models import Collection, IngestJob, Keyframe, Photo, Scene, Status, Video
 
 
@@ -19,10 +20,18 @@ class CollectionSerializer(serializers.ModelSerializer):
     videos = serializers.SerializerMethodField()
     photos = serializers.SerializerMethodField()
     index = serializers.SerializerMethodField()
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    access = serializers.SerializerMethodField(help_text="what the requesting user may do: read, write or own")
 
     class Meta:
         model = Collection
-        fields = ["id", "name", "description", "embedder", "model", "created_at", "videos", "photos", "index"]
+        fields = ["id", "name", "description", "embedder", "model", "owner", "public", "access", "created_at",
+                  "videos", "photos", "index"]
+
+    def get_access(self, obj: Collection) -> str:
+        request = self.context.get("request")
+        level = access_to(request.user, obj) if request else Access.OWN
+        return level.name.lower()
 
     def _counts(self, qs) -> dict[str, int]:
         counts = {status: 0 for status, _ in Status.choices}
@@ -42,6 +51,13 @@ class CollectionSerializer(serializers.ModelSerializer):
 
         info = collection_index(obj).info()
         return {"model_id": info.model_id, "dim": info.dim, "vectors": info.count, "backend": info.backend}
+
+
+class ShareSerializer(serializers.Serializer):
+    """Give a user read or read-write access to a collection, or take it back (``none``)."""
+
+    user = serializers.CharField(max_length=150, help_text="username")
+    access = serializers.ChoiceField(choices=["read", "write", "none"])
 
 
 class JobSerializer(serializers.ModelSerializer):

@@ -2,30 +2,44 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.search.page import video_page_strip
 
+from .access import Access, access_to, visible_collections
 from .forms import CollectionForm, UploadForm
-from .models import Collection, Status, Video
+from .models import Status, Video
 from .services.filmstrip import filmstrip
 from .services.queue import photo_batches
 from .services.register import register_stream
 
 
 def collection_list(request: HttpRequest) -> HttpResponse:
+    """The collections this visitor may see; a signed-in user may create one (private to them until shared)."""
+    if request.method == "POST" and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     form = CollectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        collection = form.save()
+        collection = form.save(commit=False)
+        collection.owner = request.user
+        collection.save()
         messages.success(request, f"Collection '{collection.name}' created.")
         return redirect("collection-detail", pk=collection.pk)
-    collections = Collection.objects.all()
+    collections = visible_collections(request.user)
     return render(request, "media/collection_list.html", {"collections": collections, "form": form})
 
 
 def collection_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    collection = get_object_or_404(Collection, pk=pk)
+    """One collection's items and their state; those who may write to it upload here."""
+    collection = get_object_or_404(visible_collections(request.user), pk=pk)
+    access = access_to(request.user, collection)
+    if request.method == "POST" and access < Access.WRITE:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        raise PermissionDenied("this collection is read-only for you")
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         added = duplicates = 0
@@ -43,7 +57,8 @@ def collection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     videos = collection.videos.all()
     photos = collection.photos.all()
     pending = any(item.status not in ("indexed", "failed") for item in [*videos, *photos])
-    context = {"collection": collection, "videos": videos, "photos": photos, "form": form, "pending": pending}
+    context = {"collection": collection, "videos": videos, "photos": photos, "form": form, "pending": pending,
+               "can_upload": access >= Access.WRITE}
     return render(request, "media/collection_detail.html", context)
 
 
@@ -56,7 +71,8 @@ def _seconds(value: str | None) -> float:
 
 def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One video: player, metadata, its shots; arriving from a search (its parameters in the link), the query's strip."""
-    video = get_object_or_404(Video.objects.select_related("collection"), pk=pk)
+    video = get_object_or_404(
+        Video.objects.select_related("collection").filter(collection__in=visible_collections(request.user)), pk=pk)
     indexed = video.status == Status.INDEXED
     context = {
         "video": video,

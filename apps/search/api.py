@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,7 +36,7 @@ def run_search(request: Request, data) -> Response:
     fields = SearchRequestSerializer(data=data)
     fields.is_valid(raise_exception=True)
     params = fields.validated_data
-    collection = collection_or_404(params["collection"])
+    collection = collection_or_404(params["collection"], request.user)
     try:
         response = search(collection, params["query"], top_k=params["top_k"], media=params["media"],
                           offset=params["offset"], group_by=params["group_by"], timeline=params["timeline"])
@@ -53,6 +54,7 @@ class SearchView(APIView):
     'more like this', or a list of weighted terms; given together, they are combined into one query."""
 
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
+    permission_classes = [AllowAny]  # POST only reads; the collection lookup itself hides what the client may not see
 
     @extend_schema(request=SearchRequestSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
@@ -93,7 +95,7 @@ class ExplainView(APIView):
             if value is not None and not (value.isascii() and value.isdigit() and 0 < int(value) < 2**63):
                 raise ValidationError({name: "must be a positive whole number (an id)"})
         try:
-            png = explain_item(text=text, keyframe_id=keyframe, photo_id=photo)
+            png = explain_item(text=text, keyframe_id=keyframe, photo_id=photo, actor=request.user)
         except QueryError as exc:
             raise ValidationError({"text": str(exc)}) from exc
         except ImageLoadError as exc:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from apps.media.access import Actor, visible_collections
 from apps.media.models import Keyframe, Photo
 from apps.media.services import storage
 
@@ -13,17 +14,20 @@ from .query import embed_query
 from .query_spec import build_query
 
 
-def explain_item(*, text: str, keyframe_id: str | None = None, photo_id: str | None = None) -> bytes:
+def explain_item(*, text: str, actor: Actor, keyframe_id: str | None = None, photo_id: str | None = None) -> bytes:
     """The heat map against the text query as the search reads it ('red car -night' included);
-    QueryError when the text is no valid query, LookupError when the item does not exist."""
+    QueryError when the text is no valid query, LookupError when the item does not exist or ``actor`` may not
+    see its collection."""
     query = build_query(text=text)
+    visible = visible_collections(actor)
     if keyframe_id is not None:
-        row = Keyframe.objects.select_related("video__collection").filter(pk=keyframe_id).first()
+        row = Keyframe.objects.select_related("video__collection").filter(
+            pk=keyframe_id, video__collection__in=visible).first()
         if row is None:
             raise LookupError(f"no keyframe {keyframe_id}")
         collection, relative = row.video.collection, row.thumbnail.name
     else:
-        row = Photo.objects.select_related("collection").filter(pk=photo_id).first()
+        row = Photo.objects.select_related("collection").filter(pk=photo_id, collection__in=visible).first()
         if row is None:
             raise LookupError(f"no photo {photo_id}")
         collection, relative = row.collection, row.thumbnail.name or row.file.name

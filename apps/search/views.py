@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from apps.media.models import Collection
+from apps.media.access import visible_collections
 
 from .embedders.base import ModelUnavailableError
 from .images import ImageLoadError, open_image
@@ -25,7 +25,7 @@ def _int_or_none(value: str | None) -> int | None:
 
 
 def search_page(request: HttpRequest) -> HttpResponse:
-    collections = list(Collection.objects.all())
+    collections = list(visible_collections(request.user))
     params = request.POST if request.method == "POST" else request.GET
     selected = next((c for c in collections if str(c.pk) == params.get("collection")), collections[0] if collections else None)
     context: dict = {"collections": collections, "selected": selected, "text": params.get("q", ""), "result": None}

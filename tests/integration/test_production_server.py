@@ -53,7 +53,8 @@ def fetch(url: str, headers: dict[str, str] | None = None, data: bytes | None = 
         return Answer(err.code, {k.lower(): v for k, v in err.headers.items()}, err.read())
 
 
-def post_multipart(url: str, fields: dict[str, str], file_field: str, filename: str, content: bytes) -> Answer:
+def post_multipart(url: str, fields: dict[str, str], file_field: str, filename: str, content: bytes,
+                   headers: dict[str, str] | None = None) -> Answer:
     boundary = uuid.uuid4().hex
     parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()]
     parts.append(
@@ -61,7 +62,7 @@ def post_multipart(url: str, fields: dict[str, str], file_field: str, filename: 
         f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n"
     )
     parts.append(f"--{boundary}--\r\n".encode())
-    return fetch(url, {"Content-Type": f"multipart/form-data; boundary={boundary}"}, b"".join(parts))
+    return fetch(url, {"Content-Type": f"multipart/form-data; boundary={boundary}", **(headers or {})}, b"".join(parts))
 
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -164,19 +165,35 @@ def test_unhandled_api_error_is_json_500_without_traceback_and_logged_with_one(s
         assert leak not in page.body
 
 
-def test_uploaded_media_is_served_in_byte_ranges(server):
-    created = fetch(server.url + "/api/collections/", {"Content-Type": "application/json"},
+def manage(server: Served, *args: str, **env: str) -> str:
+    """Run manage.py against the server's data directory, as its operator would."""
+    return subprocess.run([str(REPO / ".venv" / "bin" / "python"), "manage.py", *args], cwd=REPO, check=True,
+                          capture_output=True, text=True, env=server_env(server.data_dir, **env), timeout=120).stdout
+
+
+def api_token(server: Served, username: str) -> str:
+    """A user made by `createsuperuser` and a token by `drf_create_token`, the documented operator commands."""
+    manage(server, "createsuperuser", "--noinput", "--username", username, "--email", f"{username}@example.org",
+           DJANGO_SUPERUSER_PASSWORD=uuid.uuid4().hex)
+    return re.search(r"Generated token (\w+)", manage(server, "drf_create_token", username)).group(1)
+
+
+def test_uploaded_media_is_served_in_byte_ranges_to_those_who_may_see_it(server):
+    auth = {"Authorization": f"Token {api_token(server, 'ranges-owner')}"}
+    created = fetch(server.url + "/api/collections/", {"Content-Type": "application/json", **auth},
                     json.dumps({"name": "ranges", "embedder": "testmodel"}).encode())
     assert created.status == 201, created.body
     png = io.BytesIO()
     Image.effect_noise((96, 96), 64).convert("RGB").save(png, "PNG")
-    photo = post_multipart(server.url + "/api/photos/", {"collection": "ranges"}, "file", "noise.png", png.getvalue())
+    photo = post_multipart(server.url + "/api/photos/", {"collection": "ranges"}, "file", "noise.png", png.getvalue(),
+                           auth)
     assert photo.status == 201, photo.body
     media_path = urlparse(photo.json()["url"]).path
 
-    whole = fetch(server.url + media_path)
+    assert fetch(server.url + media_path).status == 404  # a private collection's file, to an anonymous client
+    whole = fetch(server.url + media_path, auth)
     assert whole.status == 200 and whole.body == png.getvalue()
-    part = fetch(server.url + media_path, {"Range": "bytes=100-199"})
+    part = fetch(server.url + media_path, {"Range": "bytes=100-199", **auth})
     assert part.status == 206
     assert part.headers["content-range"] == f"bytes 100-199/{len(png.getvalue())}"
     assert part.body == png.getvalue()[100:200]

@@ -1,6 +1,7 @@
-"""Find a collection by id or by name, with one clear message when there is none."""
+"""Find a collection by id or by name among those an actor may see, with one clear message when there is none."""
 from __future__ import annotations
 
+from ..access import Actor, visible_collections
 from ..models import Collection
 
 
@@ -8,14 +9,16 @@ class UnknownCollectionError(LookupError):
     pass
 
 
-def resolve_collection(ref: str | int) -> Collection:
+def resolve_collection(ref: str | int, actor: Actor) -> Collection:
     """Accept a primary key or a name. New names cannot be digits only (models.NOT_ONLY_DIGITS); a name
-    of digits made before that rule still wins over the id it looks like."""
+    of digits made before that rule still wins over the id it looks like. A collection ``actor`` may not
+    see is unknown, and the message lists only names ``actor`` may see."""
     ref_str = str(ref).strip()
-    found = Collection.objects.filter(name=ref_str).first()
-    if found is None and ref_str.isdigit():
-        found = Collection.objects.filter(pk=int(ref_str)).first()
+    visible = visible_collections(actor)
+    found = visible.filter(name=ref_str).first()
+    if found is None and ref_str.isascii() and ref_str.isdigit() and int(ref_str) < 2**63:
+        found = visible.filter(pk=int(ref_str)).first()
     if found is None:
-        names = ", ".join(Collection.objects.order_by("name").values_list("name", flat=True)[:20]) or "none yet"
-        raise UnknownCollectionError(f"unknown collection '{ref_str}' (existing: {names})")
+        names = ", ".join(visible.order_by("name").values_list("name", flat=True)[:20]) or "none yet"
+        raise UnknownCollectionError(f"unknown collection '{ref_str[:200]}' (existing: {names})")
     return found

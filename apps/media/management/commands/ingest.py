@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from apps.media.access import Access, LocalOperator, may
+from apps.media.management.cli_actor import actor_for, add_user_argument
 from apps.media.models import NOT_ONLY_DIGITS, Collection, IngestJob, Status
 from apps.media.services.collections import UnknownCollectionError, resolve_collection
 from apps.media.services.queue import photo_batches
@@ -37,24 +39,35 @@ class Command(BaseCommand):
         parser.add_argument("path", type=Path)
         parser.add_argument("--collection", required=True, help="collection id or name (a name is created if missing)")
         parser.add_argument("--model", default="", help="embedder spec for a NEW collection (default: server's)")
+        add_user_argument(parser, "the owner of a new collection; needs write access to an existing one")
+        parser.add_argument("--public", action="store_true", help="a NEW collection is searchable by anyone (default: private)")
         parser.add_argument("--no-wait", action="store_true", help="queue and return without waiting for workers")
 
-    def handle(self, *args, path: Path, collection: str, model: str, no_wait: bool, **options) -> None:
+    def handle(self, *args, path: Path, collection: str, model: str, no_wait: bool, user: str, public: bool,
+               **options) -> None:
         if not path.exists():
             raise CommandError(f"{path} does not exist")
         files, skipped = find_media(path)
         if not files:
             raise CommandError(f"no video or image files under {path} ({skipped} other files skipped)")
+        actor = actor_for(user)
         try:
-            target, created = resolve_collection(collection), False
+            target, created = resolve_collection(collection, actor), False
         except UnknownCollectionError:
             try:
                 NOT_ONLY_DIGITS(collection)
             except ValidationError as exc:
                 raise CommandError(f"no collection with id {collection}, and {exc.messages[0]}") from exc
-            target, created = Collection.objects.create(name=collection, embedder=model), True
+            if Collection.objects.filter(name=collection).exists():  # someone else's, invisible to this user
+                raise CommandError(f"collection '{collection}' belongs to someone else: pick another name") from None
+            owner = None if isinstance(actor, LocalOperator) else actor
+            target = Collection.objects.create(name=collection, embedder=model, owner=owner, public=public)
+            created = True
         if created:
-            self.stdout.write(f"created collection '{target.name}' (model {target.embedder_spec})")
+            visibility = "public" if target.public else "private"
+            self.stdout.write(f"created collection '{target.name}' ({visibility}; model {target.embedder_spec})")
+        elif not may(actor, target, Access.WRITE):
+            raise CommandError(f"user '{user}' may not add to collection '{target.name}' (read-only)")
         job_ids, duplicates = [], 0
         with photo_batches():  # photos go to the workers in batches once all are registered
             for file in tqdm(files, desc="adding", unit="file", disable=None):

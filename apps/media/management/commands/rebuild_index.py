@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.media.access import LOCAL_OPERATOR
 from apps.media.services.collections import UnknownCollectionError, resolve_collection
 from apps.media.services.reindex import rebuild_collection_index
 
@@ -15,7 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, collection: str, **options) -> None:
         try:
-            target = resolve_collection(collection)
+            target = resolve_collection(collection, LOCAL_OPERATOR)
         except UnknownCollectionError as exc:
             raise CommandError(str(exc)) from exc
         count = rebuild_collection_index(target)

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.media.management.cli_actor import actor_for, add_user_argument
 from apps.media.services.collections import UnknownCollectionError, resolve_collection
 from apps.search.embedders.base import ModelUnavailableError
 from apps.search.images import ImageLoadError, open_image
@@ -25,6 +26,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--collection", required=True)
+        add_user_argument(parser, "search only what that user may see")
         parser.add_argument("--text", help="query text; 'red car -night' subtracts, 'car:2 + road' weights terms")
         parser.add_argument("--image", type=Path, help="example image; combined with --text when both are given")
         parser.add_argument("--image-weight", type=float, help="weight of the example image (default 1)")
@@ -38,7 +40,7 @@ class Command(BaseCommand):
     def handle(self, *args, collection: str, text: str | None, image: Path | None, image_weight: float | None,
                top: int, **options) -> None:
         try:
-            target = resolve_collection(collection)
+            target = resolve_collection(collection, actor_for(options["user"]))
             picture = open_image(image, max_pixels=settings.MAX_IMAGE_PIXELS) if image else None
             query = build_query(text=text, image=picture, image_weight=image_weight)
             response = search(target, query, top_k=top, offset=options["offset"], group_by=options["group_by"],
