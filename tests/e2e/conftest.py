@@ -38,3 +38,16 @@ def media_through_the_app(monkeypatch):
     from django.test.testcases import _MediaFilesHandler
 
     monkeypatch.setattr(_MediaFilesHandler, "_should_handle", lambda self, path: False)
+
+
+@pytest.fixture
+def signed_in_page(browser_page, live_server, admin_user):
+    """The browser with a superuser's session cookie: page tests of features see every collection."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(admin_user)
+    browser_page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    return browser_page

@@ -75,10 +75,10 @@ def _close_player(page) -> None:
     page.wait_for_selector("#player-dialog:not([open])", state="attached")
 
 
-def test_heat_strips_by_video_paging_and_the_video_page(live_server, two_videos, browser_page, tmp_path):
+def test_heat_strips_by_video_paging_and_the_video_page(live_server, two_videos, signed_in_page, tmp_path):
     collection, once, twice, segments = two_videos
     target = segments[3]  # the boat on water, 17-24 s (and 52-59 s in the twice video)
-    page = browser_page
+    page = signed_in_page
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))

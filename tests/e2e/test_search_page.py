@@ -9,11 +9,11 @@ from apps.media.services.register import register_path
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def test_search_page_finds_and_plays_a_moment(live_server, storage_dirs, browser_page, demo_media):
+def test_search_page_finds_and_plays_a_moment(live_server, storage_dirs, signed_in_page, demo_media):
     video_path, segments, _ = demo_media
     collection = Collection.objects.create(name="street", embedder="testmodel")
     register_path(collection, video_path)
-    page = browser_page
+    page = signed_in_page
     page.goto(f"{live_server.url}/?collection={collection.pk}")
     target = segments[1]
     page.fill("#q", target.caption_ru)
