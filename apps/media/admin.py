@@ -5,7 +5,9 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from .forms import CollectionAdminForm
 from .models import Collection, IngestJob, Keyframe, Photo, Scene, Video
+from .services.models_allowed import DEFAULT_NAME, allowed_models
 from .services.queue import enqueue_rebuild
 from .services.register import create_job
 from .services.vectors import collection_index
@@ -19,9 +21,16 @@ def thumb(relative: str, height: int = 60) -> str:
 
 @admin.register(Collection)
 class CollectionAdmin(admin.ModelAdmin):
-    list_display = ["name", "embedder_spec", "video_count", "photo_count", "index_summary", "created_at"]
+    form = CollectionAdminForm  # the model is a select of the operator's names (settings.EMBEDDERS)
+    list_display = ["name", "model_in_use", "video_count", "photo_count", "index_summary", "created_at"]
     search_fields = ["name"]
     actions = ["rebuild_index"]
+
+    @admin.display(description="model")
+    def model_in_use(self, obj: Collection) -> str:
+        name = obj.embedder or DEFAULT_NAME
+        spec = allowed_models().get(name)
+        return f"{name} ({spec})" if spec else f"{name} (not configured)"
 
     @admin.display(description="videos")
     def video_count(self, obj: Collection) -> int:
