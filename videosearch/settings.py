@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from .model_list import parse_embedders
 from .secret_key import load_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -147,6 +148,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 
 # Models and search.
 EMBEDDER = os.environ.get("VIDEOSEARCH_EMBEDDER", "open_clip:xlm-roberta-base-ViT-B-32/laion5b_s13b_b90k")
+# The models a collection may use, by name: "default" (EMBEDDER), "testmodel", plus VIDEOSEARCH_EMBEDDERS
+# ("name=spec,name=spec" or a JSON object). Clients pick a name; only this list can hold a spec (or a server path).
+EMBEDDERS: dict[str, str] = parse_embedders(os.environ.get("VIDEOSEARCH_EMBEDDERS", ""), EMBEDDER)
 MODEL_DIR = Path(os.environ.get("VIDEOSEARCH_MODEL_DIR", DATA_DIR / "models"))
 TORCH_DEVICE = os.environ.get("VIDEOSEARCH_DEVICE", "cpu")
 TORCH_THREADS = int(os.environ.get("VIDEOSEARCH_TORCH_THREADS", "0"))  # 0: torch's default

@@ -6,7 +6,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from .access import visible_collections
+from .forms import CollectionAdminForm
 from .models import Collection, CollectionShare, IngestJob, Keyframe, Photo, Scene, Video
+from .services.models_allowed import DEFAULT_NAME, allowed_models
 from .services.queue import enqueue_rebuild
 from .services.register import create_job
 from .services.vectors import collection_index
@@ -26,7 +28,8 @@ class ShareInline(admin.TabularInline):
 
 @admin.register(Collection)
 class CollectionAdmin(admin.ModelAdmin):
-    list_display = ["name", "owner", "public", "embedder_spec", "video_count", "photo_count", "index_summary",
+    form = CollectionAdminForm  # the model is a select of the operator's names (settings.EMBEDDERS)
+    list_display = ["name", "owner", "public", "model_in_use", "video_count", "photo_count", "index_summary",
                     "created_at"]
     list_filter = ["public"]
     search_fields = ["name", "owner__username"]
@@ -37,6 +40,12 @@ class CollectionAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         """Staff see every collection (apps/media/access.py), through the same helper as every other entry point."""
         return visible_collections(request.user)
+
+    @admin.display(description="model")
+    def model_in_use(self, obj: Collection) -> str:
+        name = obj.embedder or DEFAULT_NAME
+        spec = allowed_models().get(name)
+        return f"{name} ({spec})" if spec else f"{name} (not configured)"
 
     @admin.display(description="videos")
     def video_count(self, obj: Collection) -> int:

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
+from .services.models_allowed import model_label, spec_for, validate_model_name
+
 #: Collections are looked up by id or name in one rule everywhere; a name of digits alone would read as an id.
 NOT_ONLY_DIGITS = RegexValidator(r"\D", "a collection name cannot be digits only: it would read as an id",
                                  code="name_is_an_id")
@@ -20,7 +22,8 @@ class Collection(models.Model):
     embedder = models.CharField(
         max_length=300,
         blank=True,
-        help_text="Embedder spec for this collection (e.g. 'testmodel', 'open_clip:ViT-B-32/openai'); "
+        validators=[validate_model_name],
+        help_text="Model name from the operator's list (settings.EMBEDDERS, `manage.py list_models`); "
         "blank uses the server default (VIDEOSEARCH_EMBEDDER).",
     )
     owner = models.ForeignKey(
@@ -38,7 +41,13 @@ class Collection(models.Model):
 
     @property
     def embedder_spec(self) -> str:
-        return self.embedder or settings.EMBEDDER
+        """The spec behind the model name, looked up now (UnconfiguredModelError once it left the list)."""
+        return spec_for(self.embedder)
+
+    @property
+    def model_label(self) -> str:
+        """The model as clients may see it: no server paths."""
+        return model_label(self.embedder)
 
     @property
     def index_dir(self) -> Path:

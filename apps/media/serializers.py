@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from .access import Access, access_to
 from .models import Collection, IngestJob, Keyframe, Photo, Scene, Status, Video
+from .services.models_allowed import model_names, unknown_model_message
 
 
 def media_url(request, relative: str) -> str | None:
@@ -15,8 +16,18 @@ def media_url(request, relative: str) -> str | None:
     return request.build_absolute_uri(url) if request else url
 
 
+def model_name_field() -> serializers.ChoiceField:
+    """A name from the operator's list as it is now; never a spec (it could name a server file)."""
+    return serializers.ChoiceField(
+        choices=model_names(), allow_blank=True, required=False,
+        error_messages={"invalid_choice": unknown_model_message()},
+        help_text="model name from the server's list (blank: the server default)",
+    )
+
+
 class CollectionSerializer(serializers.ModelSerializer):
-    model = serializers.CharField(source="embedder_spec", read_only=True)
+    model = serializers.CharField(source="model_label", read_only=True,
+                                  help_text="the model's spec, or its name when the spec names a server path")
     videos = serializers.SerializerMethodField()
     photos = serializers.SerializerMethodField()
     index = serializers.SerializerMethodField()
@@ -32,6 +43,11 @@ class CollectionSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         level = access_to(request.user, obj) if request else Access.OWN
         return level.name.lower()
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        fields["embedder"] = model_name_field()  # built per use: the list is read from settings now
+        return fields
 
     def _counts(self, qs) -> dict[str, int]:
         counts = {status: 0 for status, _ in Status.choices}

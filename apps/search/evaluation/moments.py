@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.conf import settings
 from django.test import override_settings
 
 from apps.media.models import Collection, Status, Video
@@ -39,13 +40,21 @@ def tasks_in_process() -> Iterator[None]:
         app.conf.task_always_eager = old
 
 
+#: The model name the throwaway collection uses, listed only while the evaluation runs.
+EVALUATED_MODEL = "evaluated-model"
+
+
 @contextmanager
 def throwaway_collection(model: str) -> Iterator[Collection]:
-    """A collection with its media and index in a temp folder; rows and files are removed on exit."""
+    """A collection of ``model`` (a spec: the command line is the operator's) with its media and index in a temp
+    folder; rows and files are removed on exit. The spec is listed under a name of its own for this process only."""
     tmp = Path(tempfile.mkdtemp(prefix="vs-eval-moments-"))
+    listed = {**settings.EMBEDDERS, EVALUATED_MODEL: model}
     try:
-        with override_settings(MEDIA_ROOT=tmp / "media", INDEX_ROOT=tmp / "indexes"), tasks_in_process():
-            collection = Collection.objects.create(name=f"evaluate-moments-{uuid.uuid4().hex[:12]}", embedder=model)
+        with override_settings(MEDIA_ROOT=tmp / "media", INDEX_ROOT=tmp / "indexes", EMBEDDERS=listed), \
+                tasks_in_process():
+            collection = Collection.objects.create(name=f"evaluate-moments-{uuid.uuid4().hex[:12]}",
+                                                   embedder=EVALUATED_MODEL)
             try:
                 yield collection
             finally:

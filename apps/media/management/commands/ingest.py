@@ -12,6 +12,7 @@ from apps.media.access import Access, LocalOperator, may
 from apps.media.management.cli_actor import actor_for, add_user_argument
 from apps.media.models import NOT_ONLY_DIGITS, Collection, IngestJob, Status
 from apps.media.services.collections import UnknownCollectionError, resolve_collection
+from apps.media.services.models_allowed import UnknownModelError, resolve_operator_choice
 from apps.media.services.queue import photo_batches
 from apps.media.services.register import register_path
 from apps.media.services.storage import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
@@ -38,7 +39,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path)
         parser.add_argument("--collection", required=True, help="collection id or name (a name is created if missing)")
-        parser.add_argument("--model", default="", help="embedder spec for a NEW collection (default: server's)")
+        parser.add_argument("--model", default="",
+                            help="model of a NEW collection: a name from `manage.py list_models`, or the spec of a "
+                                 "listed model (default: the server's)")
         add_user_argument(parser, "the owner of a new collection; needs write access to an existing one")
         parser.add_argument("--public", action="store_true", help="a NEW collection is searchable by anyone (default: private)")
         parser.add_argument("--no-wait", action="store_true", help="queue and return without waiting for workers")
@@ -47,6 +50,10 @@ class Command(BaseCommand):
                **options) -> None:
         if not path.exists():
             raise CommandError(f"{path} does not exist")
+        try:
+            model = resolve_operator_choice(model)
+        except UnknownModelError as exc:
+            raise CommandError(str(exc)) from exc
         files, skipped = find_media(path)
         if not files:
             raise CommandError(f"no video or image files under {path} ({skipped} other files skipped)")

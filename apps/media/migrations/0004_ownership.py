@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('media', '0002_collection_name_not_digits'),
+        ('media', '0003_embedder_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
