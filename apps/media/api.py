@@ -23,7 +23,6 @@ from .serializers import (
 from .services.collections import UnknownCollectionError, resolve_collection
 from .services.queue import enqueue_rebuild
 from .services.register import create_job, register_stream
-from .services.storage import IMAGE_EXTENSIONS, kind_for_name
 
 
 def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
@@ -70,13 +69,10 @@ class UploadMixin:
         except UnknownCollectionError as exc:
             raise ValidationError({"collection": str(exc)}) from exc
         upload = fields.validated_data["file"]
-        if kind_for_name(upload.name) != self.expected_kind:
-            hint = ", ".join(sorted(IMAGE_EXTENSIONS))
-            raise ValidationError({"file": f"'{upload.name}' is not a {self.expected_kind} (photos are {hint})"})
-        try:
-            registered = register_stream(collection, upload.chunks(), upload.name)
+        try:  # the content decides: no photo or video, or the other kind, is a 400 and leaves nothing
+            registered = register_stream(collection, upload.chunks(), upload.name, expect=self.expected_kind)
         except ValueError as exc:
-            raise ValidationError({"file": str(exc)}) from exc
+            raise ValidationError({"file": [str(exc)]}) from exc
         data = self.get_serializer(registered.item).data
         data["duplicate"] = not registered.created
         return Response(data, status=status.HTTP_201_CREATED if registered.created else status.HTTP_200_OK)

@@ -33,8 +33,8 @@ def collection_detail(request: HttpRequest, pk: int) -> HttpResponse:
             for upload in form.cleaned_data["files"]:
                 try:
                     registered = register_stream(collection, upload.chunks(), upload.name)
-                except ValueError as exc:
-                    messages.error(request, f"{upload.name}: {exc}")
+                except ValueError as exc:  # no photo or video, or over the limit: the message names the file
+                    messages.error(request, str(exc))
                     continue
                 added += registered.created
                 duplicates += not registered.created

@@ -1,7 +1,8 @@
 """Turn an uploaded or server-side file into a queued Video or Photo (and its ingest job).
 
 Content decides identity: the same bytes added twice to a collection give back the existing item,
-so nothing is stored, embedded or indexed twice.
+so nothing is stored, embedded or indexed twice. Content also decides the kind: a file is a photo
+or a video by its sniffed format, never by its name, and anything else is refused unstored.
 """
 from __future__ import annotations
 
@@ -24,11 +25,17 @@ class Registered:
     job: IngestJob | None
 
 
-def register_stream(collection: Collection, stream: BinaryIO | Iterable[bytes], original_name: str) -> Registered:
-    """Store a file (streamed) in the collection and queue its ingestion, unless it is already there."""
+def register_stream(
+    collection: Collection, stream: BinaryIO | Iterable[bytes], original_name: str, expect: str | None = None
+) -> Registered:
+    """Store a file (streamed) in the collection and queue its ingestion, unless it is already there.
+
+    Raises :class:`sniff.UnacceptedFileError` (a ValueError) when the content is no photo or video, or
+    not the ``expect``-ed kind ("photo"/"video"), and ValueError over the size limit; nothing is kept then.
+    """
     chunks = storage.read_chunks(stream) if hasattr(stream, "read") else stream
-    upload = storage.stream_to_temp(chunks)
-    model = Photo if storage.kind_for_name(original_name) == "photo" else Video
+    upload = storage.stream_to_temp(chunks, original_name, expect)
+    model = Photo if upload.kind == "photo" else Video
     existing = model.objects.filter(collection=collection, sha256=upload.sha256).first()
     if existing is not None:
         upload.temp_path.unlink(missing_ok=True)
