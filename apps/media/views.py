@@ -12,6 +12,7 @@ from .models import Collection, Status, Video
 from .services.filmstrip import filmstrip
 from .services.queue import photo_batches
 from .services.register import register_stream
+from .upload_limits import upload_refusal
 
 
 def collection_list(request: HttpRequest) -> HttpResponse:
@@ -26,6 +27,9 @@ def collection_list(request: HttpRequest) -> HttpResponse:
 
 def collection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     collection = get_object_or_404(Collection, pk=pk)
+    if request.method == "POST" and (refusal := upload_refusal(request)):  # over the size limit: stopped, not stored
+        messages.error(request, refusal)
+        return redirect("collection-detail", pk=collection.pk)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         added = duplicates = 0
