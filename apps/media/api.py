@@ -11,6 +11,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from .api_errors import Conflict
 from .models import Collection, IngestJob, Photo, Video
 from .serializers import (
     CollectionSerializer,
@@ -22,7 +23,7 @@ from .serializers import (
 )
 from .services.collections import UnknownCollectionError, resolve_collection
 from .services.queue import enqueue_rebuild
-from .services.register import create_job, register_stream
+from .services.register import FileGoneError, queue_again, register_stream
 
 
 def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
@@ -81,7 +82,10 @@ class UploadMixin:
     @action(detail=True, methods=["post"])
     def reingest(self, request: Request, pk: str | None = None) -> Response:
         """Queue the item again from its stored file (e.g. after a failure or a pipeline change)."""
-        job = create_job(self.get_object())
+        try:
+            job = queue_again(self.get_object())
+        except FileGoneError as exc:  # a failed upload's file was removed: 409, upload it again
+            raise Conflict(str(exc)) from exc
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

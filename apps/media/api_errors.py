@@ -5,6 +5,13 @@ from rest_framework import status
 from rest_framework.exceptions import APIException
 
 
+class Conflict(APIException):
+    """409: the request is valid but the item's state forbids it (e.g. re-ingesting a removed file)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
 class PayloadTooLarge(APIException):
     """413: the request body is over the upload limit (refused while it streams in)."""
 

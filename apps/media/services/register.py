@@ -25,6 +25,10 @@ class Registered:
     job: IngestJob | None
 
 
+class FileGoneError(ValueError):
+    """The item's stored file was removed (its upload was unusable): only a new upload can bring it back."""
+
+
 def register_stream(
     collection: Collection, stream: BinaryIO | Iterable[bytes], original_name: str, expect: str | None = None
 ) -> Registered:
@@ -37,10 +41,12 @@ def register_stream(
     upload = storage.stream_to_temp(chunks, original_name, expect)
     model = Photo if upload.kind == "photo" else Video
     existing = model.objects.filter(collection=collection, sha256=upload.sha256).first()
+    if existing is not None and not storage.is_stored(existing.file.name):
+        return _restore_file(existing, upload, original_name)
     if existing is not None:
         upload.temp_path.unlink(missing_ok=True)
         return Registered(existing, False, None)
-    relative = storage.place(upload, f"{model.__name__.lower()}s/c{collection.pk}", original_name)
+    relative = storage.place(upload, storage.item_dir(collection.pk, upload.kind), original_name)
     try:
         with transaction.atomic():
             item = model.objects.create(
@@ -61,6 +67,26 @@ def register_stream(
 def register_path(collection: Collection, path: Path) -> Registered:
     with open(path, "rb") as fh:
         return register_stream(collection, fh, path.name)
+
+
+def _restore_file(item: Video | Photo, upload: storage.StoredUpload, original_name: str) -> Registered:
+    """The same bytes again for an item whose unusable file was removed: store them and queue it anew."""
+    relative = storage.place(upload, storage.item_dir(item.collection_id, upload.kind), original_name)
+    with transaction.atomic():
+        type(item).objects.filter(pk=item.pk).update(file=relative, size_bytes=upload.size_bytes)
+        item.file, item.size_bytes = relative, upload.size_bytes
+        job = create_job(item)
+    return Registered(item, True, job)
+
+
+def queue_again(item: Video | Photo) -> IngestJob:
+    """Queue an item again from its stored file; FileGoneError when there is none to ingest any more."""
+    if not storage.is_stored(item.file.name):
+        raise FileGoneError(
+            f"'{item.original_name}' has no stored file any more (it was removed when its ingestion failed"
+            f"{': ' + item.error if item.error else ''}); upload the file again"
+        )
+    return create_job(item)
 
 
 def create_job(item: Video | Photo) -> IngestJob:

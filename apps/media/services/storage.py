@@ -123,9 +123,29 @@ def absolute(relative: str) -> Path:
     return media_root() / relative
 
 
+def is_stored(relative: str) -> bool:
+    """Whether a row's file (its path relative to MEDIA_ROOT) is on disk; a blank path never is."""
+    return bool(relative) and absolute(relative).is_file()
+
+
 def remove_tree(relative_dir: str) -> None:
     shutil.rmtree(media_root() / relative_dir, ignore_errors=True)
 
 
 def thumbnail_dir(collection_id: int, kind: str, item_id: int) -> str:
     return f"thumbs/c{collection_id}/{kind}{item_id}"
+
+
+def item_dir(collection_id: int, kind: str) -> str:
+    """Where a collection's videos or photos are stored ('videos/c3')."""
+    return f"{kind}s/c{collection_id}"
+
+
+def collection_dirs(collection_id: int) -> list[str]:
+    """Every folder that holds files of one collection (removed with it)."""
+    return [item_dir(collection_id, "video"), item_dir(collection_id, "photo"), f"thumbs/c{collection_id}"]
+
+
+def lock_path(kind: str, item_id: int) -> Path:
+    """The file an ingest run of one item locks (see ingest.item_lock)."""
+    return media_root() / "locks" / f"{kind}-{item_id}.lock"
