@@ -127,6 +127,12 @@ USE_TZ = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 MAX_UPLOAD_BYTES = int(os.environ.get("VIDEOSEARCH_MAX_UPLOAD_MB", "4096")) * 1024 * 1024
+# The limit is enforced while the body streams in (first handler), before Django's handlers store anything.
+FILE_UPLOAD_HANDLERS = [
+    "apps.media.upload_limits.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 MAX_IMAGE_PIXELS = int(os.environ.get("VIDEOSEARCH_MAX_IMAGE_PIXELS", str(80_000_000)))
 
 # Celery: Redis when configured, otherwise tasks run in-process (offline demo).

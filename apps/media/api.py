@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .access import Access, Actor, may, visible_collections
+from .api_errors import Conflict
 from .models import Collection, IngestJob, Photo, Video
 from .permissions import CollectionRights
 from .serializers import (
@@ -25,9 +26,8 @@ from .serializers import (
 )
 from .services.collections import UnknownCollectionError, resolve_collection
 from .services.queue import enqueue_rebuild
-from .services.register import create_job, register_stream
+from .services.register import FileGoneError, queue_again, register_stream
 from .services.sharing import UnknownUserError, set_share, shares_of
-from .services.storage import IMAGE_EXTENSIONS, kind_for_name
 
 
 def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
@@ -110,13 +110,10 @@ class UploadMixin:
         if not may(request.user, collection, Access.WRITE):
             self.permission_denied(request, message=f"collection '{collection.name}' is read-only for you")
         upload = fields.validated_data["file"]
-        if kind_for_name(upload.name) != self.expected_kind:
-            hint = ", ".join(sorted(IMAGE_EXTENSIONS))
-            raise ValidationError({"file": f"'{upload.name}' is not a {self.expected_kind} (photos are {hint})"})
-        try:
-            registered = register_stream(collection, upload.chunks(), upload.name)
+        try:  # the content decides: no photo or video, or the other kind, is a 400 and leaves nothing
+            registered = register_stream(collection, upload.chunks(), upload.name, expect=self.expected_kind)
         except ValueError as exc:
-            raise ValidationError({"file": str(exc)}) from exc
+            raise ValidationError({"file": [str(exc)]}) from exc
         data = self.get_serializer(registered.item).data
         data["duplicate"] = not registered.created
         return Response(data, status=status.HTTP_201_CREATED if registered.created else status.HTTP_200_OK)
@@ -125,7 +122,10 @@ class UploadMixin:
     @action(detail=True, methods=["post"])
     def reingest(self, request: Request, pk: str | None = None) -> Response:
         """Queue the item again from its stored file (e.g. after a failure or a pipeline change)."""
-        job = create_job(self.get_object())
+        try:
+            job = queue_again(self.get_object())
+        except FileGoneError as exc:  # a failed upload's file was removed: 409, upload it again
+            raise Conflict(str(exc)) from exc
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

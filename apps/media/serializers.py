@@ -108,7 +108,7 @@ class UploadFields(serializers.Serializer):
     """Multipart upload: the collection (id or name) and the file."""
 
     collection = serializers.CharField()
-    file = serializers.FileField(allow_empty_file=True)  # an empty file becomes a failed item with a reason, as via the CLI
+    file = serializers.FileField(allow_empty_file=True)  # an empty file is refused by the upload service, saying so
 
 
 class MediaItemSerializer(serializers.ModelSerializer):

@@ -15,6 +15,7 @@ from .models import Status, Video
 from .services.filmstrip import filmstrip
 from .services.queue import photo_batches
 from .services.register import register_stream
+from .upload_limits import upload_refusal
 
 
 def collection_list(request: HttpRequest) -> HttpResponse:
@@ -40,6 +41,9 @@ def collection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         raise PermissionDenied("this collection is read-only for you")
+    if request.method == "POST" and (refusal := upload_refusal(request)):  # over the size limit: stopped, not stored
+        messages.error(request, refusal)
+        return redirect("collection-detail", pk=collection.pk)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         added = duplicates = 0
@@ -47,8 +51,8 @@ def collection_detail(request: HttpRequest, pk: int) -> HttpResponse:
             for upload in form.cleaned_data["files"]:
                 try:
                     registered = register_stream(collection, upload.chunks(), upload.name)
-                except ValueError as exc:
-                    messages.error(request, f"{upload.name}: {exc}")
+                except ValueError as exc:  # no photo or video, or over the limit: the message names the file
+                    messages.error(request, str(exc))
                     continue
                 added += registered.created
                 duplicates += not registered.created

@@ -19,14 +19,14 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 @pytest.fixture
 def album(demo_media, tmp_path):
-    """Six good photos, one empty file and one text file named .jpg."""
+    """Six good photos and two that are JPEG only by their first bytes (so they are stored, then fail)."""
     _, _, photos = demo_media
     root = tmp_path / "album-source"
     root.mkdir()
     for path, _, _ in photos:
         (root / path.name).symlink_to(path)
-    (root / "empty.jpg").write_bytes(b"")
-    (root / "notes.jpg").write_text("this is not a picture")
+    (root / "garbled.jpg").write_bytes(b"\xff\xd8\xff" + b"this is not a picture" * 20)
+    (root / "truncated.jpg").write_bytes(photos[0][0].read_bytes()[:300])
     return root
 
 
@@ -48,9 +48,9 @@ def test_a_folder_of_photos_is_embedded_and_indexed_in_batches(storage_dirs, set
     writes = count_index_writes(monkeypatch)
     call_command("ingest", str(album), collection="album", model="testmodel", stdout=io.StringIO())
     photos = {p.original_name: p for p in Photo.objects.all()}
-    assert {p.status for name, p in photos.items() if name not in {"empty.jpg", "notes.jpg"}} == {Status.INDEXED}
-    assert photos["empty.jpg"].status == Status.FAILED and "empty" in photos["empty.jpg"].error
-    assert photos["notes.jpg"].status == Status.FAILED and photos["notes.jpg"].error
+    assert {p.status for name, p in photos.items() if name not in {"garbled.jpg", "truncated.jpg"}} == {Status.INDEXED}
+    assert photos["garbled.jpg"].status == Status.FAILED and photos["garbled.jpg"].error
+    assert photos["truncated.jpg"].status == Status.FAILED and "truncated" in photos["truncated.jpg"].error
     # 8 files in sorted order, batches of 4: four good photos, then two good and the two bad ones
     # (which fail alone): two index writes for the 6 good photos, not 6
     assert writes == [4, 2]

@@ -1,10 +1,10 @@
-"""Pure helpers of the request path: names, kinds, languages, temporal IoU, error messages, folder walking."""
+"""Pure helpers of the request path: names, languages, temporal IoU, error messages, folder walking."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from apps.media.management.commands.ingest import find_media
-from apps.media.services.storage import kind_for_name, safe_name
+from apps.media.services.storage import safe_name
 from apps.search.api_errors import _first_message
 from apps.search.prompts import detect_language, expand_query
 from apps.search.temporal import temporal_iou
@@ -15,12 +15,6 @@ def test_safe_name_strips_directories_and_odd_characters():
     assert safe_name("my clip (final).MP4") == "my_clip_final_.MP4"
     assert safe_name("Кошка на крыше.jpg") == "Кошка_на_крыше.jpg"
     assert safe_name("") == "upload"
-
-
-def test_kind_is_decided_by_extension_and_unknown_means_video():
-    assert kind_for_name("a.JPG") == "photo"
-    assert kind_for_name("a.webm") == "video"
-    assert kind_for_name("notes.txt") == "video"  # probing will reject it with a reason
 
 
 def test_language_detection_and_templates():

@@ -27,7 +27,7 @@ from apps.search.index import IndexModelMismatchError
 
 from ..models import IngestJob, Keyframe, Photo, Scene, Status, Video
 from . import storage, thumbnails, vectors
-from .errors import MediaError
+from .errors import BAD_INPUT, BlankVideoError, EmptyFileError, MediaError
 from .keyframe_store import KeyframeStaging, SavedImages
 from .probe import ProbeResult
 from .shots import Shot
@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 #: Errors whose message is meant for the user; anything else is reported as an internal error.
 USER_ERRORS = (MediaError, ImageLoadError, ModelUnavailableError, IndexModelMismatchError)
+#: Failures of the file itself: a never-indexed item's file is removed (the row keeps the reason).
+#: Anything else (model missing, index trouble, a timeout) keeps the file, so a re-ingest can work.
+UNUSABLE_FILE = (*BAD_INPUT, ImageLoadError)
 TERMINAL = (Status.INDEXED, Status.FAILED)
 
 
@@ -66,10 +69,28 @@ class JobRun:
             self._last_progress_write = now
             IngestJob.objects.filter(pk=self.job.pk).update(progress=round(float(fraction), 3))
 
-    def fail(self, reason: str) -> None:
+    def fail(self, reason: str, exc: Exception | None = None) -> None:
+        """Record the failure on the job and the item; a file that ``exc`` shows unusable is removed too."""
         now = timezone.now()
         IngestJob.objects.filter(pk=self.job.pk).update(status=Status.FAILED, error=reason, finished_at=now)
         type(self.item).objects.filter(pk=self.item.pk).update(status=Status.FAILED, error=reason, updated_at=now)
+        if isinstance(exc, UNUSABLE_FILE):
+            discard_unusable_file(self.item)
+
+
+def discard_unusable_file(item: Video | Photo) -> None:
+    """Delete the stored file and thumbnails of an item that was never indexed; the row keeps its error.
+
+    A bad upload is not kept on disk for nothing (nor served): the failure stays listed, and the same
+    bytes uploaded again are stored anew. An item indexed before keeps its file: its keyframes,
+    thumbnails and vectors still stand for it, and a repaired file can be re-ingested in place.
+    """
+    model = type(item)
+    if not model.objects.filter(pk=item.pk, indexed_at__isnull=True).exists():
+        return
+    vectors.delete_item_files(item)
+    cleared = {"file": "", "thumbnail": ""} if isinstance(item, Photo) else {"file": ""}
+    model.objects.filter(pk=item.pk).update(**cleared)
 
 
 @contextmanager
@@ -80,9 +101,9 @@ def item_lock(job: IngestJob) -> Iterator[None]:
     than the visibility timeout); interleaved runs would leave orphan vectors. The second run
     waits here; the OS releases the lock when a worker dies, so a redelivered job is not blocked.
     """
-    lock_dir = storage.media_root() / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{job.kind}-{job.item.pk}.lock", "w") as handle:
+    path = storage.lock_path(job.kind, job.item.pk)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -106,7 +127,7 @@ def run_job(job_id: int) -> str:
         try:
             ingest_video(run, job.video)
         except Exception as exc:  # noqa: BLE001 - recorded for the user; unexpected ones logged with traceback
-            run.fail(failure_reason(exc, f"ingest job {job.pk}"))
+            run.fail(failure_reason(exc, f"ingest job {job.pk}"), exc)
             return Status.FAILED
         run.stage(Status.INDEXED, 1.0)
         return Status.INDEXED
@@ -145,7 +166,7 @@ def ingest_video(run: JobRun, video: Video) -> None:
         analysis = analyze_video(path, max_gap=settings.MAX_KEYFRAME_GAP_S, on_progress=run.progress,
                                  on_probe=record_probe, on_keyframe=staging.add)
         if not staging.keyframes:
-            raise MediaError("no usable frame found: the video is entirely black or blank")
+            raise BlankVideoError("no usable frame found: the video is entirely black or blank")
         staging.save_fingerprints(analysis.fingerprints)
         keyframes = save_scenes_and_keyframes(video, analysis.shots, staging)
     finally:
@@ -212,7 +233,7 @@ def run_photo_jobs(job_ids: list[int]) -> dict[str, str]:
             try:
                 image = prepare_photo(run, job.photo)
             except Exception as exc:  # noqa: BLE001 - a bad photo fails alone, with its reason
-                run.fail(failure_reason(exc, f"ingest job {job.pk}"))
+                run.fail(failure_reason(exc, f"ingest job {job.pk}"), exc)
                 results[str(job.pk)] = Status.FAILED
                 continue
             by_collection.setdefault(job.collection_id, []).append(_PreparedPhoto(run, image))
@@ -232,7 +253,7 @@ def _embed_photo_batch(batch: list[_PreparedPhoto]) -> str:
         vectors.ensure_index_model(collection, index, embedder.model_id)
         embeddings = embedder.encode_images([item.image for item in batch])
         index.add(embedder.model_id, [photo_vector_id(item.run.item.pk) for item in batch], embeddings)
-    except Exception as exc:  # noqa: BLE001 - every photo of the batch gets the reason
+    except Exception as exc:  # noqa: BLE001 - every photo of the batch gets the reason (their files stay)
         reason = failure_reason(exc, f"a batch of {len(batch)} photos")
         for item in batch:
             item.run.fail(reason)
@@ -247,7 +268,7 @@ def prepare_photo(run: JobRun, photo: Photo) -> Image.Image:
     path: Path = storage.absolute(photo.file.name)
     run.stage(Status.PROBING)
     if path.stat().st_size == 0:
-        raise MediaError("the file is empty (0 bytes)")
+        raise EmptyFileError("the file is empty (0 bytes)")
     image = open_image(path, max_pixels=settings.MAX_IMAGE_PIXELS)
     thumb = thumbnails.save_jpeg(
         thumbnails.photo_thumbnail(image), f"{storage.thumbnail_dir(photo.collection_id, 'photo', photo.pk)}/thumb.jpg"

@@ -15,13 +15,17 @@ from apps.media.services.collections import UnknownCollectionError, resolve_coll
 from apps.media.services.models_allowed import UnknownModelError, resolve_operator_choice
 from apps.media.services.queue import photo_batches
 from apps.media.services.register import register_path
+from apps.media.services.sniff import NotMediaError
 from apps.media.services.storage import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
 TERMINAL = {Status.INDEXED, Status.FAILED}
 
 
 def find_media(root: Path) -> tuple[list[Path], int]:
-    """Media files under root (sorted), plus how many other files were skipped. A single file is always taken."""
+    """Candidate media files under root by extension (sorted), plus how many other files were skipped.
+
+    A single file is always taken. Candidates are sniffed when added: content decides, not the name.
+    """
     if root.is_file():
         return [root], 0
     files, skipped = [], 0
@@ -75,16 +79,29 @@ class Command(BaseCommand):
             self.stdout.write(f"created collection '{target.name}' ({visibility}; model {target.embedder_spec})")
         elif not may(actor, target, Access.WRITE):
             raise CommandError(f"user '{user}' may not add to collection '{target.name}' (read-only)")
-        job_ids, duplicates = [], 0
+        job_ids, duplicates, not_media, refused = [], 0, [], []
         with photo_batches():  # photos go to the workers in batches once all are registered
             for file in tqdm(files, desc="adding", unit="file", disable=None):
-                registered = register_path(target, file)
+                try:
+                    registered = register_path(target, file)
+                except NotMediaError:
+                    not_media.append(file.name)
+                    continue
+                except ValueError as exc:  # over the size limit
+                    refused.append(str(exc))
+                    continue
                 if registered.job:
                     job_ids.append(registered.job.pk)
                 else:
                     duplicates += 1
         if skipped:
             self.stdout.write(f"skipped {skipped} file(s) that are neither video nor image")
+        if not_media:
+            self.stdout.write(self.style.WARNING(
+                f"skipped {len(not_media)} file(s) whose content is neither video nor image: {', '.join(not_media)}"
+            ))
+        for reason in refused:
+            self.stdout.write(self.style.ERROR(f"  not added: {reason}"))
         if duplicates:
             self.stdout.write(f"{duplicates} file(s) already in the collection (same content): not added again")
         if not no_wait:
