@@ -7,6 +7,7 @@ from pathlib import Path
 import dj_database_url
 
 from .secret_key import load_or_create_secret_key
+from .security_headers import STRICT_POLICY
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "videosearch.security_headers.ContentSecurityPolicyMiddleware",  # before WhiteNoise: static files get it too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -174,6 +176,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Find moments in videos and photos by text (Russian or English) or by example image.",
     "VERSION": "1.0.0",
 }
+
+# Response headers. CSP: the strict policy of videosearch/security_headers.py unless VIDEOSEARCH_CSP replaces it
+# (set but empty: no header). nosniff is Django's default; stated so that no one turns it off by accident
+# (media responses set it themselves too, apps/media/file_serving.py).
+CONTENT_SECURITY_POLICY = os.environ.get("VIDEOSEARCH_CSP", STRICT_POLICY)
+SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Production profile: HTTPS terminated by a reverse proxy that sets X-Forwarded-Proto (see README, "Production").
 # `manage.py check --deploy` reports no issues under it.
