@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from .secret_key import load_or_create_secret_key
 from .security_headers import STRICT_POLICY
@@ -182,6 +183,14 @@ SPECTACULAR_SETTINGS = {
 # (media responses set it themselves too, apps/media/file_serving.py).
 CONTENT_SECURITY_POLICY = os.environ.get("VIDEOSEARCH_CSP", STRICT_POLICY)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Media files: "" streams them from Django (with byte ranges); "nginx" answers X-Accel-Redirect to
+# MEDIA_ACCEL_PREFIX + the file's path, "sendfile" X-Sendfile with its absolute path (Apache mod_xsendfile,
+# lighttpd): the front server then sends the bytes and answers Range itself (README, "Production").
+MEDIA_ACCEL = os.environ.get("VIDEOSEARCH_MEDIA_ACCEL", "").strip().lower()
+if MEDIA_ACCEL not in ("", "nginx", "sendfile"):
+    raise ImproperlyConfigured(f"VIDEOSEARCH_MEDIA_ACCEL must be empty, 'nginx' or 'sendfile', not {MEDIA_ACCEL!r}")
+MEDIA_ACCEL_PREFIX = "/" + os.environ.get("VIDEOSEARCH_MEDIA_ACCEL_PREFIX", "protected-media").strip("/") + "/"
 
 # Production profile: HTTPS terminated by a reverse proxy that sets X-Forwarded-Proto (see README, "Production").
 # `manage.py check --deploy` reports no issues under it.
