@@ -172,6 +172,26 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
 }
+# Rate limits (apps/search/throttles.py): "N/second|minute|hour|day" or "off". Anonymous clients are counted
+# per IP address, signed-in users each on their own. Anonymous uploads are strict: the site is for its users.
+THROTTLE_RATES = {
+    "search_anon": os.environ.get("VIDEOSEARCH_THROTTLE_SEARCH_ANON", "30/min"),
+    "search_user": os.environ.get("VIDEOSEARCH_THROTTLE_SEARCH_USER", "300/min"),
+    "upload_anon": os.environ.get("VIDEOSEARCH_THROTTLE_UPLOAD_ANON", "20/hour"),
+    "upload_user": os.environ.get("VIDEOSEARCH_THROTTLE_UPLOAD_USER", "60/min"),
+}
+# The client's address for those counts: REMOTE_ADDR, or with N proxies in front the address the Nth proxy
+# (counting from this server) saw. Never the whole X-Forwarded-For, which a client can fill with anything.
+# Default: none, or one under the HTTPS profile (its reverse proxy).
+_behind_proxy = env_bool("VIDEOSEARCH_HTTPS", False)
+REST_FRAMEWORK["NUM_PROXIES"] = int(os.environ.get("VIDEOSEARCH_NUM_PROXIES", "1" if _behind_proxy else "0"))
+# Counts live in the cache: Redis when configured, so every web process shares them; else per process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "videosearch API",
     "DESCRIPTION": "Find moments in videos and photos by text (Russian or English) or by example image.",

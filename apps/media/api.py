@@ -11,6 +11,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.search.throttles import UploadAnonThrottle, UploadUserThrottle
+
 from .models import Collection, IngestJob, Photo, Video
 from .serializers import (
     CollectionSerializer,
@@ -92,6 +94,7 @@ class UploadMixin:
 class VideoViewSet(UploadMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     expected_kind = "video"
     parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [UploadAnonThrottle, UploadUserThrottle]
 
     def get_queryset(self) -> QuerySet:
         return filter_by_query(Video.objects.select_related("collection"), self.request, "collection", "status")
@@ -104,6 +107,7 @@ class PhotoViewSet(UploadMixin, mixins.CreateModelMixin, mixins.DestroyModelMixi
     expected_kind = "photo"
     serializer_class = PhotoSerializer
     parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [UploadAnonThrottle, UploadUserThrottle]
 
     def get_queryset(self) -> QuerySet:
         return filter_by_query(Photo.objects.select_related("collection"), self.request, "collection", "status")

@@ -20,6 +20,7 @@ from .parsers import SafeJSONParser
 from .query_spec import QueryError
 from .serializers import SearchRequestSerializer, response_to_dict
 from .service import SearchError, search
+from .throttles import SearchAnonThrottle, SearchUserThrottle
 
 
 class ServiceUnavailable(APIException):
@@ -53,6 +54,7 @@ class SearchView(APIView):
     'more like this', or a list of weighted terms; given together, they are combined into one query."""
 
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
+    throttle_classes = [SearchAnonThrottle, SearchUserThrottle]
 
     @extend_schema(request=SearchRequestSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
@@ -73,6 +75,8 @@ class SearchView(APIView):
 
 class ExplainView(APIView):
     """A heat map (PNG) of which part of a keyframe or photo matches a text query."""
+
+    throttle_classes = [SearchAnonThrottle, SearchUserThrottle]
 
     @extend_schema(
         parameters=[
