@@ -15,8 +15,20 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_MEDIA = REPO.parent / "shared" / "media"
 
 
+#: Rate limits for the test session: tests run hundreds of searches and uploads as one client.
+#: tests/integration/test_throttling.py sets low ones where it needs them.
+TEST_THROTTLE_RATE = "100000/min"
+
+
 def pytest_configure(config) -> None:
     os.environ.setdefault("VIDEOSEARCH_EMBEDDER", "testmodel")
+    from django.conf import settings
+
+    # pytest-django has loaded the settings already: set the rates there, and in the environment for the
+    # servers and workers tests start.
+    for scope in settings.THROTTLE_RATES:
+        os.environ.setdefault(f"VIDEOSEARCH_THROTTLE_{scope.upper()}", TEST_THROTTLE_RATE)
+    settings.THROTTLE_RATES = {scope: os.environ[f"VIDEOSEARCH_THROTTLE_{scope.upper()}"] for scope in settings.THROTTLE_RATES}
 
 
 @pytest.fixture

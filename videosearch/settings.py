@@ -5,9 +5,11 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from .model_list import parse_embedders
 from .secret_key import load_or_create_secret_key
+from .security_headers import STRICT_POLICY
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -51,6 +53,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "videosearch.security_headers.ContentSecurityPolicyMiddleware",  # before WhiteNoise: static files get it too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -191,11 +194,45 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
 }
+# Rate limits (apps/search/throttles.py): "N/second|minute|hour|day" or "off". Anonymous clients are counted
+# per IP address, signed-in users each on their own. Anonymous uploads are strict: the site is for its users.
+THROTTLE_RATES = {
+    "search_anon": os.environ.get("VIDEOSEARCH_THROTTLE_SEARCH_ANON", "30/min"),
+    "search_user": os.environ.get("VIDEOSEARCH_THROTTLE_SEARCH_USER", "300/min"),
+    "upload_anon": os.environ.get("VIDEOSEARCH_THROTTLE_UPLOAD_ANON", "20/hour"),
+    "upload_user": os.environ.get("VIDEOSEARCH_THROTTLE_UPLOAD_USER", "60/min"),
+}
+# The client's address for those counts: REMOTE_ADDR, or with N proxies in front the address the Nth proxy
+# (counting from this server) saw. Never the whole X-Forwarded-For, which a client can fill with anything.
+# Default: none, or one under the HTTPS profile (its reverse proxy).
+_behind_proxy = env_bool("VIDEOSEARCH_HTTPS", False)
+REST_FRAMEWORK["NUM_PROXIES"] = int(os.environ.get("VIDEOSEARCH_NUM_PROXIES", "1" if _behind_proxy else "0"))
+# Counts live in the cache: Redis when configured, so every web process shares them; else per process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "videosearch API",
     "DESCRIPTION": "Find moments in videos and photos by text (Russian or English) or by example image.",
     "VERSION": "1.0.0",
 }
+
+# Response headers. CSP: the strict policy of videosearch/security_headers.py unless VIDEOSEARCH_CSP replaces it
+# (set but empty: no header). nosniff is Django's default; stated so that no one turns it off by accident
+# (media responses set it themselves too, apps/media/file_serving.py).
+CONTENT_SECURITY_POLICY = os.environ.get("VIDEOSEARCH_CSP", STRICT_POLICY)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Media files: "" streams them from Django (with byte ranges); "nginx" answers X-Accel-Redirect to
+# MEDIA_ACCEL_PREFIX + the file's path, "sendfile" X-Sendfile with its absolute path (Apache mod_xsendfile,
+# lighttpd): the front server then sends the bytes and answers Range itself (README, "Production").
+MEDIA_ACCEL = os.environ.get("VIDEOSEARCH_MEDIA_ACCEL", "").strip().lower()
+if MEDIA_ACCEL not in ("", "nginx", "sendfile"):
+    raise ImproperlyConfigured(f"VIDEOSEARCH_MEDIA_ACCEL must be empty, 'nginx' or 'sendfile', not {MEDIA_ACCEL!r}")
+MEDIA_ACCEL_PREFIX = "/" + os.environ.get("VIDEOSEARCH_MEDIA_ACCEL_PREFIX", "protected-media").strip("/") + "/"
 
 # Production profile: HTTPS terminated by a reverse proxy that sets X-Forwarded-Proto (see README, "Production").
 # `manage.py check --deploy` reports no issues under it.

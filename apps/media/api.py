@@ -11,6 +11,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.search.throttles import UploadAnonThrottle, UploadUserThrottle
+
 from .access import Access, Actor, may, visible_collections
 from .api_errors import Conflict
 from .models import Collection, IngestJob, Photo, Video
@@ -132,6 +134,7 @@ class UploadMixin:
 class VideoViewSet(UploadMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     expected_kind = "video"
     parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [UploadAnonThrottle, UploadUserThrottle]
 
     def get_serializer_class(self):
         return VideoDetailSerializer if self.action == "retrieve" else VideoSerializer
@@ -141,6 +144,7 @@ class PhotoViewSet(UploadMixin, mixins.CreateModelMixin, mixins.DestroyModelMixi
     expected_kind = "photo"
     serializer_class = PhotoSerializer
     parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [UploadAnonThrottle, UploadUserThrottle]
 
 
 class JobViewSet(viewsets.ReadOnlyModelViewSet):

@@ -21,6 +21,7 @@ from .parsers import SafeJSONParser
 from .query_spec import QueryError
 from .serializers import SearchRequestSerializer, response_to_dict
 from .service import SearchError, search
+from .throttles import SearchAnonThrottle, SearchUserThrottle
 
 
 class ServiceUnavailable(APIException):
@@ -55,6 +56,7 @@ class SearchView(APIView):
 
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
     permission_classes = [AllowAny]  # POST only reads; the collection lookup itself hides what the client may not see
+    throttle_classes = [SearchAnonThrottle, SearchUserThrottle]
 
     @extend_schema(request=SearchRequestSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
@@ -75,6 +77,8 @@ class SearchView(APIView):
 
 class ExplainView(APIView):
     """A heat map (PNG) of which part of a keyframe or photo matches a text query."""
+
+    throttle_classes = [SearchAnonThrottle, SearchUserThrottle]
 
     @extend_schema(
         parameters=[

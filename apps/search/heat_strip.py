@@ -38,7 +38,7 @@ class Cell:
 
 @dataclass(frozen=True)
 class MomentMark:
-    """A matching moment on the strip: CSS left/width in percent, and where playing it starts."""
+    """A matching moment on the strip: left/width in percent of the strip (SVG x/width), and where playing it starts."""
 
     left: float
     width: float

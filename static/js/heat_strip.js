@@ -1,5 +1,6 @@
 // Heat strips: a click on the strip plays its video from the clicked second (x fraction x duration);
-// a matching moment's button (keyboard: Tab, Enter) plays from the moment's start.
+// a matching moment's link (keyboard: Tab, Enter) plays from the moment's start here, not at its href
+// (the video file itself, for browsers without this script).
 (function () {
   const api = window.videosearchPlayer;
   if (!api) return;
@@ -14,7 +15,8 @@
     const track = strip.querySelector(".heat-track");
     strip.addEventListener("click", (ev) => {
       const moment = ev.target.closest(".moment");
-      // Moment buttons take no pointer events (CSS), so a click on one comes from the keyboard.
+      // Moment links take no pointer events (CSS), so a click on one comes from the keyboard.
+      if (moment) ev.preventDefault();
       const start = moment ? parseFloat(moment.dataset.start) : timeAt(strip, ev.clientX);
       const end = moment ? parseFloat(moment.dataset.end) : null;
       if (!moment && !track.contains(ev.target)) return;  // the axis labels

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture
-def browser_page():
+@contextmanager
+def chromium_page(bypass_csp: bool) -> Iterator:
     if CHROMIUM is None:
         pytest.fail("chromium is not installed: run scripts/setup.sh (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -23,9 +25,26 @@ def browser_page():
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--no-first-run", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=bypass_csp)
         yield page
         browser.close()
+
+
+@pytest.fixture
+def browser_page():
+    """A page that ignores the site's Content-Security-Policy: Playwright's wait_for_function evaluates its
+    expression with eval(), which the policy (no 'unsafe-eval') refuses. test_content_security_policy.py
+    checks the pages under the policy, with ``csp_browser_page``."""
+    with chromium_page(bypass_csp=True) as page:
+        yield page
+
+
+@pytest.fixture
+def csp_browser_page():
+    """A page that enforces the site's Content-Security-Policy, as every user's browser does.
+    Wait with ``helpers.wait_until`` there, not ``page.wait_for_function``."""
+    with chromium_page(bypass_csp=False) as page:
+        yield page
 
 
 @pytest.fixture(autouse=True)
