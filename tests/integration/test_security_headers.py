@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.media.media_types import INLINE_TYPES
+from apps.media.models import Collection
 from apps.media.services.storage import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from videosearch.security_headers import BROWSABLE_API_EXTRA, STRICT_POLICY
 
@@ -21,13 +22,14 @@ VIDEO_BYTES = bytes(range(256)) * 8  # 2048 bytes, each offset recognisable
 def media(storage_dirs, settings) -> Path:
     """MEDIA_ROOT with a video, a photo and two files a browser would run as code if told their type."""
     root = Path(settings.MEDIA_ROOT)
+    Collection.objects.create(pk=1, name="headers")  # files are served only inside a collection's folders
     for relative, content in {
-        "videos/1/abc-clip.mp4": VIDEO_BYTES,
-        "photos/1/abc-cat.JPG": b"\xff\xd8\xff\xe0 not really a jpeg",
-        "videos/1/x.html": b"<html><script>alert(document.cookie)</script></html>",
-        "photos/1/x.svg": b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
-        "videos/1/abc-улица ночью?.webm": b"webm",
-        "videos/1/noextension": b"<script>alert(1)</script>",
+        "videos/c1/abc-clip.mp4": VIDEO_BYTES,
+        "photos/c1/abc-cat.JPG": b"\xff\xd8\xff\xe0 not really a jpeg",
+        "videos/c1/x.html": b"<html><script>alert(document.cookie)</script></html>",
+        "photos/c1/x.svg": b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+        "videos/c1/abc-улица ночью?.webm": b"webm",
+        "videos/c1/noextension": b"<script>alert(1)</script>",
     }.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_bytes(content)
@@ -40,8 +42,8 @@ def body(response) -> bytes:
 
 @pytest.mark.parametrize("url", ["/", "/collections/", "/admin/login/", "/api/search/", "/api/collections/",
                                  "/no-such-page/", "/static/css/app.css"])
-def test_every_response_has_the_strict_policy(client, url):
-    response = client.get(url)
+def test_every_response_has_the_strict_policy(anon_client, url):
+    response = anon_client.get(url)
     assert response.status_code in (200, 400, 404), (url, response.status_code)
     assert response["Content-Security-Policy"] == STRICT_POLICY
     assert "'unsafe-inline'" not in STRICT_POLICY and "script-src 'self'" in STRICT_POLICY
@@ -70,11 +72,11 @@ def test_every_stored_extension_has_an_inline_type():
 
 @pytest.mark.parametrize("accel", ["", "nginx", "sendfile"])
 @pytest.mark.parametrize(("relative", "content_type", "disposition"), [
-    ("videos/1/abc-clip.mp4", "video/mp4", "inline"),
-    ("photos/1/abc-cat.JPG", "image/jpeg", "inline"),
-    ("videos/1/x.html", "application/octet-stream", "attachment"),
-    ("photos/1/x.svg", "application/octet-stream", "attachment"),
-    ("videos/1/noextension", "application/octet-stream", "attachment"),
+    ("videos/c1/abc-clip.mp4", "video/mp4", "inline"),
+    ("photos/c1/abc-cat.JPG", "image/jpeg", "inline"),
+    ("videos/c1/x.html", "application/octet-stream", "attachment"),
+    ("photos/c1/x.svg", "application/octet-stream", "attachment"),
+    ("videos/c1/noextension", "application/octet-stream", "attachment"),
 ])
 def test_media_types_come_from_the_allowlist(client, media, settings, accel, relative, content_type, disposition):
     settings.MEDIA_ACCEL = accel
@@ -87,48 +89,48 @@ def test_media_types_come_from_the_allowlist(client, media, settings, accel, rel
 
 
 def test_default_mode_streams_the_file_with_byte_ranges(client, media):
-    whole = client.get("/media/videos/1/abc-clip.mp4")
+    whole = client.get("/media/videos/c1/abc-clip.mp4")
     assert body(whole) == VIDEO_BYTES and whole["Accept-Ranges"] == "bytes"
     assert "X-Accel-Redirect" not in whole and "X-Sendfile" not in whole
 
-    part = client.get("/media/videos/1/abc-clip.mp4", HTTP_RANGE="bytes=100-199")
+    part = client.get("/media/videos/c1/abc-clip.mp4", HTTP_RANGE="bytes=100-199")
     assert part.status_code == 206 and body(part) == VIDEO_BYTES[100:200]
     assert part["Content-Range"] == f"bytes 100-199/{len(VIDEO_BYTES)}" and part["Content-Length"] == "100"
     assert part["Content-Type"] == "video/mp4" and part["X-Content-Type-Options"] == "nosniff"
 
-    tail = client.get("/media/videos/1/abc-clip.mp4", HTTP_RANGE="bytes=-48")
+    tail = client.get("/media/videos/c1/abc-clip.mp4", HTTP_RANGE="bytes=-48")
     assert tail.status_code == 206 and body(tail) == VIDEO_BYTES[-48:]
-    open_ended = client.get("/media/videos/1/abc-clip.mp4", HTTP_RANGE="bytes=2000-")
+    open_ended = client.get("/media/videos/c1/abc-clip.mp4", HTTP_RANGE="bytes=2000-")
     assert open_ended.status_code == 206 and body(open_ended) == VIDEO_BYTES[2000:]
 
-    past_end = client.get("/media/videos/1/abc-clip.mp4", HTTP_RANGE="bytes=5000-")
+    past_end = client.get("/media/videos/c1/abc-clip.mp4", HTTP_RANGE="bytes=5000-")
     assert past_end.status_code == 416 and past_end["Content-Range"] == f"bytes */{len(VIDEO_BYTES)}"
     assert past_end["X-Content-Type-Options"] == "nosniff"
 
 
 def test_nginx_mode_hands_the_file_to_x_accel_redirect(client, media, settings):
     settings.MEDIA_ACCEL = "nginx"
-    response = client.get("/media/videos/1/abc-clip.mp4", HTTP_RANGE="bytes=100-199")
+    response = client.get("/media/videos/c1/abc-clip.mp4", HTTP_RANGE="bytes=100-199")
     # nginx answers the range from its internal location; Django sends no bytes and no range headers
     assert response.status_code == 200 and body(response) == b""
-    assert response["X-Accel-Redirect"] == "/protected-media/videos/1/abc-clip.mp4"
+    assert response["X-Accel-Redirect"] == "/protected-media/videos/c1/abc-clip.mp4"
     assert "Content-Range" not in response and "X-Sendfile" not in response
 
     # odd names are percent-encoded (nginx decodes them; a raw "?" would start a query string)
-    odd = client.get("/media/" + quote("videos/1/abc-улица ночью?.webm"))
-    assert odd["X-Accel-Redirect"] == "/protected-media/videos/1/" + quote("abc-улица ночью?.webm")
+    odd = client.get("/media/" + quote("videos/c1/abc-улица ночью?.webm"))
+    assert odd["X-Accel-Redirect"] == "/protected-media/videos/c1/" + quote("abc-улица ночью?.webm")
     assert odd["Content-Type"] == "video/webm"
 
     settings.MEDIA_ACCEL_PREFIX = "/internal/files/"
-    dotted = client.get("/media/videos/1/../../photos/1/abc-cat.JPG")  # the resolved path, not the one asked for
-    assert dotted["X-Accel-Redirect"] == "/internal/files/photos/1/abc-cat.JPG"
+    dotted = client.get("/media/videos/c1/../../photos/c1/abc-cat.JPG")  # the resolved path, not the one asked for
+    assert dotted["X-Accel-Redirect"] == "/internal/files/photos/c1/abc-cat.JPG"
 
 
 def test_sendfile_mode_hands_the_file_to_x_sendfile(client, media, settings):
     settings.MEDIA_ACCEL = "sendfile"
-    response = client.get("/media/photos/1/abc-cat.JPG")
+    response = client.get("/media/photos/c1/abc-cat.JPG")
     assert response.status_code == 200 and body(response) == b""
-    assert response["X-Sendfile"] == quote(str((media / "photos/1/abc-cat.JPG").resolve()))
+    assert response["X-Sendfile"] == quote(str((media / "photos/c1/abc-cat.JPG").resolve()))
     assert "X-Accel-Redirect" not in response and "Accept-Ranges" not in response
 
 
@@ -136,7 +138,7 @@ def test_sendfile_mode_hands_the_file_to_x_sendfile(client, media, settings):
 def test_nothing_outside_media_root_is_handed_out(client, media, settings, accel):
     settings.MEDIA_ACCEL = accel
     (media.parent / "secret.mp4").write_bytes(b"secret")
-    for path in ("../secret.mp4", "videos/../../secret.mp4", "videos/1/missing.mp4", "videos/1"):
+    for path in ("../secret.mp4", "videos/../../secret.mp4", "videos/c1/missing.mp4", "videos/1"):
         response = client.get(f"/media/{path}")
         assert response.status_code == 404, path
         assert "X-Accel-Redirect" not in response and "X-Sendfile" not in response
@@ -145,4 +147,4 @@ def test_nothing_outside_media_root_is_handed_out(client, media, settings, accel
 def test_an_unknown_accel_mode_is_a_configuration_error(client, media, settings):
     settings.MEDIA_ACCEL = "apache"
     with pytest.raises(ImproperlyConfigured):
-        client.get("/media/videos/1/abc-clip.mp4")
+        client.get("/media/videos/c1/abc-clip.mp4")

@@ -36,6 +36,12 @@ def assert_throttled(response, period_s: int) -> None:
     assert 0 < int(response["Retry-After"]) <= period_s
 
 
+@pytest.fixture
+def client(anon_client):
+    """Here ``client`` is an anonymous one: its counts are per address."""
+    return anon_client
+
+
 def test_anonymous_search_is_limited_per_address(client, rates):
     assert [client.get(*SEARCH).status_code for _ in range(2)] == [404, 404]
     assert_throttled(client.get(*SEARCH), 60)
@@ -60,8 +66,8 @@ def test_each_signed_in_user_has_their_own_count(client, rates, django_user_mode
 
 
 def test_uploads_are_limited_but_listing_is_not(client, rates, django_user_model):
-    assert client.post("/api/photos/", {"collection": "nowhere"}).status_code == 400  # no file: refused, but counted
-    assert_throttled(client.post("/api/videos/", {"collection": "nowhere"}), 3600)
+    # anonymous clients may not upload at all (401, before any count); signed-in users are counted
+    assert [client.post(f"/api/{kind}/", {"collection": "nowhere"}).status_code for kind in ("photos", "videos")] == [401] * 2
     assert [client.get("/api/photos/").status_code for _ in range(3)] == [200] * 3
     assert client.get(*SEARCH).status_code == 404  # searching has its own count
 
