@@ -10,7 +10,7 @@ from .forms import CollectionAdminForm
 from .models import Collection, CollectionShare, IngestJob, Keyframe, Photo, Scene, Video
 from .services.models_allowed import DEFAULT_NAME, allowed_models
 from .services.queue import enqueue_rebuild
-from .services.register import create_job
+from .services.register import FileGoneError, queue_again
 from .services.vectors import collection_index
 
 
@@ -79,9 +79,14 @@ class SceneInline(admin.TabularInline):
 class ReingestMixin:
     @admin.action(description="Re-ingest selected items")
     def reingest(self, request, queryset) -> None:
+        queued = 0
         for item in queryset:
-            create_job(item)
-        self.message_user(request, f"{queryset.count()} item(s) queued again.", messages.SUCCESS)
+            try:
+                queue_again(item)
+                queued += 1
+            except FileGoneError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        self.message_user(request, f"{queued} item(s) queued again.", messages.SUCCESS)
 
 
 @admin.register(Video)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework.response import Response
@@ -43,7 +45,11 @@ def _json_error(message: str, status: int) -> JsonResponse:
 
 
 def json_or_html_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A request Django refused before any view; a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 that says so."""
     if _is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2**20
+            return _json_error(f"request body too large: the limit is {limit_mb} MB (upload files as multipart)", 413)
         return _json_error("bad request", 400)
     return defaults.bad_request(request, exception)
 

@@ -31,6 +31,8 @@ def explain_item(*, text: str, actor: Actor, keyframe_id: str | None = None, pho
         if row is None:
             raise LookupError(f"no photo {photo_id}")
         collection, relative = row.collection, row.thumbnail.name or row.file.name
+    if not storage.is_stored(relative):  # a failed item's file is removed (apps/media/services/register.py)
+        raise LookupError(f"{'keyframe ' + str(keyframe_id) if keyframe_id else 'photo ' + str(photo_id)} has no stored image")
     embedder = get_embedder(collection.embedder_spec)
     image = open_image(storage.absolute(relative), max_pixels=settings.MAX_IMAGE_PIXELS)  # a failed photo may be huge
     return explain_png(embedder, image, embed_query(embedder, query, _no_stored_items).vector)
