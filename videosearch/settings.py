@@ -4,9 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from .database import database_settings
 from .model_list import parse_embedders
 from .secret_key import load_or_create_secret_key
 from .security_headers import STRICT_POLICY
@@ -108,17 +108,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 DATABASES = {
-    "default": dj_database_url.parse(
+    "default": database_settings(
         os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
-        conn_max_age=60,
+        sqlite_test_name=os.environ.get("VIDEOSEARCH_TEST_DB", str(DATA_DIR / "test-db.sqlite3")),
     )
 }
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Workers and the web server write concurrently: wait for the lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # A file, not memory, so that Celery worker processes started by the tests see the test database.
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("VIDEOSEARCH_TEST_DB", str(DATA_DIR / "test-db.sqlite3"))}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en-us"
