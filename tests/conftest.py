@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import postgres
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MEDIA = REPO.parent / "shared" / "media"
 
@@ -20,15 +22,44 @@ SHARED_MEDIA = REPO.parent / "shared" / "media"
 TEST_THROTTLE_RATE = "100000/min"
 
 
+def pytest_addoption(parser) -> None:
+    parser.addoption("--postgres", action="store_true",
+                     help=f"run against a throwaway PostgreSQL cluster instead of SQLite (also {postgres.ENV_FLAG}=1)")
+
+
 def pytest_configure(config) -> None:
     os.environ.setdefault("VIDEOSEARCH_EMBEDDER", "testmodel")
     from django.conf import settings
+
+    if postgres.wanted(config.getoption("--postgres")):
+        use_postgres(config)
 
     # pytest-django has loaded the settings already: set the rates there, and in the environment for the
     # servers and workers tests start.
     for scope in settings.THROTTLE_RATES:
         os.environ.setdefault(f"VIDEOSEARCH_THROTTLE_{scope.upper()}", TEST_THROTTLE_RATE)
     settings.THROTTLE_RATES = {scope: os.environ[f"VIDEOSEARCH_THROTTLE_{scope.upper()}"] for scope in settings.THROTTLE_RATES}
+
+
+def use_postgres(config) -> None:
+    """Start this session's PostgreSQL cluster and point Django at it, before anything connects; the test
+    database pytest-django creates is then ``test_videosearch`` on it."""
+    from django.conf import settings
+    from django.db import connections
+
+    from videosearch.database import database_settings
+
+    cluster = postgres.start_cluster()
+    config.add_cleanup(cluster.stop)
+    url = cluster.url("videosearch")
+    postgres.create_database(url)
+    os.environ["DATABASE_URL"] = url  # processes the tests start without a URL of their own use it too
+    default = settings.DATABASES["default"]  # the dict Django's connection handler holds: change it in place
+    default.clear()
+    default.update(database_settings(url, sqlite_test_name=""))
+    connections.configure_settings(settings.DATABASES)  # Django's defaults for the keys the new dict lacks
+    if hasattr(connections._connections, "default"):  # a connection object for the old engine: drop it
+        del connections["default"]
 
 
 @pytest.fixture
@@ -152,11 +183,10 @@ def celery_worker(redis_url, transactional_db, storage_dirs, settings, tmp_path)
 
     from videosearch.celery import app
 
-    db_name = connection.settings_dict["NAME"]
     env = {
         **os.environ,
         "REDIS_URL": redis_url,
-        "DATABASE_URL": f"sqlite:///{db_name}",
+        "DATABASE_URL": postgres.subprocess_database_url(connection.settings_dict),
         "VIDEOSEARCH_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "VIDEOSEARCH_INDEX_ROOT": str(settings.INDEX_ROOT),
         "VIDEOSEARCH_EMBEDDER": settings.EMBEDDER,
