@@ -22,18 +22,24 @@ VIDEO_BYTES = bytes(range(256)) * 8  # 2048 bytes, each offset recognisable
 def media(storage_dirs, settings) -> Path:
     """MEDIA_ROOT with a video, a photo and two files a browser would run as code if told their type."""
     root = Path(settings.MEDIA_ROOT)
-    Collection.objects.create(pk=1, name="headers")  # files are served only inside a collection's folders
+    c = f"c{Collection.objects.create(name='headers').pk}"  # files are served only inside a collection's folders
     for relative, content in {
-        "videos/c1/abc-clip.mp4": VIDEO_BYTES,
-        "photos/c1/abc-cat.JPG": b"\xff\xd8\xff\xe0 not really a jpeg",
-        "videos/c1/x.html": b"<html><script>alert(document.cookie)</script></html>",
-        "photos/c1/x.svg": b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
-        "videos/c1/abc-улица ночью?.webm": b"webm",
-        "videos/c1/noextension": b"<script>alert(1)</script>",
+        f"videos/{c}/abc-clip.mp4": VIDEO_BYTES,
+        f"photos/{c}/abc-cat.JPG": b"\xff\xd8\xff\xe0 not really a jpeg",
+        f"videos/{c}/x.html": b"<html><script>alert(document.cookie)</script></html>",
+        f"photos/{c}/x.svg": b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+        f"videos/{c}/abc-улица ночью?.webm": b"webm",
+        f"videos/{c}/noextension": b"<script>alert(1)</script>",
     }.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_bytes(content)
     return root
+
+
+@pytest.fixture
+def c(media) -> str:
+    """The folder of the collection the ``media`` files belong to ("c<its id>")."""
+    return f"c{Collection.objects.get(name='headers').pk}"
 
 
 def body(response) -> bytes:
@@ -72,14 +78,15 @@ def test_every_stored_extension_has_an_inline_type():
 
 @pytest.mark.parametrize("accel", ["", "nginx", "sendfile"])
 @pytest.mark.parametrize(("relative", "content_type", "disposition"), [
-    ("videos/c1/abc-clip.mp4", "video/mp4", "inline"),
-    ("photos/c1/abc-cat.JPG", "image/jpeg", "inline"),
-    ("videos/c1/x.html", "application/octet-stream", "attachment"),
-    ("photos/c1/x.svg", "application/octet-stream", "attachment"),
-    ("videos/c1/noextension", "application/octet-stream", "attachment"),
+    ("videos/{c}/abc-clip.mp4", "video/mp4", "inline"),
+    ("photos/{c}/abc-cat.JPG", "image/jpeg", "inline"),
+    ("videos/{c}/x.html", "application/octet-stream", "attachment"),
+    ("photos/{c}/x.svg", "application/octet-stream", "attachment"),
+    ("videos/{c}/noextension", "application/octet-stream", "attachment"),
 ])
-def test_media_types_come_from_the_allowlist(client, media, settings, accel, relative, content_type, disposition):
+def test_media_types_come_from_the_allowlist(client, media, c, settings, accel, relative, content_type, disposition):
     settings.MEDIA_ACCEL = accel
+    relative = relative.format(c=c)
     response = client.get(f"/media/{quote(relative)}")
     assert response.status_code == 200
     assert response["Content-Type"] == content_type
@@ -88,63 +95,63 @@ def test_media_types_come_from_the_allowlist(client, media, settings, accel, rel
     assert response["Content-Security-Policy"] == STRICT_POLICY
 
 
-def test_default_mode_streams_the_file_with_byte_ranges(client, media):
-    whole = client.get("/media/videos/c1/abc-clip.mp4")
+def test_default_mode_streams_the_file_with_byte_ranges(client, media, c):
+    whole = client.get(f"/media/videos/{c}/abc-clip.mp4")
     assert body(whole) == VIDEO_BYTES and whole["Accept-Ranges"] == "bytes"
     assert "X-Accel-Redirect" not in whole and "X-Sendfile" not in whole
 
-    part = client.get("/media/videos/c1/abc-clip.mp4", HTTP_RANGE="bytes=100-199")
+    part = client.get(f"/media/videos/{c}/abc-clip.mp4", HTTP_RANGE="bytes=100-199")
     assert part.status_code == 206 and body(part) == VIDEO_BYTES[100:200]
     assert part["Content-Range"] == f"bytes 100-199/{len(VIDEO_BYTES)}" and part["Content-Length"] == "100"
     assert part["Content-Type"] == "video/mp4" and part["X-Content-Type-Options"] == "nosniff"
 
-    tail = client.get("/media/videos/c1/abc-clip.mp4", HTTP_RANGE="bytes=-48")
+    tail = client.get(f"/media/videos/{c}/abc-clip.mp4", HTTP_RANGE="bytes=-48")
     assert tail.status_code == 206 and body(tail) == VIDEO_BYTES[-48:]
-    open_ended = client.get("/media/videos/c1/abc-clip.mp4", HTTP_RANGE="bytes=2000-")
+    open_ended = client.get(f"/media/videos/{c}/abc-clip.mp4", HTTP_RANGE="bytes=2000-")
     assert open_ended.status_code == 206 and body(open_ended) == VIDEO_BYTES[2000:]
 
-    past_end = client.get("/media/videos/c1/abc-clip.mp4", HTTP_RANGE="bytes=5000-")
+    past_end = client.get(f"/media/videos/{c}/abc-clip.mp4", HTTP_RANGE="bytes=5000-")
     assert past_end.status_code == 416 and past_end["Content-Range"] == f"bytes */{len(VIDEO_BYTES)}"
     assert past_end["X-Content-Type-Options"] == "nosniff"
 
 
-def test_nginx_mode_hands_the_file_to_x_accel_redirect(client, media, settings):
+def test_nginx_mode_hands_the_file_to_x_accel_redirect(client, media, c, settings):
     settings.MEDIA_ACCEL = "nginx"
-    response = client.get("/media/videos/c1/abc-clip.mp4", HTTP_RANGE="bytes=100-199")
+    response = client.get(f"/media/videos/{c}/abc-clip.mp4", HTTP_RANGE="bytes=100-199")
     # nginx answers the range from its internal location; Django sends no bytes and no range headers
     assert response.status_code == 200 and body(response) == b""
-    assert response["X-Accel-Redirect"] == "/protected-media/videos/c1/abc-clip.mp4"
+    assert response["X-Accel-Redirect"] == f"/protected-media/videos/{c}/abc-clip.mp4"
     assert "Content-Range" not in response and "X-Sendfile" not in response
 
     # odd names are percent-encoded (nginx decodes them; a raw "?" would start a query string)
-    odd = client.get("/media/" + quote("videos/c1/abc-улица ночью?.webm"))
-    assert odd["X-Accel-Redirect"] == "/protected-media/videos/c1/" + quote("abc-улица ночью?.webm")
+    odd = client.get("/media/" + quote(f"videos/{c}/abc-улица ночью?.webm"))
+    assert odd["X-Accel-Redirect"] == f"/protected-media/videos/{c}/" + quote("abc-улица ночью?.webm")
     assert odd["Content-Type"] == "video/webm"
 
     settings.MEDIA_ACCEL_PREFIX = "/internal/files/"
-    dotted = client.get("/media/videos/c1/../../photos/c1/abc-cat.JPG")  # the resolved path, not the one asked for
-    assert dotted["X-Accel-Redirect"] == "/internal/files/photos/c1/abc-cat.JPG"
+    dotted = client.get(f"/media/videos/{c}/../../photos/{c}/abc-cat.JPG")  # the resolved path, not the one asked for
+    assert dotted["X-Accel-Redirect"] == f"/internal/files/photos/{c}/abc-cat.JPG"
 
 
-def test_sendfile_mode_hands_the_file_to_x_sendfile(client, media, settings):
+def test_sendfile_mode_hands_the_file_to_x_sendfile(client, media, c, settings):
     settings.MEDIA_ACCEL = "sendfile"
-    response = client.get("/media/photos/c1/abc-cat.JPG")
+    response = client.get(f"/media/photos/{c}/abc-cat.JPG")
     assert response.status_code == 200 and body(response) == b""
-    assert response["X-Sendfile"] == quote(str((media / "photos/c1/abc-cat.JPG").resolve()))
+    assert response["X-Sendfile"] == quote(str((media / f"photos/{c}/abc-cat.JPG").resolve()))
     assert "X-Accel-Redirect" not in response and "Accept-Ranges" not in response
 
 
 @pytest.mark.parametrize("accel", ["", "nginx", "sendfile"])
-def test_nothing_outside_media_root_is_handed_out(client, media, settings, accel):
+def test_nothing_outside_media_root_is_handed_out(client, media, c, settings, accel):
     settings.MEDIA_ACCEL = accel
     (media.parent / "secret.mp4").write_bytes(b"secret")
-    for path in ("../secret.mp4", "videos/../../secret.mp4", "videos/c1/missing.mp4", "videos/1"):
+    for path in ("../secret.mp4", "videos/../../secret.mp4", f"videos/{c}/missing.mp4", "videos/1"):
         response = client.get(f"/media/{path}")
         assert response.status_code == 404, path
         assert "X-Accel-Redirect" not in response and "X-Sendfile" not in response
 
 
-def test_an_unknown_accel_mode_is_a_configuration_error(client, media, settings):
+def test_an_unknown_accel_mode_is_a_configuration_error(client, media, c, settings):
     settings.MEDIA_ACCEL = "apache"
     with pytest.raises(ImproperlyConfigured):
-        client.get("/media/videos/c1/abc-clip.mp4")
+        client.get(f"/media/videos/{c}/abc-clip.mp4")
