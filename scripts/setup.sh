@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up a fresh machine: system packages (ffmpeg, redis-server, chromium), a virtualenv with every
+# Set up a fresh machine: system packages (ffmpeg, redis-server, chromium, postgresql), a virtualenv with every
 # Python dependency (ruclip's special steps included) and the database. Safe to run again: steps
 # that are already done are skipped.
 set -euo pipefail
@@ -9,6 +9,9 @@ need_apt=()
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v chromium >/dev/null || need_apt+=(chromium)
+# PostgreSQL for the tests' second pass (they start a throwaway server of their own). Debian keeps initdb and
+# pg_ctl in /usr/lib/postgresql/<version>/bin, off PATH; `postgresql` is Debian's supported version (15 on 12).
+command -v initdb >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing system packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the whole test suite: unit, integration (real ffmpeg, Redis, Celery
-# worker, FAISS, the bundled model, ../shared/media when present) and browser tests.
+# worker, FAISS, the bundled model, ../shared/media when present) and browser tests, on SQLite; then,
+# when run without arguments, the integration tests that use the database again on PostgreSQL (a
+# throwaway server the tests start, see tests/support/postgres.py), the database production runs on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check .
-.venv/bin/python -m pytest -q "$@"
+if [ $# -gt 0 ]; then  # the tests asked for, on SQLite (add --postgres for PostgreSQL)
+  exec .venv/bin/python -m pytest -q "$@"
+fi
+status=0
+.venv/bin/python -m pytest -q || status=$?
+# Integration tests only: the unit tests use no database. Browser tests excluded: Chromium is slow, and
+# what they do to the database the test-client integration tests do too. The --postgres run itself skips
+# tests that use no database (tests/conftest.py), e.g. the production-server tests, whose gunicorn keeps
+# its own SQLite data dir: nothing there differs on PostgreSQL.
+echo "== the integration tests again, on PostgreSQL"
+.venv/bin/python -m pytest -q --postgres tests/integration -m "not browser" || status=$?
+exit $status

@@ -24,7 +24,8 @@ TEST_THROTTLE_RATE = "100000/min"
 
 def pytest_addoption(parser) -> None:
     parser.addoption("--postgres", action="store_true",
-                     help=f"run against a throwaway PostgreSQL cluster instead of SQLite (also {postgres.ENV_FLAG}=1)")
+                     help=f"run the tests that use the database against a throwaway PostgreSQL cluster instead of "
+                          f"SQLite (also {postgres.ENV_FLAG}=1)")
 
 
 def pytest_configure(config) -> None:
@@ -39,6 +40,16 @@ def pytest_configure(config) -> None:
     for scope in settings.THROTTLE_RATES:
         os.environ.setdefault(f"VIDEOSEARCH_THROTTLE_{scope.upper()}", TEST_THROTTLE_RATE)
     settings.THROTTLE_RATES = {scope: os.environ[f"VIDEOSEARCH_THROTTLE_{scope.upper()}"] for scope in settings.THROTTLE_RATES}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """On PostgreSQL run only the tests that use the database: the others were run on SQLite already."""
+    if not postgres.wanted(config.getoption("--postgres")):
+        return
+    others = [item for item in items if not postgres.uses_database(item)]
+    if others:
+        config.hook.pytest_deselected(items=others)
+        items[:] = [item for item in items if postgres.uses_database(item)]
 
 
 def use_postgres(config) -> None:

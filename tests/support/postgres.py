@@ -129,3 +129,10 @@ def create_database(url: str) -> None:
     db = database_settings(url, sqlite_test_name="")
     with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname="postgres", autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
+
+
+def uses_database(item) -> bool:
+    """Whether a collected test reaches the session's database: a ``django_db`` mark, or a fixture that
+    needs the test database (``db``, ``client``, ``celery_worker``, session fixtures that fill it...).
+    The rest (file indexes, ffmpeg, models, servers with their own data dir) gain nothing from a second run."""
+    return item.get_closest_marker("django_db") is not None or "django_db_setup" in getattr(item, "fixturenames", ())
