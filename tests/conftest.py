@@ -73,6 +73,14 @@ def use_postgres(config) -> None:
         del connections["default"]
 
 
+def session_database_url() -> str:
+    """DATABASE_URL of this session's test database (SQLite file or PostgreSQL) for the worker and
+    ``manage.py`` processes a test starts: they must see the rows the test made."""
+    from django.db import connection
+
+    return postgres.subprocess_database_url(connection.settings_dict)
+
+
 @pytest.fixture
 def storage_dirs(settings, tmp_path: Path) -> Path:
     """Fresh MEDIA_ROOT and INDEX_ROOT for one test (the code reads them from settings at call time)."""
@@ -190,14 +198,13 @@ class WorkerProcess:
 @pytest.fixture
 def celery_worker(redis_url, transactional_db, storage_dirs, settings, tmp_path):
     """Start a real worker and send this test's tasks through Redis (not in-process)."""
-    from django.db import connection
 
     from videosearch.celery import app
 
     env = {
         **os.environ,
         "REDIS_URL": redis_url,
-        "DATABASE_URL": postgres.subprocess_database_url(connection.settings_dict),
+        "DATABASE_URL": session_database_url(),
         "VIDEOSEARCH_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "VIDEOSEARCH_INDEX_ROOT": str(settings.INDEX_ROOT),
         "VIDEOSEARCH_EMBEDDER": settings.EMBEDDER,

@@ -94,8 +94,9 @@ class Cluster:
 def start_cluster() -> Cluster:
     """initdb and start a cluster in a new temporary folder (owned by the server's user)."""
     user = server_user()
-    # Not pytest's tmp_path: its folders are private to the user running pytest, and the server may be another.
-    root = Path(tempfile.mkdtemp(prefix="videosearch-pg-"))
+    # Not pytest's tmp_path (nor $TMPDIR): those may be private to the user running pytest, and the server's
+    # user must reach its folder; /tmp is open to all.
+    root = Path(tempfile.mkdtemp(prefix="videosearch-pg-", dir="/tmp" if user is not None else None))
     if user is not None:
         os.chown(root, user.pw_uid, user.pw_gid)
     cluster = Cluster(root, bindir(), user)
