@@ -15,7 +15,8 @@ status=0
 # Integration tests only: the unit tests use no database. Browser tests excluded: Chromium is slow, and
 # what they do to the database the test-client integration tests do too. The --postgres run itself skips
 # tests that use no database (tests/conftest.py), e.g. the production-server tests, whose gunicorn keeps
-# its own SQLite data dir: nothing there differs on PostgreSQL.
+# its own SQLite data dir, and the long search-quality tests marked one_database: nothing there differs
+# on PostgreSQL.
 echo "== the integration tests again, on PostgreSQL"
 .venv/bin/python -m pytest -q --postgres tests/integration -m "not browser" || status=$?
 exit $status

@@ -43,13 +43,13 @@ def pytest_configure(config) -> None:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """On PostgreSQL run only the tests that use the database: the others were run on SQLite already."""
+    """On PostgreSQL run only the tests the database makes a difference to: the others ran on SQLite already."""
     if not postgres.wanted(config.getoption("--postgres")):
         return
-    others = [item for item in items if not postgres.uses_database(item)]
+    others = [item for item in items if not postgres.worth_a_postgres_run(item)]
     if others:
         config.hook.pytest_deselected(items=others)
-        items[:] = [item for item in items if postgres.uses_database(item)]
+        items[:] = [item for item in items if postgres.worth_a_postgres_run(item)]
 
 
 def use_postgres(config) -> None:

@@ -75,6 +75,7 @@ def flagged_share(collection: Collection, specs, caption) -> tuple[float, list[s
     return len(flagged) / len(specs), flagged, passed
 
 
+@pytest.mark.one_database
 def test_absent_scenes_get_no_good_match_and_present_ones_do_not(scene_collection):
     """Measured (seeded, deterministic): en 0 of 36 present and 92 of 100 absent flagged, ru the same."""
     collection, present, absent = scene_collection

@@ -15,7 +15,7 @@ from django.core.management import call_command
 
 from apps.media.models import Collection
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.one_database]
 
 THRESHOLDS = {"R1@0.5": 0.9, "occurrence_recall@0.5": 0.9, "mAP@0.5": 0.8}
 

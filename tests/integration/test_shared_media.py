@@ -17,7 +17,7 @@ from apps.search.service import ClipResult, search
 
 from .helpers import grab_frame
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.one_database]
 
 GAP = 2.0
 

@@ -132,8 +132,12 @@ def create_database(url: str) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
 
 
-def uses_database(item) -> bool:
+def worth_a_postgres_run(item) -> bool:
     """Whether a collected test reaches the session's database: a ``django_db`` mark, or a fixture that
     needs the test database (``db``, ``client``, ``celery_worker``, session fixtures that fill it...).
-    The rest (file indexes, ffmpeg, models, servers with their own data dir) gain nothing from a second run."""
+    The rest (file indexes, ffmpeg, models, servers with their own data dir) gain nothing from a second
+    run, nor do the long search-quality tests marked ``one_database`` (they store what the API tests store:
+    skipping them keeps the PostgreSQL pass short)."""
+    if item.get_closest_marker("one_database") is not None:
+        return False
     return item.get_closest_marker("django_db") is not None or "django_db_setup" in getattr(item, "fixturenames", ())
