@@ -24,6 +24,17 @@ class CollectionSerializer(serializers.ModelSerializer):
         model = Collection
         fields = ["id", "name", "description", "embedder", "model", "created_at", "videos", "photos", "index"]
 
+    def validate_embedder(self, value: str) -> str:
+        """A spec of no valid form would fail every search and ingest of the collection: refuse it here."""
+        from apps.search.embedders.registry import UnknownEmbedderError, check_spec
+
+        if value.strip():
+            try:
+                check_spec(value)
+            except UnknownEmbedderError as exc:
+                raise serializers.ValidationError(str(exc)) from exc
+        return value
+
     def _counts(self, qs) -> dict[str, int]:
         counts = {status: 0 for status, _ in Status.choices}
         for status in qs.values_list("status", flat=True):
