@@ -13,7 +13,7 @@ def resolve_collection(ref: str | int) -> Collection:
     of digits made before that rule still wins over the id it looks like."""
     ref_str = str(ref).strip()
     found = Collection.objects.filter(name=ref_str).first()
-    if found is None and ref_str.isdigit():
+    if found is None and ref_str.isascii() and ref_str.isdigit():  # "³4" is digits to isdigit(), not to int()
         found = Collection.objects.filter(pk=int(ref_str)).first()
     if found is None:
         names = ", ".join(Collection.objects.order_by("name").values_list("name", flat=True)[:20]) or "none yet"
