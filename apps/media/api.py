@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -11,14 +10,20 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.search.openapi import error_responses
+
 from .models import Collection, IngestJob, Photo, Video
+from .openapi_params import ITEM_FILTERS, JOB_FILTERS, upload_responses
 from .serializers import (
     CollectionSerializer,
     JobSerializer,
     PhotoSerializer,
+    PhotoUploadSerializer,
+    RebuildQueuedSerializer,
     UploadFields,
     VideoDetailSerializer,
     VideoSerializer,
+    VideoUploadSerializer,
 )
 from .services.collections import UnknownCollectionError, resolve_collection
 from .services.queue import enqueue_rebuild
@@ -47,7 +52,7 @@ class CollectionViewSet(viewsets.ModelViewSet):
     serializer_class = CollectionSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={202: RebuildQueuedSerializer})
     @action(detail=True, methods=["post"])
     def rebuild(self, request: Request, pk: str | None = None) -> Response:
         """Re-embed the whole collection with its configured model (e.g. after changing the model)."""
@@ -61,7 +66,7 @@ class UploadMixin:
 
     expected_kind: str
 
-    @extend_schema(request={"multipart/form-data": UploadFields})
+    @extend_schema(request={"multipart/form-data": UploadFields}, responses=error_responses(413))
     def create(self, request: Request, *args, **kwargs) -> Response:
         fields = UploadFields(data=request.data)
         fields.is_valid(raise_exception=True)
@@ -81,7 +86,7 @@ class UploadMixin:
         data["duplicate"] = not registered.created
         return Response(data, status=status.HTTP_201_CREATED if registered.created else status.HTTP_200_OK)
 
-    @extend_schema(request=None)
+    @extend_schema(request=None, responses={202: JobSerializer})
     @action(detail=True, methods=["post"])
     def reingest(self, request: Request, pk: str | None = None) -> Response:
         """Queue the item again from its stored file (e.g. after a failure or a pipeline change)."""
@@ -89,6 +94,8 @@ class UploadMixin:
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema_view(list=extend_schema(parameters=ITEM_FILTERS),
+                    create=extend_schema(responses=upload_responses(VideoUploadSerializer)))
 class VideoViewSet(UploadMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     expected_kind = "video"
     parser_classes = [MultiPartParser, FormParser]
@@ -100,6 +107,8 @@ class VideoViewSet(UploadMixin, mixins.CreateModelMixin, mixins.DestroyModelMixi
         return VideoDetailSerializer if self.action == "retrieve" else VideoSerializer
 
 
+@extend_schema_view(list=extend_schema(parameters=ITEM_FILTERS),
+                    create=extend_schema(responses=upload_responses(PhotoUploadSerializer)))
 class PhotoViewSet(UploadMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     expected_kind = "photo"
     serializer_class = PhotoSerializer
@@ -109,6 +118,7 @@ class PhotoViewSet(UploadMixin, mixins.CreateModelMixin, mixins.DestroyModelMixi
         return filter_by_query(Photo.objects.select_related("collection"), self.request, "collection", "status")
 
 
+@extend_schema_view(list=extend_schema(parameters=JOB_FILTERS))
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = JobSerializer
 
