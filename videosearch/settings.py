@@ -160,7 +160,7 @@ EMBED_BATCH_SIZE = int(os.environ.get("VIDEOSEARCH_EMBED_BATCH", "32"))
 PHOTO_TASK_BATCH = int(os.environ.get("VIDEOSEARCH_PHOTO_TASK_BATCH", "32"))
 
 REST_FRAMEWORK = {
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.media.pagination.PageNumbers",
     "PAGE_SIZE": 50,
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.search.openapi import error_responses
+from apps.search.parsers import SafeJSONParser
 
 from .models import Collection, IngestJob, Photo, Video
 from .openapi_params import ITEM_FILTERS, JOB_FILTERS, upload_responses
@@ -36,7 +37,7 @@ def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
     endpoint), other relations by id; anything else that is no id is a 400, not a 500."""
     for name in fields:
         value = request.query_params.get(name)
-        if not value:
+        if value is None:  # given but empty is no id or name either: 400/404 below, as the schema says
             continue
         if name == "collection":
             qs = qs.filter(collection=collection_or_404(value))
@@ -50,6 +51,7 @@ def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
 class CollectionViewSet(viewsets.ModelViewSet):
     queryset = Collection.objects.all()
     serializer_class = CollectionSerializer
+    parser_classes = [SafeJSONParser]  # JSON only: a form adds nothing, and a malformed one read as an empty PATCH
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     @extend_schema(request=None, responses={202: RebuildQueuedSerializer})
