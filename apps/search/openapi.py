@@ -13,6 +13,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
+from rest_framework.permissions import SAFE_METHODS
 
 #: What each error code means in this API (the description of its response in the schema).
 ERROR_MEANINGS: dict[int, str] = {
@@ -75,6 +76,15 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
 
 class ApiAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema plus the error answers every operation can give."""
+
+    def get_auth(self) -> list[dict]:
+        """Reads of public collections need no credentials: say so (an empty requirement) wherever the view's
+        permissions let anonymous clients read, not only for DRF's own IsAuthenticatedOrReadOnly."""
+        auths = super().get_auth()
+        anonymous_reads = any(getattr(p, "anonymous_reads", False) for p in self.view.get_permissions())
+        if anonymous_reads and self.method in SAFE_METHODS and {} not in auths:
+            auths.append({})
+        return auths
 
     def _get_response_bodies(self, direction: str = "response") -> dict:
         bodies = super()._get_response_bodies(direction)
