@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -11,20 +10,27 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.search.openapi import error_responses
+from apps.search.parsers import SafeJSONParser
 from apps.search.throttles import UploadAnonThrottle, UploadUserThrottle
 
 from .access import Access, Actor, may, visible_collections
 from .api_errors import Conflict
 from .models import Collection, IngestJob, Photo, Video
+from .openapi_params import ITEM_FILTERS, JOB_FILTERS, upload_responses
 from .permissions import CollectionRights
 from .serializers import (
     CollectionSerializer,
     JobSerializer,
     PhotoSerializer,
+    PhotoUploadSerializer,
+    RebuildQueuedSerializer,
     ShareSerializer,
+    SharesSerializer,
     UploadFields,
     VideoDetailSerializer,
     VideoSerializer,
+    VideoUploadSerializer,
 )
 from .services.collections import UnknownCollectionError, resolve_collection
 from .services.queue import enqueue_rebuild
@@ -37,7 +43,7 @@ def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
     endpoint), other relations by id; anything else that is no id is a 400, not a 500."""
     for name in fields:
         value = request.query_params.get(name)
-        if not value:
+        if value is None:  # given but empty is no id or name either: 400/404 below, as the schema says
             continue
         if name == "collection":
             qs = qs.filter(collection=collection_or_404(value, request.user))
@@ -55,6 +61,7 @@ class CollectionViewSet(viewsets.ModelViewSet):
     permission_classes = [CollectionRights]
     write_rights = {"partial_update": Access.OWN, "destroy": Access.OWN, "shares": Access.OWN,
                     "rebuild": Access.WRITE}
+    parser_classes = [SafeJSONParser]  # JSON only: a form adds nothing, and a malformed one read as an empty PATCH
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet:
@@ -63,7 +70,7 @@ class CollectionViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer) -> None:
         serializer.save(owner=self.request.user)
 
-    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={202: RebuildQueuedSerializer})
     @action(detail=True, methods=["post"])
     def rebuild(self, request: Request, pk: str | None = None) -> Response:
         """Re-embed the whole collection with its configured model (e.g. after changing the model)."""
@@ -71,7 +78,7 @@ class CollectionViewSet(viewsets.ModelViewSet):
         enqueue_rebuild(collection.pk)
         return Response({"status": "queued", "collection": collection.pk}, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=ShareSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=ShareSerializer, responses={200: SharesSerializer})
     @action(detail=True, methods=["get", "post"])
     def shares(self, request: Request, pk: str | None = None) -> Response:
         """Who else may read or write this collection (owner only); POST {user, access: read|write|none}."""
@@ -101,7 +108,7 @@ class UploadMixin:
         qs = model.objects.select_related("collection").filter(collection__in=visible_collections(self.request.user))
         return filter_by_query(qs, self.request, "collection", "status")
 
-    @extend_schema(request={"multipart/form-data": UploadFields})
+    @extend_schema(request={"multipart/form-data": UploadFields}, responses=error_responses(413))
     def create(self, request: Request, *args, **kwargs) -> Response:
         fields = UploadFields(data=request.data)
         fields.is_valid(raise_exception=True)
@@ -120,7 +127,7 @@ class UploadMixin:
         data["duplicate"] = not registered.created
         return Response(data, status=status.HTTP_201_CREATED if registered.created else status.HTTP_200_OK)
 
-    @extend_schema(request=None)
+    @extend_schema(request=None, responses={202: JobSerializer})
     @action(detail=True, methods=["post"])
     def reingest(self, request: Request, pk: str | None = None) -> Response:
         """Queue the item again from its stored file (e.g. after a failure or a pipeline change)."""
@@ -131,6 +138,8 @@ class UploadMixin:
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema_view(list=extend_schema(parameters=ITEM_FILTERS),
+                    create=extend_schema(responses=upload_responses(VideoUploadSerializer)))
 class VideoViewSet(UploadMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     expected_kind = "video"
     parser_classes = [MultiPartParser, FormParser]
@@ -140,6 +149,8 @@ class VideoViewSet(UploadMixin, mixins.CreateModelMixin, mixins.DestroyModelMixi
         return VideoDetailSerializer if self.action == "retrieve" else VideoSerializer
 
 
+@extend_schema_view(list=extend_schema(parameters=ITEM_FILTERS),
+                    create=extend_schema(responses=upload_responses(PhotoUploadSerializer)))
 class PhotoViewSet(UploadMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     expected_kind = "photo"
     serializer_class = PhotoSerializer
@@ -147,6 +158,7 @@ class PhotoViewSet(UploadMixin, mixins.CreateModelMixin, mixins.DestroyModelMixi
     throttle_classes = [UploadAnonThrottle, UploadUserThrottle]
 
 
+@extend_schema_view(list=extend_schema(parameters=JOB_FILTERS))
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = JobSerializer
 

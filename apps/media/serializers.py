@@ -1,7 +1,9 @@
 """REST representations of collections, media items and ingest jobs."""
 from __future__ import annotations
 
+from django.db import models
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .access import Access, access_to
@@ -25,7 +27,48 @@ def model_name_field() -> serializers.ChoiceField:
     )
 
 
+class StrictCharField(serializers.CharField):
+    """Text as the schema states it: a JSON string (DRF's CharField also takes a number: 0 becomes "0"),
+    at most max_length characters as sent (DRF measures the trimmed value, so 300 characters with 150
+    spaces around them passed a 200-character limit the schema says they break)."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length, length=len(data))
+        return super().to_internal_value(data)
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "minLength": 1, "pattern": r"\S"}, {"type": "integer"}]})
+class CollectionRefField(serializers.CharField):
+    """A collection's id or name: a number is an id (JSON clients send ids as numbers)."""
+
+
+class StatusCountsSerializer(serializers.Serializer):
+    """How many items of a collection are at each pipeline stage (schema of ``CollectionSerializer._counts``)."""
+
+    queued = serializers.IntegerField()
+    probing = serializers.IntegerField()
+    detecting = serializers.IntegerField()
+    embedding = serializers.IntegerField()
+    indexed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class IndexInfoSerializer(serializers.Serializer):
+    """The collection's vector index (schema of ``CollectionSerializer.get_index``)."""
+
+    model_id = serializers.CharField(allow_null=True, help_text="the model that built it; null while empty")
+    dim = serializers.IntegerField(allow_null=True, help_text="vector size; null while empty")
+    vectors = serializers.IntegerField(help_text="keyframes and photos indexed")
+    backend = serializers.CharField(help_text="index backend (flat, ...)")
+
+
 class CollectionSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
+                                models.CharField: StrictCharField, models.TextField: StrictCharField}
     model = serializers.CharField(source="model_label", read_only=True,
                                   help_text="the model's spec, or its name when the spec names a server path")
     videos = serializers.SerializerMethodField()
@@ -56,12 +99,15 @@ class CollectionSerializer(serializers.ModelSerializer):
         counts["total"] = sum(counts.values())
         return counts
 
+    @extend_schema_field(StatusCountsSerializer)
     def get_videos(self, obj: Collection) -> dict[str, int]:
         return self._counts(obj.videos.all())
 
+    @extend_schema_field(StatusCountsSerializer)
     def get_photos(self, obj: Collection) -> dict[str, int]:
         return self._counts(obj.photos.all())
 
+    @extend_schema_field(IndexInfoSerializer)
     def get_index(self, obj: Collection) -> dict:
         from .services.vectors import collection_index
 
@@ -76,8 +122,20 @@ class ShareSerializer(serializers.Serializer):
     access = serializers.ChoiceField(choices=["read", "write", "none"])
 
 
+class ShareEntrySerializer(serializers.Serializer):
+    user = serializers.CharField()
+    access = serializers.ChoiceField(choices=["read", "write"])
+
+
+class SharesSerializer(serializers.Serializer):
+    """Who else may read or write a collection (answer of ``/collections/{id}/shares/``)."""
+
+    collection = serializers.IntegerField()
+    shares = ShareEntrySerializer(many=True)
+
+
 class JobSerializer(serializers.ModelSerializer):
-    kind = serializers.CharField(read_only=True)
+    kind = serializers.ChoiceField(choices=["video", "photo"], read_only=True)
 
     class Meta:
         model = IngestJob
@@ -85,6 +143,7 @@ class JobSerializer(serializers.ModelSerializer):
             "id", "collection", "kind", "video", "photo", "status", "progress", "error", "attempts",
             "created_at", "started_at", "finished_at",
         ]
+        read_only_fields = fields
 
 
 class SceneSerializer(serializers.ModelSerializer):
@@ -118,6 +177,7 @@ class MediaItemSerializer(serializers.ModelSerializer):
     def get_url(self, obj) -> str | None:
         return media_url(self.context.get("request"), obj.file.name)
 
+    @extend_schema_field(JobSerializer(allow_null=True))
     def get_latest_job(self, obj) -> dict | None:
         job = obj.jobs.order_by("-created_at", "-id").first()
         return JobSerializer(job).data if job else None
@@ -155,3 +215,30 @@ class PhotoSerializer(MediaItemSerializer):
 
     def get_thumbnail_url(self, obj: Photo) -> str | None:
         return media_url(self.context.get("request"), obj.thumbnail.name)
+
+
+class VideoUploadSerializer(VideoSerializer):
+    """Upload's answer (schema only): the video, and whether these bytes were already in the collection."""
+
+    duplicate = serializers.BooleanField(read_only=True,
+                                         help_text="true (status 200): the collection had these bytes already")
+
+    class Meta(VideoSerializer.Meta):
+        fields = VideoSerializer.Meta.fields + ["duplicate"]
+
+
+class PhotoUploadSerializer(PhotoSerializer):
+    """Upload's answer (schema only): the photo, and whether these bytes were already in the collection."""
+
+    duplicate = serializers.BooleanField(read_only=True,
+                                         help_text="true (status 200): the collection had these bytes already")
+
+    class Meta(PhotoSerializer.Meta):
+        fields = PhotoSerializer.Meta.fields + ["duplicate"]
+
+
+class RebuildQueuedSerializer(serializers.Serializer):
+    """Rebuild's answer: the collection's re-embedding is queued."""
+
+    status = serializers.ChoiceField(choices=["queued"])
+    collection = serializers.IntegerField(help_text="the collection's id")

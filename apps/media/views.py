@@ -6,15 +6,18 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from apps.search.page import video_page_strip
 
-from .access import Access, access_to, visible_collections
+from .access import Access, access_to, may, visible_collections
 from .forms import CollectionForm, UploadForm
 from .models import Status, Video
 from .services.filmstrip import filmstrip
 from .services.queue import photo_batches
 from .services.register import register_stream
+from .services.sharing import UnknownUserError, set_share, shares_of
 from .upload_limits import upload_refusal
 
 
@@ -62,8 +65,31 @@ def collection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     photos = collection.photos.all()
     pending = any(item.status not in ("indexed", "failed") for item in [*videos, *photos])
     context = {"collection": collection, "videos": videos, "photos": photos, "form": form, "pending": pending,
-               "can_upload": access >= Access.WRITE}
+               "can_upload": access >= Access.WRITE, "is_owner": access >= Access.OWN,
+               "shares": shares_of(collection) if access >= Access.OWN else []}
     return render(request, "media/collection_detail.html", context)
+
+
+@require_POST
+def collection_sharing(request: HttpRequest, pk: int) -> HttpResponse:
+    """The owner's form: share with a user (read / write / none) and make the collection public or private."""
+    collection = get_object_or_404(visible_collections(request.user), pk=pk)
+    if not may(request.user, collection, Access.OWN):
+        if not request.user.is_authenticated:
+            return redirect_to_login(reverse("collection-detail", args=[pk]))
+        raise PermissionDenied("only the owner shares a collection")
+    if "public" in request.POST:
+        collection.public = request.POST["public"] == "1"
+        collection.save(update_fields=["public"])
+        messages.success(request, f"'{collection.name}' is now {'public' if collection.public else 'private'}.")
+    username, access = request.POST.get("user", "").strip(), request.POST.get("access", "")
+    if username and access in ("read", "write", "none"):
+        try:
+            set_share(collection, username, access)
+            messages.success(request, f"{username}: {access if access != 'none' else 'no access'}.")
+        except (UnknownUserError, ValueError) as exc:
+            messages.error(request, str(exc))
+    return redirect("collection-detail", pk=collection.pk)
 
 
 def _seconds(value: str | None) -> float:

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -17,9 +16,16 @@ from apps.media.api import collection_or_404
 from .embedders.base import ModelUnavailableError
 from .images import ImageLoadError
 from .index import IndexModelMismatchError
+from .openapi import NOT_BLANK, error_responses
 from .parsers import SafeJSONParser
-from .query_spec import QueryError
-from .serializers import SearchRequestSerializer, response_to_dict
+from .query_spec import MAX_TEXT_CHARS, QueryError
+from .serializers import (
+    ITEM_ID_SCHEMA,
+    SearchJsonSerializer,
+    SearchRequestSerializer,
+    SearchResponseSerializer,
+    response_to_dict,
+)
 from .service import SearchError, search
 from .throttles import SearchAnonThrottle, SearchUserThrottle
 
@@ -50,6 +56,9 @@ def run_search(request: Request, data) -> Response:
     return Response(response_to_dict(response, request))
 
 
+SEARCH_RESPONSES = {200: SearchResponseSerializer, **error_responses(404, 409, 503)}
+
+
 class SearchView(APIView):
     """Search a collection by text (Russian or English, with +/- and :weight syntax), example image,
     'more like this', or a list of weighted terms; given together, they are combined into one query."""
@@ -58,19 +67,16 @@ class SearchView(APIView):
     permission_classes = [AllowAny]  # POST only reads; the collection lookup itself hides what the client may not see
     throttle_classes = [SearchAnonThrottle, SearchUserThrottle]
 
-    @extend_schema(request=SearchRequestSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="search",
+        request={"application/json": SearchJsonSerializer, "multipart/form-data": SearchRequestSerializer,
+                 "application/x-www-form-urlencoded": SearchJsonSerializer},
+        responses=SEARCH_RESPONSES,
+    )
     def post(self, request: Request) -> Response:
         return run_search(request, request.data)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("collection", str),
-            OpenApiParameter("text", str, description=SearchRequestSerializer().fields["text"].help_text),
-            OpenApiParameter("query", str, description="a JSON list of weighted terms, as for POST"),
-            OpenApiParameter("top_k", int),
-        ],
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @extend_schema(operation_id="search_get", parameters=[SearchJsonSerializer], responses=SEARCH_RESPONSES)
     def get(self, request: Request) -> Response:
         return run_search(request, request.query_params)
 
@@ -81,12 +87,15 @@ class ExplainView(APIView):
     throttle_classes = [SearchAnonThrottle, SearchUserThrottle]
 
     @extend_schema(
+        operation_id="explain",
         parameters=[
-            OpenApiParameter("text", str, required=True),
-            OpenApiParameter("keyframe", int),
-            OpenApiParameter("photo", int),
+            OpenApiParameter("text", {"type": "string", "pattern": NOT_BLANK, "maxLength": MAX_TEXT_CHARS}, required=True,
+                             description="a query as the search reads it ('red car -night')"),
+            OpenApiParameter("keyframe", ITEM_ID_SCHEMA, description="a keyframe id; give exactly one of keyframe, photo"),
+            OpenApiParameter("photo", ITEM_ID_SCHEMA, description="a photo id; give exactly one of keyframe, photo"),
         ],
-        responses={(200, "image/png"): bytes},
+        responses={(200, "image/png"): OpenApiResponse(bytes, description="the heat map over the image"),
+                   **error_responses(404, 503)},
     )
     def get(self, request: Request) -> HttpResponse:
         from .explain_service import explain_item

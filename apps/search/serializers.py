@@ -4,15 +4,17 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_field
+from django.core.validators import MaxLengthValidator, MinLengthValidator
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field, extend_schema_serializer
 from PIL import Image
 from rest_framework import serializers
 
-from apps.media.serializers import media_url
+from apps.media.serializers import CollectionRefField, StrictCharField, media_url
 
 from .api_errors import _first_message
 from .images import ImageLoadError, open_image
 from .query_spec import (
+    MAX_ITEM_ID,
     MAX_TERMS,
     MAX_TEXT_CHARS,
     MAX_WEIGHT,
@@ -28,15 +30,52 @@ from .query_spec import (
 )
 from .service import GROUP_BY, MAX_DEPTH, MAX_TOP_K, ClipResult, PhotoResult, SearchResponse, VideoResult, VideoTimeline
 
+ITEM_ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ITEM_ID}
+#: check_weight's rule: MIN_WEIGHT <= |weight| <= MAX_WEIGHT (a negative weight pushes results away).
+WEIGHT_SCHEMA = {"type": "number", "anyOf": [{"minimum": MIN_WEIGHT, "maximum": MAX_WEIGHT},
+                                             {"minimum": -MAX_WEIGHT, "maximum": -MIN_WEIGHT}]}
+
+
+@extend_schema_field(ITEM_ID_SCHEMA)
+class ItemIdField(serializers.IntegerField):
+    """A keyframe or photo id. Its range is checked by ``build_query`` (one message for every entry point);
+    the schema states it."""
+
+
+@extend_schema_field(WEIGHT_SCHEMA)
+class WeightField(serializers.FloatField):
+    """A term's weight, checked by ``check_weight``; the schema states its range."""
+
+
+#: QueryTermSerializer as it checks a term: exactly one of text / like_keyframe / like_photo, no other key.
+QUERY_TERM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS, "pattern": r"\S",
+                 "description": "text to look for, taken literally (no +/- syntax inside a list item)"},
+        "like_keyframe": {**ITEM_ID_SCHEMA, "description": "a keyframe id: moments like it"},
+        "like_photo": {**ITEM_ID_SCHEMA, "description": "a photo id: pictures like it"},
+        "weight": {**WEIGHT_SCHEMA, "default": 1.0, "description": f"how much the term counts; negative pushes "
+                   f"results away from it; {MIN_WEIGHT} <= |weight| <= {MAX_WEIGHT:g}"},
+    },
+    "additionalProperties": False,
+    "oneOf": [{"required": ["text"]}, {"required": ["like_keyframe"]}, {"required": ["like_photo"]}],
+}
+
+
+@extend_schema_field(QUERY_TERM_SCHEMA, component_name="QueryTerm")
+class _QueryTermSchema(serializers.JSONField):
+    """Schema only: one item of a ``query`` list (read by QueryTermSerializer)."""
+
 
 class QueryTermSerializer(serializers.Serializer):
     """One item of the ``query`` list: exactly one of text / like_keyframe / like_photo, and a weight."""
 
-    text = serializers.CharField(required=False, allow_blank=False, max_length=MAX_TEXT_CHARS,
-                                 help_text="text to look for, taken literally (no +/- syntax inside a list item)")
-    like_keyframe = serializers.IntegerField(required=False, min_value=1, help_text="a keyframe id: moments like it")
-    like_photo = serializers.IntegerField(required=False, min_value=1, help_text="a photo id: pictures like it")
-    weight = serializers.FloatField(
+    text = StrictCharField(required=False, allow_blank=False, max_length=MAX_TEXT_CHARS,
+                           help_text="text to look for, taken literally (no +/- syntax inside a list item)")
+    like_keyframe = ItemIdField(required=False, min_value=1, help_text="a keyframe id: moments like it")
+    like_photo = ItemIdField(required=False, min_value=1, help_text="a photo id: pictures like it")
+    weight = WeightField(
         required=False, default=1.0,
         help_text=f"how much the term counts; negative pushes results away from it; {MIN_WEIGHT} <= |weight| <= {MAX_WEIGHT:g}",
     )
@@ -66,9 +105,14 @@ class QueryTermSerializer(serializers.Serializer):
         return PhotoTerm(attrs["like_photo"], weight)
 
 
-@extend_schema_field(QueryTermSerializer(many=True))
+@extend_schema_field(serializers.ListField(child=_QueryTermSchema(), min_length=1, max_length=MAX_TERMS))
 class QueryTermsField(serializers.Field):
     """A list of query terms: a JSON array in a JSON body, or the same array as a string in a form."""
+
+    def __init__(self, **kwargs) -> None:
+        # The bounds to_internal_value checks (with a clearer message), as validators so that the schema states them.
+        kwargs.setdefault("validators", [MinLengthValidator(1), MaxLengthValidator(MAX_TERMS)])
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: object) -> tuple[Term, ...]:
         if isinstance(data, str):
@@ -95,28 +139,29 @@ class QueryTermsField(serializers.Field):
         return value
 
 
+@extend_schema_serializer(component_name="Search")
 class SearchRequestSerializer(serializers.Serializer):
     """A search request; every given input is one or more weighted terms, summed into one query."""
 
-    collection = serializers.CharField(help_text="collection id or name")
-    text = serializers.CharField(
+    collection = CollectionRefField(help_text="collection id or name")
+    text = StrictCharField(
         required=False, allow_blank=False, max_length=MAX_TEXT_CHARS,
         help_text="what to look for, Russian or English. Syntax: 'red car -night' subtracts night; 'car:2 + road' "
                   "weights car twice as much as road; hyphenated words stay words. See README 'Richer queries'.",
     )
     image = serializers.ImageField(required=False, help_text="example image (multipart); may be combined with text")
-    image_weight = serializers.FloatField(
+    image_weight = WeightField(
         required=False,
         help_text=f"weight of the example image among the terms (default 1; negative: 'not like this'; "
                   f"{MIN_WEIGHT} <= |weight| <= {MAX_WEIGHT:g})",
     )
-    like_keyframe = serializers.IntegerField(required=False, help_text="'more like this' for a keyframe id")
-    like_photo = serializers.IntegerField(required=False, help_text="'more like this' for a photo id")
+    like_keyframe = ItemIdField(required=False, help_text="'more like this' for a keyframe id")
+    like_photo = ItemIdField(required=False, help_text="'more like this' for a photo id")
     query = QueryTermsField(
         required=False,
         help_text=f"weighted terms, e.g. [{{\"text\": \"red car\", \"weight\": 1}}, {{\"like_keyframe\": 12, "
-                  f"\"weight\": 0.5}}, {{\"text\": \"night\", \"weight\": -1}}]; in a multipart form, the same "
-                  f"JSON as a string. At most {MAX_TERMS} terms in all inputs together.",
+                  f"\"weight\": 0.5}}, {{\"text\": \"night\", \"weight\": -1}}]; in a query string or form, the same "
+                  f"list as JSON text. At most {MAX_TERMS} terms in all inputs together.",
     )
     top_k = serializers.IntegerField(required=False, default=10, min_value=1, max_value=MAX_TOP_K,
                                      help_text="results per page")
@@ -263,3 +308,154 @@ def response_to_dict(response: SearchResponse, request) -> dict:
         "results": [result_to_dict(r, request) for r in response.results],
         "timelines": {str(video_id): timeline_to_dict(t) for video_id, t in response.timelines.items()},
     }
+
+
+# -- response schema ----------------------------------------------------------------------------------
+# Describe what response_to_dict builds, key for key (the dict builders stay the code that answers;
+# these serializers give the OpenAPI schema its components, checked against real answers by schemathesis).
+
+class _RelevanceFields(serializers.Serializer):
+    score = serializers.FloatField(help_text="the model's raw similarity; only comparable within one query")
+    relevance = serializers.FloatField(
+        allow_null=True, min_value=0, max_value=1,
+        help_text="calibrated 0..1, comparable across models; null for queries the model is not calibrated for")
+    low_confidence = serializers.BooleanField(help_text="below what the model's true matches almost always reach")
+
+
+class ResultVideoSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text="the uploaded file's name")
+    url = serializers.CharField(allow_null=True, help_text="the video file (answers byte ranges)")
+    duration = serializers.FloatField(allow_null=True, help_text="seconds; null until probed")
+
+
+class ResultPhotoSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text="the uploaded file's name")
+    url = serializers.CharField(allow_null=True)
+
+
+class ClipResultSerializer(_RelevanceFields):
+    """A moment of a video: [start, end) seconds, best seen at best_time."""
+
+    type = serializers.ChoiceField(choices=["clip"])
+    matched = serializers.BooleanField(help_text="a moment that matches the query (else a weaker stretch, ranked below)")
+    video = ResultVideoSerializer()
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+    best_time = serializers.FloatField()
+    exact_frame = serializers.BooleanField(help_text="the example image is a near-copy of the frame at best_time")
+    keyframe_id = serializers.IntegerField(help_text="the keyframe at best_time (for like_keyframe and explain)")
+    keyframe_ids = serializers.ListField(child=serializers.IntegerField(), help_text="the clip's keyframes, in time order")
+    thumbnail_url = serializers.CharField(allow_null=True)
+    play_url = serializers.CharField(help_text="the video URL with a #t=start,end media fragment")
+
+
+class PhotoResultSerializer(_RelevanceFields):
+    type = serializers.ChoiceField(choices=["photo"])
+    photo = ResultPhotoSerializer()
+    thumbnail_url = serializers.CharField(allow_null=True)
+
+
+class VideoResultSerializer(_RelevanceFields):
+    """A video of a group_by=video answer: its matching moments in time order (score and relevance: its best)."""
+
+    type = serializers.ChoiceField(choices=["video"])
+    video = ResultVideoSerializer()
+    clips = ClipResultSerializer(many=True)
+
+
+SEARCH_RESULT = PolymorphicProxySerializer(
+    component_name="SearchResult",
+    serializers={"clip": ClipResultSerializer, "photo": PhotoResultSerializer, "video": VideoResultSerializer},
+    resource_type_field_name="type",
+    many=True,
+)
+
+
+class _ReadTermWeight(serializers.Serializer):
+    weight = serializers.FloatField()
+
+
+class ReadTextTermSerializer(_ReadTermWeight):
+    text = serializers.CharField()
+
+
+class ReadKeyframeTermSerializer(_ReadTermWeight):
+    like_keyframe = serializers.IntegerField()
+
+
+class ReadPhotoTermSerializer(_ReadTermWeight):
+    like_photo = serializers.IntegerField()
+
+
+class ReadImageTermSerializer(_ReadTermWeight):
+    image = serializers.ChoiceField(choices=[True], help_text="the uploaded example image")
+
+
+READ_TERM = PolymorphicProxySerializer(
+    component_name="ReadQueryTerm",
+    serializers=[ReadTextTermSerializer, ReadKeyframeTermSerializer, ReadPhotoTermSerializer, ReadImageTermSerializer],
+    resource_type_field_name=None,
+    many=True,
+)
+
+
+class ReadQuerySerializer(serializers.Serializer):
+    """The query as the server read it."""
+
+    kind = serializers.ChoiceField(choices=["text", "image", "similar", "combined"])
+    lang = serializers.ChoiceField(choices=["ru", "en"], allow_null=True, help_text="of the text terms; null without text")
+    embedded_texts = serializers.ListField(child=serializers.CharField(), help_text="the prompts the model embedded")
+    terms = READ_TERM
+
+
+class CollectionRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class TimelineSegmentSerializer(serializers.Serializer):
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+    score = serializers.FloatField()
+
+
+class TimelineMomentSerializer(TimelineSegmentSerializer):
+    best_time = serializers.FloatField()
+
+
+class TimelineSerializer(serializers.Serializer):
+    """The query's score over one video's whole length, and where its matching moments are."""
+
+    video_id = serializers.IntegerField()
+    duration = serializers.FloatField(allow_null=True)
+    segments = TimelineSegmentSerializer(many=True, help_text="in time order; gaps where nothing is indexed")
+    moments = TimelineMomentSerializer(many=True, help_text="the matching moments, in time order")
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    """One page of a search answer (response_to_dict)."""
+
+    collection = CollectionRefSerializer()
+    model_id = serializers.CharField(help_text="the model that embedded the query and the index")
+    query = ReadQuerySerializer()
+    warnings = serializers.ListField(child=serializers.CharField(), help_text="notes on the query for the user")
+    no_good_match = serializers.BooleanField(help_text="no result reaches the model's calibrated threshold")
+    took_ms = serializers.FloatField()
+    group_by = serializers.ChoiceField(choices=list(GROUP_BY))
+    offset = serializers.IntegerField(min_value=0)
+    next_offset = serializers.IntegerField(allow_null=True, help_text="offset of the next page; null on the last one")
+    total = serializers.IntegerField(min_value=0, help_text="results in the answer's candidate window, all pages")
+    results = SEARCH_RESULT
+    timelines = serializers.DictField(
+        child=TimelineSerializer(), help_text="video id (as a string) -> its timeline; empty unless timeline=true")
+
+
+@extend_schema_serializer(component_name="SearchJson")
+class SearchJsonSerializer(SearchRequestSerializer):
+    """A search as JSON, a query string or an urlencoded form (schema only): every field but the image,
+    which needs a multipart form. In a query string or form, ``query`` is the list as JSON text."""
+
+    image = None
+    image_weight = None

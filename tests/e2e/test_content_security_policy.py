@@ -60,7 +60,7 @@ def _wait_playing_from(page, second: float) -> float:
 
 def test_pages_run_under_the_policy(live_server, storage_dirs, csp_browser_page, demo_media, django_user_model):
     video_path, segments, photos = demo_media
-    collection = Collection.objects.create(name="street", embedder="testmodel")
+    collection = Collection.objects.create(name="street", embedder="testmodel", public=True)  # seen signed out
     video = register_path(collection, video_path).item
     register_path(collection, photos[0][0])
     page = csp_browser_page
@@ -122,7 +122,7 @@ def test_pages_run_under_the_policy(live_server, storage_dirs, csp_browser_page,
     watch.visit(f"{live_server.url}/collections/{collection.pk}/")
     assert page.locator("#photos img").first.evaluate("img => img.complete && img.naturalWidth > 0")
     watch.assert_clean("collection pages")
-    waiting = Collection.objects.create(name="waiting", embedder="testmodel")
+    waiting = Collection.objects.create(name="waiting", embedder="testmodel", public=True)
     Video.objects.create(collection=waiting, file="videos/none.mp4", original_name="none.mp4", sha256="0" * 64)
     watch.visit(f"{live_server.url}/collections/{waiting.pk}/")
     with page.expect_event("load", timeout=10_000):

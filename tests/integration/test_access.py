@@ -248,3 +248,24 @@ def test_the_token_page_makes_and_replaces_a_working_token(world):
     assert Client(HTTP_AUTHORIZATION=f"Token {key}").get(f"/api/collections/{private.pk}/").status_code == 200
     bob.post("/accounts/token/")
     assert Client(HTTP_AUTHORIZATION=f"Token {key}").get(f"/api/collections/{private.pk}/").status_code == 401
+
+
+def test_the_owner_shares_and_publishes_from_the_collection_page(world, anon_client):
+    users, private, _ = world
+    alice, bob, mallory = (signed_in(users[name]) for name in ("alice", "bob", "mallory"))
+    page = alice.get(f"/collections/{private.pk}/").content.decode()
+    assert 'id="sharing"' in page and "bob: read-only" in page and "carol: read-write" in page
+    assert 'id="sharing"' not in bob.get(f"/collections/{private.pk}/").content.decode()
+    sharing = f"/collections/{private.pk}/sharing/"
+    # only the owner: a reader is refused, an anonymous visitor and a stranger find nothing
+    assert bob.post(sharing, {"user": "mallory", "access": "write"}).status_code == 403
+    assert anon_client.post(sharing, {"public": "1"}).status_code == 404
+    assert mallory.post(sharing, {"public": "1"}).status_code == 404
+    assert not Collection.objects.get(pk=private.pk).public
+    alice.post(sharing, {"user": "mallory", "access": "read"})
+    assert mallory.get(f"/collections/{private.pk}/").status_code == 200
+    assert "no active user" in alice.post(sharing, {"user": "ghost", "access": "read"}, follow=True).content.decode()
+    alice.post(sharing, {"public": "1"})
+    assert anon_client.get(f"/collections/{private.pk}/").status_code == 200
+    alice.post(sharing, {"public": "0"})
+    assert anon_client.get(f"/collections/{private.pk}/").status_code == 404

@@ -16,7 +16,7 @@ def resolve_collection(ref: str | int, actor: Actor) -> Collection:
     ref_str = str(ref).strip()
     visible = visible_collections(actor)
     found = visible.filter(name=ref_str).first()
-    if found is None and ref_str.isascii() and ref_str.isdigit() and int(ref_str) < 2**63:
+    if found is None and ref_str.isascii() and ref_str.isdigit() and int(ref_str) < 2**63:  # "³4": isdigit, not int
         found = visible.filter(pk=int(ref_str)).first()
     if found is None:
         names = ", ".join(visible.order_by("name").values_list("name", flat=True)[:20]) or "none yet"

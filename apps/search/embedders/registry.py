@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .base import Embedder
+from .base import Embedder, ModelUnavailableError
 from .common import DEFAULT_BATCH_SIZE, env_model_dir
 
 SPEC_FORMS = (
@@ -83,8 +83,21 @@ def default_options() -> tuple[Path, str, int]:
             int(os.environ.get("VIDEOSEARCH_EMBED_BATCH", DEFAULT_BATCH_SIZE)))
 
 
-def _unknown(spec: str) -> ValueError:
-    return ValueError(f"unknown embedder spec {spec!r}; valid forms: " + "; ".join(SPEC_FORMS))
+class UnknownEmbedderError(ValueError, ModelUnavailableError):
+    """The spec names no model this server can build (malformed, or an unknown architecture).
+
+    A ValueError to whoever checks a spec; a ModelUnavailableError (503, not 500) to whoever serves a
+    collection that was configured with it: every search of it fails until its model is changed.
+    """
+
+
+def _unknown(spec: str) -> UnknownEmbedderError:
+    return UnknownEmbedderError(f"unknown embedder spec {spec!r}; valid forms: " + "; ".join(SPEC_FORMS))
+
+
+def check_spec(spec: str) -> None:
+    """UnknownEmbedderError when ``spec`` is not of a valid form; nothing is loaded (a collection's form checks it)."""
+    _builder(spec.strip(), *default_options())
 
 
 def _builder(spec: str, model_dir: Path, device: str, batch_size: int) -> Callable[[], Embedder]:
@@ -123,7 +136,8 @@ def _builder(spec: str, model_dir: Path, device: str, batch_size: int) -> Callab
 def get_embedder(spec: str | None = None) -> Embedder:
     """The embedder for ``spec`` (default: settings.EMBEDDER), built once per process and thread-safe.
 
-    Raises ValueError for a malformed spec and ModelUnavailableError when weights are missing.
+    Raises UnknownEmbedderError (a ValueError) for a spec that names no model, ModelUnavailableError when
+    weights are missing.
     """
     spec = (spec or default_spec()).strip()
     model_dir, device, batch_size = default_options()
@@ -137,7 +151,12 @@ def get_embedder(spec: str | None = None) -> Embedder:
         with _cache_lock:
             if key in _cache:
                 return _cache[key]
-        embedder = build()
+        try:
+            embedder = build()
+        except UnknownEmbedderError:
+            raise
+        except ValueError as exc:  # a well-formed spec naming no model, e.g. an unknown architecture
+            raise UnknownEmbedderError(f"embedder spec {spec!r}: {exc}") from exc
         with _cache_lock:
             _cache[key] = embedder
         return embedder
@@ -157,7 +176,6 @@ def list_known_models() -> dict[str, str]:
 # -- the bundled test model ----------------------------------------------------------------------------
 def build_testmodel(*, device: str = "cpu", batch_size: int = DEFAULT_BATCH_SIZE) -> Embedder:
     """The test model through the open_clip backend; model id ``testmodel:<sha256[:12]>``."""
-    from .base import ModelUnavailableError
     from .common import file_sha256
     from .openclip_backend import OpenClipEmbedder
 
@@ -189,7 +207,6 @@ def build_onnx_testmodel(*, model_dir: Path, batch_size: int = DEFAULT_BATCH_SIZ
     """
     import json
 
-    from .base import ModelUnavailableError
     from .common import file_sha256
     from .onnx_backend import OnnxEmbedder
 
