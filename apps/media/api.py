@@ -47,6 +47,8 @@ def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
             continue
         if name == "collection":
             qs = qs.filter(collection=collection_or_404(value, request.user))
+        elif "\x00" in value:  # PostgreSQL refuses text with a NUL in a query: a 400, not a 500
+            raise ValidationError({name: "must not contain a NUL character"})
         elif name in ("video", "photo") and not (value.isascii() and value.isdigit() and int(value) < 2**63):
             raise ValidationError({name: "must be a whole number (an id)"})
         else:

@@ -15,7 +15,8 @@ def resolve_collection(ref: str | int, actor: Actor) -> Collection:
     see is unknown, and the message lists only names ``actor`` may see."""
     ref_str = str(ref).strip()
     visible = visible_collections(actor)
-    found = visible.filter(name=ref_str).first()
+    # no name holds a NUL (names are validated), and PostgreSQL refuses to compare text that does
+    found = visible.filter(name=ref_str).first() if "\x00" not in ref_str else None
     if found is None and ref_str.isascii() and ref_str.isdigit() and int(ref_str) < 2**63:  # "³4": isdigit, not int
         found = visible.filter(pk=int(ref_str)).first()
     if found is None:

@@ -12,7 +12,8 @@ class UnknownUserError(LookupError):
 
 def set_share(collection: Collection, username: str, access: str) -> CollectionShare | None:
     """``access`` is "read", "write" or "none" (removes the share); the owner's own rights never change here."""
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    # no username holds a NUL, and PostgreSQL refuses to compare text that does
+    user = get_user_model().objects.filter(username=username, is_active=True).first() if "\x00" not in username else None
     if user is None:
         raise UnknownUserError(f"no active user '{username[:150]}'")
     if user.pk == collection.owner_id:
