@@ -2,10 +2,10 @@
 fixes of what it found (fast, in-process).
 
 scripts/schemathesis.sh (every check, 30 cases per operation and phase, deterministic) runs twice against
-scripts/serve.sh on the test database, seeded with the `demo` collection (the demo video and photos,
-ingested in-process): as an anonymous client, and with a superuser's API token. Each run starts from
-the same seeded data (schemathesis deletes what it finds). Any failure fails the test, with
-schemathesis's report of it.
+scripts/serve.sh on the test database (SQLite, or PostgreSQL in the --postgres run), seeded with the
+`demo` collection (the demo video and photos, ingested in-process): as an anonymous client, and with a
+superuser's API token. Each run starts from the same seeded data (schemathesis deletes what it finds).
+Any failure fails the test, with schemathesis's report of it.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,8 @@ from django.db import connection, connections
 from rest_framework.authtoken.models import Token
 
 from apps.media.models import Collection, Photo, Status, Video
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, free_port, session_database_url
+from tests.support import snapshots
 
 from .helpers import upload
 
@@ -38,9 +40,9 @@ SCHEMATHESIS = REPO / "scripts" / "schemathesis.sh"
 
 @dataclass
 class Seeded:
-    """The seeded database, media and indexes, and a copy of them to start each run from."""
+    """The seeded database (SQLite or PostgreSQL), media and indexes, and a copy of them to start each run from."""
 
-    database: Path
+    database_url: str
     media: Path
     indexes: Path
     pristine: Path
@@ -48,25 +50,28 @@ class Seeded:
 
     def snapshot(self) -> None:
         connections.close_all()
-        for path in (self.database, self.media, self.indexes):
-            copy(path, self.pristine / path.name)
+        snapshots.save(connection.settings_dict, self.pristine)
+        for path in (self.media, self.indexes):
+            copy_tree(path, self.pristine / path.name)
 
     def restore(self) -> None:
         connections.close_all()
-        for path in (self.database, self.media, self.indexes):
-            copy(self.pristine / path.name, path)
+        snapshots.restore(connection.settings_dict, self.pristine)
+        for path in (self.media, self.indexes):
+            copy_tree(self.pristine / path.name, path)
+
+    def discard(self) -> None:
+        connections.close_all()
+        snapshots.discard(connection.settings_dict, self.pristine)
 
 
-def copy(source: Path, target: Path) -> None:
-    if source.is_dir():
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(source, target)
-    else:
-        shutil.copyfile(source, target)  # in place: the test process's connection stays on the same file
+def copy_tree(source: Path, target: Path) -> None:
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
 
 
 @pytest.fixture
-def seeded(client, storage_dirs, settings, demo_media, tmp_path) -> Seeded:
+def seeded(client, storage_dirs, settings, demo_media, tmp_path) -> Iterator[Seeded]:
     video, _, photos = demo_media
     # public, so the anonymous run reads it (and is refused every write); "hidden" is private to its owner
     created = client.post("/api/collections/", {"name": "demo", "embedder": "testmodel", "public": True},
@@ -79,11 +84,12 @@ def seeded(client, storage_dirs, settings, demo_media, tmp_path) -> Seeded:
         assert response.status_code == 201, response.content
     assert {v.status for v in Video.objects.all()} | {p.status for p in Photo.objects.all()} == {Status.INDEXED}
     user = get_user_model().objects.create_superuser("schema", "schema@example.org", "not-used")
-    state = Seeded(Path(connection.settings_dict["NAME"]), Path(settings.MEDIA_ROOT), Path(settings.INDEX_ROOT),
+    state = Seeded(session_database_url(), Path(settings.MEDIA_ROOT), Path(settings.INDEX_ROOT),
                    tmp_path / "pristine", Token.objects.create(user=user).key)
     state.pristine.mkdir()
     state.snapshot()
-    return state
+    yield state
+    state.discard()
 
 
 class Server:
@@ -96,7 +102,7 @@ class Server:
         ours = ("DJANGO_", "VIDEOSEARCH_", "REDIS_URL", "DATABASE_URL")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
         self.env.update(
-            DATABASE_URL=f"sqlite:///{seeded.database}", VIDEOSEARCH_MEDIA_ROOT=str(seeded.media),
+            DATABASE_URL=seeded.database_url, VIDEOSEARCH_MEDIA_ROOT=str(seeded.media),
             VIDEOSEARCH_INDEX_ROOT=str(seeded.indexes), VIDEOSEARCH_DATA_DIR=str(data_dir),
             VIDEOSEARCH_EMBEDDER="testmodel", VIDEOSEARCH_BIND=f"127.0.0.1:{self.port}", VIDEOSEARCH_WEB_WORKERS="1",
             VIDEOSEARCH_WEB_THREADS="2", VIDEOSEARCH_THROTTLE_SEARCH_ANON="off", VIDEOSEARCH_THROTTLE_SEARCH_USER="off",
