@@ -47,10 +47,10 @@ def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
             continue
         if name == "collection":
             qs = qs.filter(collection=collection_or_404(value, request.user))
-        elif "\x00" in value:  # PostgreSQL refuses text with a NUL in a query: a 400, not a 500
-            raise ValidationError({name: "must not contain a NUL character"})
         elif name in ("video", "photo") and not (value.isascii() and value.isdigit() and int(value) < 2**63):
             raise ValidationError({name: "must be a whole number (an id)"})
+        elif "\x00" in value:  # matches nothing, as any unknown value; PostgreSQL would refuse it (a 500)
+            qs = qs.none()
         else:
             qs = qs.filter(**{name: value})
     return qs
