@@ -40,6 +40,15 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true or false, as the schema states it (DRF's BooleanField also takes 0, 1, "yes", "on")."""
+
+    def to_internal_value(self, data: object) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 @extend_schema_field({"oneOf": [{"type": "string", "minLength": 1, "pattern": r"\S"}, {"type": "integer"}]})
 class CollectionRefField(serializers.CharField):
     """A collection's id or name: a number is an id (JSON clients send ids as numbers)."""
@@ -68,7 +77,8 @@ class IndexInfoSerializer(serializers.Serializer):
 
 class CollectionSerializer(serializers.ModelSerializer):
     serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
-                                models.CharField: StrictCharField, models.TextField: StrictCharField}
+                                models.CharField: StrictCharField, models.TextField: StrictCharField,
+                                models.BooleanField: StrictBooleanField}
     model = serializers.CharField(source="model_label", read_only=True,
                                   help_text="the model's spec, or its name when the spec names a server path")
     videos = serializers.SerializerMethodField()
