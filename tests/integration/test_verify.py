@@ -315,3 +315,54 @@ def test_a_collection_deleted_mid_ingest_leaves_nothing(storage_dirs, demo_media
     assert traces(storage_dirs, f"c{collection.pk}", f"collection-{collection.pk}") == []
     assert not any((storage_dirs / "media" / "locks").iterdir())  # no item's lock, no collection's lock
     assert verify()[0] == 0
+
+
+def test_a_delete_committed_while_the_ingest_writes_its_vectors_waits_and_removes_them(storage_dirs, demo_media,
+                                                                                      monkeypatch):
+    """The other order, with real threads (own database connections): the ingest has checked that its video exists
+    and is adding its vectors when the delete commits; the delete's cleanup waits for the collection's write lock,
+    then drops them."""
+    import threading
+
+    from django.db import connection as thread_connection
+
+    from apps.search.index import CollectionIndex
+
+    video_path, _, _ = demo_media
+    collection = Collection.objects.create(name="racing", embedder="testmodel")
+    adding, go = threading.Event(), threading.Event()
+    real_add = CollectionIndex.add
+
+    def slow_add(self, model_id, ids, vecs):
+        adding.set()
+        assert go.wait(60)
+        return real_add(self, model_id, ids, vecs)
+
+    monkeypatch.setattr(CollectionIndex, "add", slow_add)
+    registered: list[Video] = []
+
+    def in_thread(work):
+        def run():
+            try:
+                work()
+            finally:
+                thread_connection.close()
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    ingesting = in_thread(lambda: registered.append(register_path(collection, video_path).item))  # runs the ingest
+    assert adding.wait(120)  # inside vectors.add_item_vectors: row checked, collection lock held
+    deleting = in_thread(lambda: Video.objects.filter(collection=collection).delete())
+    deadline = time.monotonic() + 30
+    while Video.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Video.objects.exists()  # committed; its cleanup now waits for the lock
+    time.sleep(0.3)
+    assert deleting.is_alive()
+    go.set()
+    ingesting.join(60)
+    deleting.join(60)
+    assert vectors.collection_index(collection).info().count == 0
+    assert item_traces(storage_dirs, registered[0]) == []
+    assert verify()[0] == 0
