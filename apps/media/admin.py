@@ -1,13 +1,18 @@
-"""Admin: manage collections, media, scenes/keyframes and jobs; re-ingest media, rebuild indexes."""
+"""Admin: manage collections, media, scenes/keyframes and jobs; re-ingest media, rebuild indexes, check consistency."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.urls import reverse
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .access import visible_collections
 from .forms import CollectionAdminForm
 from .models import Collection, CollectionShare, IngestJob, Keyframe, Photo, Scene, Video
+from .services import consistency
 from .services.models_allowed import DEFAULT_NAME, allowed_models
 from .services.queue import enqueue_rebuild
 from .services.register import FileGoneError, queue_again
@@ -66,6 +71,26 @@ class CollectionAdmin(admin.ModelAdmin):
         for collection in queryset:
             enqueue_rebuild(collection.pk)
         self.message_user(request, f"Rebuild queued for {queryset.count()} collection(s).", messages.SUCCESS)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.consistency_view)
+        return [
+            path("consistency/", view, name="media_collection_consistency"),
+            path("<path:object_id>/consistency/", view, name="media_collection_consistency_one"),
+            *super().get_urls(),
+        ]
+
+    def consistency_view(self, request, object_id: str | None = None) -> TemplateResponse:
+        """The report of `manage.py verify` (all collections, or one), read-only; repairs stay on the command line."""
+        collection = self.get_object(request, unquote(object_id)) if object_id is not None else None
+        if object_id is not None and collection is None:
+            raise Http404("no such collection")
+        if not self.has_view_permission(request, collection):
+            raise PermissionDenied
+        report = consistency.verify(collection)
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "collection": collection,
+                   "title": f"Consistency of {collection}" if collection else "Consistency", "report": report.as_dict()}
+        return TemplateResponse(request, "admin/media/collection/consistency.html", context)
 
 
 class SceneInline(admin.TabularInline):

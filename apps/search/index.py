@@ -483,6 +483,35 @@ class CollectionIndex:
             return np.empty(0, dtype=np.int64)
         return np.unique(ids[np.isin(ids, state.backend.ids())])
 
+    def ids(self) -> np.ndarray:
+        """Every id in the index, sorted (for consistency checks: ``manage.py verify``)."""
+        state = self._load()
+        return np.sort(state.backend.ids()) if state.backend is not None else np.empty(0, dtype=np.int64)
+
+    def leftovers(self) -> list[Path]:
+        """Files of the directory that no version of the index needs: temp files of killed writes and
+        logs of replaced snapshots. Read-only; found while no writer holds the lock (a writer's temp
+        file is in use, so [] is returned then). Once listed, such a file is never used again."""
+        if not (self.directory / LOCK_FILE).is_file():
+            return []
+        fd = os.open(self.directory / LOCK_FILE, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return []
+            try:
+                with open(self.index_path, "rb") as f:
+                    current_log = self.log_path(_read_header(f)["write_id"]).name
+            except FileNotFoundError:
+                current_log = None
+            return sorted(
+                path for path in self.directory.iterdir()
+                if path.name.endswith(".tmp") or (path.name.startswith("log-") and path.name != current_log)
+            )
+        finally:
+            os.close(fd)
+
     def info(self) -> IndexInfo:
         state = self._load()
         return IndexInfo(

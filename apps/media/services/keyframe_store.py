@@ -40,7 +40,7 @@ class KeyframeStaging:
 
     def __init__(self, final_dir: str) -> None:
         self.final_dir = final_dir
-        self.staging_dir = f"{final_dir}.new"
+        self.staging_dir = final_dir + storage.STAGING_SUFFIX
         self.keyframes: list[StagedKeyframe] = []
         storage.remove_tree(self.staging_dir)  # left by a run that was killed
 
