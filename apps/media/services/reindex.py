@@ -36,15 +36,18 @@ QUERY_CHUNK = 10_000
 Embedded = tuple[list[int], np.ndarray]
 
 
-def _batches(queryset, size: int) -> Iterator[list]:
-    batch: list = []
-    for row in queryset.iterator(chunk_size=size):
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+#: Rows read per query. Each query is read to the end before any embedding: an open cursor would
+#: hold SQLite's read lock, and ingests could not commit for the whole rebuild.
+ROWS_PER_QUERY = 1024
+
+
+def _batches(queryset: QuerySet, size: int) -> Iterator[list]:
+    """The rows of ``queryset`` in pk order, ``size`` at a time, without keeping a cursor open."""
+    pks = list(queryset.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(pks), ROWS_PER_QUERY):
+        rows = list(queryset.filter(pk__in=pks[start:start + ROWS_PER_QUERY]).order_by("pk"))
+        for first in range(0, len(rows), size):
+            yield rows[first:first + size]
 
 
 class _IndexWriter:
@@ -91,11 +94,11 @@ def embed_items(embedder: Embedder, keyframes: QuerySet, photos: QuerySet) -> It
     vector is still live, the catch-up carries it over.
     """
     size = settings.EMBED_BATCH_SIZE
-    for batch in _batches(keyframes.order_by("pk"), size):
+    for batch in _batches(keyframes, size):
         embedded = _embed_keyframes(embedder, batch)
         if embedded is not None:
             yield embedded
-    for batch in _batches(photos.order_by("pk"), size):
+    for batch in _batches(photos, size):
         embedded = _embed_photos(embedder, batch)
         if embedded is not None:
             yield embedded
