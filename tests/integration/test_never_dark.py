@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -26,9 +27,12 @@ from django.db import connection
 from apps.media.models import Collection, Photo, Status, Video
 from apps.media.services import checkpoints, storage
 from apps.media.services.register import create_job, register_path
+from apps.media.services.reindex import catch_up
 from apps.media.services.vectors import collection_index
+from apps.search.embedders.registry import get_embedder
 from apps.search.ids import keyframe_vector_id, photo_vector_id
 from apps.search.index import CURRENT_FILE, read_current
+from apps.search.index_rebuild import IndexBuild
 from apps.search.query_spec import build_query
 from apps.search.service import ClipResult, PhotoResult, search
 from bench.search_load import Probe, SearchLoad
@@ -202,6 +206,27 @@ def test_ingests_during_a_rebuild_are_carried_over(indexed, settings, tmp_path, 
     assert index.contains(expected | old_ids) == expected
     caption = demo_media[2][3][1]
     assert ("photo", new_photo.pk) in answers(collection, [caption])[caption]
+
+
+def test_a_rebuild_for_another_model_embeds_again_what_it_must_carry_over(indexed):
+    """The live index holds another model's vectors: ids to carry over are embedded again from their rows."""
+    collection = indexed.collection
+    live = collection_index(collection)
+    ids = sorted(vector_ids(collection))
+    expected = live.reconstruct(ids)  # what ingests computed with the collection's model
+    live.reset("another-model")
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal((len(ids), 8)).astype(np.float32)
+    live.add("another-model", ids, noise / np.linalg.norm(noise, axis=1, keepdims=True))
+    embedder = get_embedder(collection.embedder_spec)
+    with IndexBuild(live, embedder.model_id) as build:
+        delta = build.delta()  # nothing built yet: every live id is missing
+        assert delta.missing.tolist() == ids
+        catch_up(collection, embedder, build, delta, live)
+        rebuilt = build.target.reconstruct(ids)
+    assert sorted(rebuilt) == ids
+    for vid in ids:
+        assert np.allclose(rebuilt[vid], expected[vid], atol=1e-4), vid
 
 
 # ----------------------------------------------------------------------------- re-ingests
