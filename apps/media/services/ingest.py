@@ -1,7 +1,8 @@
 """Run one ingest job: probe -> shots -> keyframes -> embeddings -> collection index.
 
-Re-running a job (a retry, a redelivery after a worker died, a re-ingest from the admin) first
-removes what an earlier attempt left, so an item never ends up with duplicate keyframes or vectors.
+Re-running a job (a retry, a redelivery after a worker died, a re-ingest from the admin) replaces
+what an earlier attempt left, so an item never ends up with duplicate keyframes or vectors. The
+replacement is one step at the very end: until then searches keep finding the indexed version.
 An item deleted while its job runs stops the run wherever it notices (:class:`ItemDeletedError`):
 the keyframe rows and the index are written only while the item's row exists, and what the run
 wrote before goes with the item (cleanup.py).
@@ -15,6 +16,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -25,10 +27,10 @@ from apps.search.embedders.base import ModelUnavailableError
 from apps.search.embedders.registry import get_embedder
 from apps.search.ids import keyframe_vector_id
 from apps.search.images import ImageLoadError, open_image
-from apps.search.index import IndexModelMismatchError
+from apps.search.index import CollectionIndex, IndexModelMismatchError
 
 from ..models import IngestJob, Keyframe, Photo, Scene, Status, Video
-from . import locks, storage, thumbnails, vectors
+from . import checkpoints, locks, storage, thumbnails, vectors
 from .cleanup import ItemLeftovers
 from .errors import BAD_INPUT, BlankVideoError, EmptyFileError, ItemDeletedError, MediaError
 from .keyframe_store import KeyframeStaging, SavedImages
@@ -194,43 +196,59 @@ def ingest_video(run: JobRun, video: Video) -> None:
         if not staging.keyframes:
             raise BlankVideoError("no usable frame found: the video is entirely black or blank")
         staging.save_fingerprints(analysis.fingerprints)
-        keyframes = save_scenes_and_keyframes(video, analysis.shots, staging)
+        run.stage(Status.EMBEDDING)
+        embeddings = embedder.encode_images(SavedImages(staging.staged_images()))
+        checkpoints.reached("ingest.before_swap")
+        replace_keyframes(video, analysis.shots, staging, index, embedder.model_id, embeddings)
     finally:
         staging.discard()  # nothing left to discard once committed
-    run.stage(Status.EMBEDDING)
-    embeddings = embedder.encode_images(SavedImages([kf.thumbnail.name for kf in keyframes]))
-    vectors.add_item_vectors(video, index, embedder.model_id, [keyframe_vector_id(kf.pk) for kf in keyframes],
-                             embeddings)
 
 
-def save_scenes_and_keyframes(video: Video, shots: list[Shot], staging: KeyframeStaging) -> list[Keyframe]:
-    """Replace the video's scenes, keyframes, their thumbnails and old vectors with this analysis.
+def replace_keyframes(video: Video, shots: list[Shot], staging: KeyframeStaging, index: CollectionIndex,
+                      model_id: str, embeddings: np.ndarray) -> list[Keyframe]:
+    """Put this analysis in place of the video's scenes, keyframes, images and vectors, in one step.
 
-    ItemDeletedError when the video was deleted meanwhile. The row is written first, so the transaction
-    holds it (row lock; SQLite's write lock) until the thumbnails are swapped in and the rows committed:
-    a delete waits for it, then takes the new keyframes and thumbnails with it.
+    The new vectors join the index inside the transaction that swaps the rows, and the old ones
+    leave once it has committed: a search sees the old rows with their vectors, then the new rows
+    with theirs (old vectors without a row are skipped), never a video whose rows have no vectors.
+    ItemDeletedError when the video was deleted meanwhile: its row is written first, so the transaction
+    holds it (row lock; SQLite's write lock) until the rows, images and vectors are in; a delete waits
+    for it, then takes them all with it (cleanup.py, under the same collection write lock).
     """
-    vectors.remove_video_vectors(video)
-    with transaction.atomic():
-        if not Video.objects.filter(pk=video.pk).update(updated_at=timezone.now()):
-            raise ItemDeletedError(f"video {video.pk} was deleted during its ingest")
-        video.scenes.all().delete()
-        scenes = Scene.objects.bulk_create(
-            Scene(video=video, index=shot.index, start=shot.start, end=shot.end) for shot in shots
-        )
-        by_index = {scene.index: scene for scene in scenes}
-        keyframes = Keyframe.objects.bulk_create(
-            Keyframe(
-                video=video,
-                scene=by_index[kf.shot_index],
-                time=kf.time,
-                segment_start=kf.segment_start,
-                segment_end=kf.segment_end,
-                thumbnail=kf.thumbnail,
+    added: list[int] = []
+    try:
+        with transaction.atomic():
+            if not Video.objects.filter(pk=video.pk).update(updated_at=timezone.now()):
+                raise ItemDeletedError(f"video {video.pk} was deleted during its ingest")
+            old_ids = {keyframe_vector_id(pk) for pk in video.keyframes.values_list("pk", flat=True)}
+            video.scenes.all().delete()
+            scenes = Scene.objects.bulk_create(
+                Scene(video=video, index=shot.index, start=shot.start, end=shot.end) for shot in shots
             )
-            for kf in staging.keyframes
-        )
-        staging.commit()
+            by_index = {scene.index: scene for scene in scenes}
+            keyframes = Keyframe.objects.bulk_create(
+                Keyframe(
+                    video=video,
+                    scene=by_index[kf.shot_index],
+                    time=kf.time,
+                    segment_start=kf.segment_start,
+                    segment_end=kf.segment_end,
+                    thumbnail=kf.thumbnail,
+                )
+                for kf in staging.keyframes
+            )
+            added = [keyframe_vector_id(kf.pk) for kf in keyframes]
+            with vectors.item_write(video.collection_id):
+                index.add(model_id, added, embeddings)
+            staging.commit()
+    except BaseException:
+        if added:  # the rows were rolled back: their vectors must not stay behind
+            try:
+                index.remove(added)
+            except Exception:  # noqa: BLE001 - the original error is the one to report
+                log.exception("could not remove the vectors of a rolled-back ingest of video %s", video.pk)
+        raise
+    vectors.drop_vectors(video.collection_id, old_ids - set(added))
     return keyframes
 
 

@@ -138,6 +138,8 @@ def thumbnail_dir(collection_id: int, kind: str, item_id: int) -> str:
 
 #: Suffix of the folder an ingest fills before it replaces the item's thumbnail folder (keyframe_store).
 STAGING_SUFFIX = ".new"
+#: The folder a re-ingest's new thumbnails replace, for the moment between two renames.
+REPLACED_SUFFIX = ".old"
 
 
 def staging_dir(collection_id: int, kind: str, item_id: int) -> str:

@@ -27,7 +27,8 @@ from . import locks, storage
 from .fingerprints import FILE_NAME as FINGERPRINTS_FILE
 
 _MODELS = {"video": Video, "photo": Photo}
-_THUMB_ENTRY = re.compile(r"(video|photo)(\d+)(" + re.escape(storage.STAGING_SUFFIX) + r")?")
+_THUMB_ENTRY = re.compile(r"(video|photo)(\d+)(" + re.escape(storage.STAGING_SUFFIX) + "|"
+                          + re.escape(storage.REPLACED_SUFFIX) + r")?")
 _LOCK_FILE = re.compile(r"(video|photo|collection)-(\d+)\.lock")
 _COLLECTION_DIR = re.compile(r"c(\d+)")
 _INDEX_DIR = re.compile(r"collection-(\d+)(.*)")
