@@ -116,6 +116,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Workers and the web server write concurrently: wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # Transactions take the write lock when they begin: a read-then-write transaction (a delete, the final write
+    # of an ingest) then waits its turn instead of failing at once with "database is locked" on the upgrade.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory, so that Celery worker processes started by the tests see the test database.
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("VIDEOSEARCH_TEST_DB", str(DATA_DIR / "test-db.sqlite3"))}

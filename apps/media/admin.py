@@ -13,6 +13,7 @@ from .access import visible_collections
 from .forms import CollectionAdminForm
 from .models import Collection, CollectionShare, IngestJob, Keyframe, Photo, Scene, Video
 from .services import consistency
+from .services.deletion import delete_rows
 from .services.models_allowed import DEFAULT_NAME, allowed_models
 from .services.queue import enqueue_rebuild
 from .services.register import FileGoneError, queue_again
@@ -26,6 +27,16 @@ def thumb(relative: str, height: int = 60) -> str:
     return format_html('<img src="{}" height="{}" alt="">', reverse("media-file", kwargs={"path": relative}), height)
 
 
+class DeleteInOneTransaction:
+    """Admin deletes go through services/deletion.py: a running ingest's new rows go with the item."""
+
+    def delete_model(self, request, obj) -> None:
+        delete_rows(obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        delete_rows(queryset)
+
+
 class ShareInline(admin.TabularInline):
     model = CollectionShare
     extra = 0
@@ -33,7 +44,7 @@ class ShareInline(admin.TabularInline):
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(DeleteInOneTransaction, admin.ModelAdmin):
     form = CollectionAdminForm  # the model is a select of the operator's names (settings.EMBEDDERS)
     list_display = ["name", "owner", "public", "model_in_use", "video_count", "photo_count", "index_summary",
                     "created_at"]
@@ -101,7 +112,7 @@ class SceneInline(admin.TabularInline):
     can_delete = False
 
 
-class ReingestMixin:
+class ReingestMixin(DeleteInOneTransaction):
     @admin.action(description="Re-ingest selected items")
     def reingest(self, request, queryset) -> None:
         queued = 0

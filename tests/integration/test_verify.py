@@ -317,15 +317,16 @@ def test_a_collection_deleted_mid_ingest_leaves_nothing(storage_dirs, demo_media
     assert verify()[0] == 0
 
 
-def test_a_delete_committed_while_the_ingest_writes_its_vectors_waits_and_removes_them(storage_dirs, demo_media,
-                                                                                      monkeypatch):
+def test_a_delete_during_the_ingests_final_write_waits_for_it_then_removes_everything(storage_dirs, demo_media,
+                                                                                    monkeypatch):
     """The other order, with real threads (own database connections): the ingest has checked that its video exists
-    and is adding its vectors when the delete commits; the delete's cleanup waits for the collection's write lock,
-    then drops them."""
+    and is adding its vectors (inside the transaction that swaps its rows in) when the delete comes; the delete
+    waits for that transaction, then takes the rows, and its cleanup drops the vectors and images."""
     import threading
 
     from django.db import connection as thread_connection
 
+    from apps.media.services.deletion import delete_rows
     from apps.search.index import CollectionIndex
 
     video_path, _, _ = demo_media
@@ -340,11 +341,15 @@ def test_a_delete_committed_while_the_ingest_writes_its_vectors_waits_and_remove
 
     monkeypatch.setattr(CollectionIndex, "add", slow_add)
     registered: list[Video] = []
+    errors: list[BaseException] = []
 
     def in_thread(work):
         def run():
             try:
                 work()
+            except BaseException as exc:
+                errors.append(exc)
+                raise
             finally:
                 thread_connection.close()
         thread = threading.Thread(target=run)
@@ -352,14 +357,10 @@ def test_a_delete_committed_while_the_ingest_writes_its_vectors_waits_and_remove
         return thread
 
     ingesting = in_thread(lambda: registered.append(register_path(collection, video_path).item))  # runs the ingest
-    assert adding.wait(120)  # inside vectors.add_item_vectors: row checked, collection lock held
-    deleting = in_thread(lambda: Video.objects.filter(collection=collection).delete())
-    deadline = time.monotonic() + 30
-    while Video.objects.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not Video.objects.exists()  # committed; its cleanup now waits for the lock
-    time.sleep(0.3)
-    assert deleting.is_alive()
+    assert adding.wait(120)  # inside replace_keyframes: row checked and written, collection lock held
+    deleting = in_thread(lambda: delete_rows(Video.objects.filter(collection=collection)))  # as the API, the admin
+    time.sleep(0.5)
+    assert deleting.is_alive() and Video.objects.exists(), errors  # the delete waits for the ingest's transaction
     go.set()
     ingesting.join(60)
     deleting.join(60)
