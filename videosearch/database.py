@@ -18,6 +18,9 @@ def database_settings(url: str, sqlite_test_name: str) -> dict[str, Any]:
     db = dj_database_url.parse(url, conn_max_age=60)
     if db["ENGINE"].endswith("sqlite3"):
         db.setdefault("OPTIONS", {})["timeout"] = 30
+        # Transactions take the write lock when they begin: a read-then-write transaction (a delete, the final
+        # write of an ingest) then waits its turn instead of failing at once with "database is locked".
+        db["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
         db["CONN_MAX_AGE"] = 0
         db["TEST"] = {"NAME": sqlite_test_name}
     return db

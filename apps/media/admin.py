@@ -1,13 +1,19 @@
-"""Admin: manage collections, media, scenes/keyframes and jobs; re-ingest media, rebuild indexes."""
+"""Admin: manage collections, media, scenes/keyframes and jobs; re-ingest media, rebuild indexes, check consistency."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.urls import reverse
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .access import visible_collections
 from .forms import CollectionAdminForm
 from .models import Collection, CollectionShare, IngestJob, Keyframe, Photo, Scene, Video
+from .services import consistency
+from .services.deletion import delete_rows
 from .services.models_allowed import DEFAULT_NAME, allowed_models
 from .services.queue import enqueue_rebuild
 from .services.register import FileGoneError, queue_again
@@ -21,6 +27,16 @@ def thumb(relative: str, height: int = 60) -> str:
     return format_html('<img src="{}" height="{}" alt="">', reverse("media-file", kwargs={"path": relative}), height)
 
 
+class DeleteInOneTransaction:
+    """Admin deletes go through services/deletion.py: a running ingest's new rows go with the item."""
+
+    def delete_model(self, request, obj) -> None:
+        delete_rows(obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        delete_rows(queryset)
+
+
 class ShareInline(admin.TabularInline):
     model = CollectionShare
     extra = 0
@@ -28,7 +44,7 @@ class ShareInline(admin.TabularInline):
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(DeleteInOneTransaction, admin.ModelAdmin):
     form = CollectionAdminForm  # the model is a select of the operator's names (settings.EMBEDDERS)
     list_display = ["name", "owner", "public", "model_in_use", "video_count", "photo_count", "index_summary",
                     "created_at"]
@@ -67,6 +83,26 @@ class CollectionAdmin(admin.ModelAdmin):
             enqueue_rebuild(collection.pk)
         self.message_user(request, f"Rebuild queued for {queryset.count()} collection(s).", messages.SUCCESS)
 
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.consistency_view)
+        return [
+            path("consistency/", view, name="media_collection_consistency"),
+            path("<path:object_id>/consistency/", view, name="media_collection_consistency_one"),
+            *super().get_urls(),
+        ]
+
+    def consistency_view(self, request, object_id: str | None = None) -> TemplateResponse:
+        """The report of `manage.py verify` (all collections, or one), read-only; repairs stay on the command line."""
+        collection = self.get_object(request, unquote(object_id)) if object_id is not None else None
+        if object_id is not None and collection is None:
+            raise Http404("no such collection")
+        if not self.has_view_permission(request, collection):
+            raise PermissionDenied
+        report = consistency.verify(collection)
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "collection": collection,
+                   "title": f"Consistency of {collection}" if collection else "Consistency", "report": report.as_dict()}
+        return TemplateResponse(request, "admin/media/collection/consistency.html", context)
+
 
 class SceneInline(admin.TabularInline):
     model = Scene
@@ -76,7 +112,7 @@ class SceneInline(admin.TabularInline):
     can_delete = False
 
 
-class ReingestMixin:
+class ReingestMixin(DeleteInOneTransaction):
     @admin.action(description="Re-ingest selected items")
     def reingest(self, request, queryset) -> None:
         queued = 0

@@ -33,6 +33,7 @@ from .serializers import (
     VideoUploadSerializer,
 )
 from .services.collections import UnknownCollectionError, resolve_collection
+from .services.deletion import delete_rows
 from .services.queue import enqueue_rebuild
 from .services.register import FileGoneError, queue_again, register_stream
 from .services.sharing import UnknownUserError, set_share, shares_of
@@ -72,6 +73,9 @@ class CollectionViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer) -> None:
         serializer.save(owner=self.request.user)
 
+    def perform_destroy(self, instance: Collection) -> None:
+        delete_rows(instance)
+
     @extend_schema(request=None, responses={202: RebuildQueuedSerializer})
     @action(detail=True, methods=["post"])
     def rebuild(self, request: Request, pk: str | None = None) -> Response:
@@ -109,6 +113,9 @@ class UploadMixin:
         model = Video if self.expected_kind == "video" else Photo
         qs = model.objects.select_related("collection").filter(collection__in=visible_collections(self.request.user))
         return filter_by_query(qs, self.request, "collection", "status")
+
+    def perform_destroy(self, instance) -> None:
+        delete_rows(instance)
 
     @extend_schema(request={"multipart/form-data": UploadFields}, responses=error_responses(413))
     def create(self, request: Request, *args, **kwargs) -> Response:

@@ -101,6 +101,17 @@ class MediaItem(models.Model):
     def __str__(self) -> str:
         return self.original_name
 
+    @property
+    def reingesting(self) -> bool:
+        """Being ingested again: its indexed version stays searchable until the new one replaces it."""
+        return self.indexed_at is not None and self.status not in (Status.INDEXED, Status.FAILED)
+
+    @property
+    def state_label(self) -> str:
+        """The status as people read it, saying so when the item is being re-ingested."""
+        label = self.get_status_display()
+        return f"re-ingesting ({label}); still searchable" if self.reingesting else label
+
 
 class Video(MediaItem):
     duration = models.FloatField(null=True, blank=True)

@@ -183,6 +183,7 @@ class UploadFields(serializers.Serializer):
 class MediaItemSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     latest_job = serializers.SerializerMethodField()
+    reingesting = serializers.BooleanField(read_only=True, help_text="Ingested again; the indexed version stays searchable.")
 
     def get_url(self, obj) -> str | None:
         return media_url(self.context.get("request"), obj.file.name)
@@ -197,7 +198,7 @@ class VideoSerializer(MediaItemSerializer):
     class Meta:
         model = Video
         fields = [
-            "id", "collection", "original_name", "status", "error", "url", "size_bytes", "sha256",
+            "id", "collection", "original_name", "status", "reingesting", "error", "url", "size_bytes", "sha256",
             "duration", "fps", "width", "height", "codec", "created_at", "indexed_at", "latest_job",
         ]
         read_only_fields = fields
@@ -218,7 +219,7 @@ class PhotoSerializer(MediaItemSerializer):
     class Meta:
         model = Photo
         fields = [
-            "id", "collection", "original_name", "status", "error", "url", "thumbnail_url", "size_bytes", "sha256",
+            "id", "collection", "original_name", "status", "reingesting", "error", "url", "thumbnail_url", "size_bytes", "sha256",
             "width", "height", "created_at", "indexed_at", "latest_job",
         ]
         read_only_fields = fields

@@ -13,7 +13,7 @@ from apps.search.page import video_page_strip
 
 from .access import Access, access_to, may, visible_collections
 from .forms import CollectionForm, UploadForm
-from .models import Status, Video
+from .models import Video
 from .services.filmstrip import filmstrip
 from .services.queue import photo_batches
 from .services.register import register_stream
@@ -103,7 +103,7 @@ def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One video: player, metadata, its shots; arriving from a search (its parameters in the link), the query's strip."""
     video = get_object_or_404(
         Video.objects.select_related("collection").filter(collection__in=visible_collections(request.user)), pk=pk)
-    indexed = video.status == Status.INDEXED
+    indexed = video.indexed_at is not None  # a re-ingest keeps the indexed version searchable
     context = {
         "video": video,
         "filmstrip": filmstrip(video),

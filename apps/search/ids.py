@@ -35,15 +35,24 @@ def keyframe_vector_id(pk: int) -> int:
 
 def keyframe_vector_ids(pks: np.ndarray) -> np.ndarray:
     """Vector ids of many keyframes at once (int64), for the thousands a timeline reads."""
-    pks = np.asarray(pks, dtype=np.int64)
-    if pks.size and (pks.min() < 0 or pks.max() > MAX_PK):
-        raise ValueError(f"keyframe primary keys must be within 0..{MAX_PK}")
-    return pks | np.int64(_TAGS["keyframe"] << _TAG_SHIFT)
+    return _encode_many("keyframe", pks)
 
 
 def photo_vector_id(pk: int) -> int:
     """Vector id of the photo with primary key ``pk``."""
     return _encode("photo", pk)
+
+
+def photo_vector_ids(pks: np.ndarray) -> np.ndarray:
+    """Vector ids of many photos at once (int64), for a consistency check of a whole collection."""
+    return _encode_many("photo", pks)
+
+
+def _encode_many(kind: Kind, pks: np.ndarray) -> np.ndarray:
+    pks = np.asarray(pks, dtype=np.int64)
+    if pks.size and (pks.min() < 0 or pks.max() > MAX_PK):
+        raise ValueError(f"{kind} primary keys must be within 0..{MAX_PK}")
+    return pks | np.int64(_TAGS[kind] << _TAG_SHIFT)
 
 
 def decode_vector_id(vid: int) -> tuple[Kind, int]:

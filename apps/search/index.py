@@ -16,6 +16,13 @@ One directory per collection holds:
 ``.lock``
     ``fcntl.flock`` target serialising writers (works on local disks and Linux NFS).
 
+A rebuild never empties the live index: it writes a new *generation* (``gen-<uuid>/``, the same
+three files) beside it and then names it in ``CURRENT`` (one ``os.replace``, under the writer
+lock), so searches answer from the old vectors until the new ones are complete. Without
+``CURRENT`` the collection directory itself holds the live files (every index never rebuilt).
+Readers re-read ``CURRENT`` on each load and retry when the generation they opened went away;
+generations left by a killed rebuild are removed by the next one (:mod:`.index_rebuild`).
+
 Writers take the exclusive lock, bring their view up to date (snapshot + log), apply their change
 to a private copy, then append it to the log (fsync) or write a new snapshot to a temp file in the
 same directory, fsync it, ``os.replace`` it over ``index.bin`` and fsync the directory. Readers
@@ -56,6 +63,9 @@ __all__ = [
 INDEX_FILE = "index.bin"
 META_FILE = "meta.json"
 LOCK_FILE = ".lock"
+#: Names the live generation directory; absent while the collection directory itself is live.
+CURRENT_FILE = "CURRENT"
+GENERATION_PREFIX = "gen-"
 FORMAT_VERSION = 1
 _MAGIC = b"VSIDX\x00\x01\n"
 #: Allowed deviation of a vector's L2 norm from 1 (fp16 models land around 1e-3).
@@ -163,11 +173,12 @@ _FileKey = tuple[int, int, int, str]  # (inode, size, mtime_ns, write_id)
 
 @dataclass
 class _Loaded:
-    """A state with where it came from: the snapshot's file key and the end of its log read so far."""
+    """A state with where it came from: its generation, the snapshot's file key, the end of its log read so far."""
 
     state: _State
     key: _FileKey | None  # None: no snapshot on disk yet
     log_end: int
+    generation: Path
 
 
 def _read_header(f: BinaryIO) -> dict:
@@ -206,6 +217,17 @@ def _atomic_write(path: Path, chunks: Iterable[bytes]) -> os.stat_result:
         raise
     _fsync_dir(path.parent)
     return st
+
+
+def read_current(directory: Path) -> Path:
+    """The live generation directory of the collection stored in ``directory``."""
+    try:
+        name = (directory / CURRENT_FILE).read_text().strip()
+    except FileNotFoundError:
+        return directory
+    if not name.startswith(GENERATION_PREFIX) or Path(name).name != name:
+        raise ValueError(f"{directory / CURRENT_FILE} names {name!r}, not a generation directory")
+    return directory / name
 
 
 def _as_ids(ids: Iterable[int] | np.ndarray) -> np.ndarray:
@@ -261,13 +283,17 @@ class CollectionIndex:
     def collection(self) -> str:
         return self.directory.name
 
+    def generation_dir(self) -> Path:
+        """Where the live snapshot and log are: a ``gen-*`` directory once rebuilt, else ``directory``."""
+        return read_current(self.directory)
+
     @property
     def index_path(self) -> Path:
-        return self.directory / INDEX_FILE
+        return self.generation_dir() / INDEX_FILE
 
-    def log_path(self, write_id: str) -> Path:
+    def log_path(self, write_id: str, generation: Path | None = None) -> Path:
         """The log that continues the snapshot written with ``write_id``."""
-        return self.directory / f"log-{write_id}.bin"
+        return (generation or self.generation_dir()) / f"log-{write_id}.bin"
 
     def _empty(self, model_id: str | None = None) -> _State:
         return _State(model_id=model_id, dim=None, backend_name=self.backend, backend=None)
@@ -282,16 +308,19 @@ class CollectionIndex:
         records are applied to a copy. ``use_cache=False`` gives a private state to change.
         """
         for _ in range(_LOAD_ATTEMPTS):
+            generation = self.generation_dir()
             try:
-                with open(self.index_path, "rb") as f:
-                    loaded = self._load_from(f, use_cache)
+                with open(generation / INDEX_FILE, "rb") as f:
+                    loaded = self._load_from(generation, f, use_cache)
             except FileNotFoundError:
-                return _Loaded(self._empty(), None, 0)
+                if self.generation_dir() != generation:
+                    continue  # a rebuild swapped generations and removed this one: read the new one
+                return _Loaded(self._empty(), None, 0, generation)
             if loaded is not None:
                 return loaded
         raise RuntimeError(f"{self.index_path} kept being replaced while it was read")
 
-    def _load_from(self, f: BinaryIO, use_cache: bool) -> _Loaded | None:
+    def _load_from(self, generation: Path, f: BinaryIO, use_cache: bool) -> _Loaded | None:
         """Snapshot ``f`` plus its log; None when the log vanished because a new snapshot replaced ``f``."""
         # fstat of the handle we read from: the key describes exactly these bytes, even if
         # a writer renames a new file into place meanwhile.
@@ -299,14 +328,14 @@ class CollectionIndex:
         header = _read_header(f)
         key = (st.st_ino, st.st_size, st.st_mtime_ns, header["write_id"])
         cached = self._cache if use_cache else None
-        if cached is not None and cached.key == key:
+        if cached is not None and cached.key == key and cached.generation == generation:
             state, offset, shared = cached.state, cached.log_end, True
         else:
             state, offset, shared = self._parse_snapshot(header, f.read()), 0, False
-        read = index_log.read_from(self.log_path(state.write_id), offset)
+        read = index_log.read_from(self.log_path(state.write_id, generation), offset)
         if read is None:
-            if self._snapshot_replaced(key):
-                return None  # a writer folded the log into a new snapshot: start again from it
+            if self._snapshot_replaced(generation, key):
+                return None  # a writer folded the log into a new snapshot (or a rebuild replaced it all): start again
             read = ([], offset)
         records, log_end = read
         if records:
@@ -315,7 +344,7 @@ class CollectionIndex:
             state = state.copy() if shared else state
             for record in records:
                 state.apply(record, state.backend_name)
-        loaded = _Loaded(state, key, log_end)
+        loaded = _Loaded(state, key, log_end, generation)
         if use_cache:
             self._cache = loaded
         return loaded
@@ -334,9 +363,11 @@ class CollectionIndex:
             raise ValueError(f"{self.index_path}: header count {header['count']} != {state.count}")
         return state
 
-    def _snapshot_replaced(self, key: _FileKey) -> bool:
+    def _snapshot_replaced(self, generation: Path, key: _FileKey) -> bool:
+        if self.generation_dir() != generation:
+            return True
         try:
-            st = os.stat(self.index_path)
+            st = os.stat(generation / INDEX_FILE)
         except FileNotFoundError:
             return True
         return (st.st_ino, st.st_size, st.st_mtime_ns) != key[:3]
@@ -353,23 +384,24 @@ class CollectionIndex:
         finally:
             os.close(fd)  # closing releases the flock
 
-    def _write(self, state: _State) -> None:
-        """Write ``state`` as a new snapshot (with a new, empty log) and drop the old logs."""
+    def _write(self, state: _State, generation: Path) -> None:
+        """Write ``state`` as a new snapshot (with a new, empty log) of ``generation`` and drop its old logs."""
         state.write_id = uuid.uuid4().hex
         header = json.dumps(state.header()).encode()
         payload = state.backend.serialize() if state.backend is not None else b""
         st = _atomic_write(
-            self.index_path, [_MAGIC, struct.pack("<I", len(header)), header, payload]
+            generation / INDEX_FILE, [_MAGIC, struct.pack("<I", len(header)), header, payload]
         )
-        self._cache = _Loaded(state, (st.st_ino, st.st_size, st.st_mtime_ns, state.write_id), 0)
-        self._write_meta(state)
-        for old in self.directory.glob("log-*.bin"):
-            if old != self.log_path(state.write_id):
+        key = (st.st_ino, st.st_size, st.st_mtime_ns, state.write_id)
+        self._cache = _Loaded(state, key, 0, generation)
+        self._write_meta(state, generation)
+        for old in generation.glob("log-*.bin"):
+            if old != self.log_path(state.write_id, generation):
                 with contextlib.suppress(FileNotFoundError):
                     old.unlink()
 
-    def _write_meta(self, state: _State) -> None:
-        _atomic_write(self.directory / META_FILE, [json.dumps(state.header(), indent=2).encode()])
+    def _write_meta(self, state: _State, generation: Path) -> None:
+        _atomic_write(generation / META_FILE, [json.dumps(state.header(), indent=2).encode()])
 
     def _commit(self, current: _Loaded, record: LogRecord) -> int:
         """Apply ``record`` on top of ``current`` and make it durable; returns what ``apply`` returned.
@@ -380,11 +412,11 @@ class CollectionIndex:
         state = current.state.copy()
         result = state.apply(record, self.backend)
         if current.key is None or current.state.backend is None or self._log_due(current):
-            self._write(state)
+            self._write(state, current.generation)
             return result
-        log_end = index_log.append(self.log_path(state.write_id), current.log_end, record)
-        self._cache = _Loaded(state, current.key, log_end)
-        self._write_meta(state)
+        log_end = index_log.append(self.log_path(state.write_id, current.generation), current.log_end, record)
+        self._cache = _Loaded(state, current.key, log_end, current.generation)
+        self._write_meta(state, current.generation)
         return result
 
     @staticmethod
@@ -400,10 +432,10 @@ class CollectionIndex:
         false. On error the files on disk are left untouched.
         """
         with self._locked():
-            state = self._load(use_cache=False)
-            result, changed = change(state)
+            current = self._load_current(use_cache=False)
+            result, changed = change(current.state)
             if changed:
-                self._write(state)
+                self._write(current.state, current.generation)
             return result
 
     def _check_model(self, state: _State, model_id: str) -> None:
@@ -483,6 +515,38 @@ class CollectionIndex:
             return np.empty(0, dtype=np.int64)
         return np.unique(ids[np.isin(ids, state.backend.ids())])
 
+    def ids(self) -> np.ndarray:
+        """Every id in the index, sorted (for consistency checks: ``manage.py verify``)."""
+        state = self._load()
+        return np.sort(state.backend.ids()) if state.backend is not None else np.empty(0, dtype=np.int64)
+
+    def leftovers(self) -> list[Path]:
+        """Files of the directory that no version of the index needs: temp files of killed writes and
+        logs of replaced snapshots. Read-only; found while no writer holds the lock (a writer's temp
+        file is in use, so [] is returned then). Once listed, such a file is never used again."""
+        if not (self.directory / LOCK_FILE).is_file():
+            return []
+        fd = os.open(self.directory / LOCK_FILE, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return []
+            live = self.generation_dir()
+            try:
+                with open(live / INDEX_FILE, "rb") as f:
+                    current_log = self.log_path(_read_header(f)["write_id"], live).name
+            except FileNotFoundError:
+                current_log = None
+            found = [path for path in live.iterdir()
+                     if path.name.endswith(".tmp") or (path.name.startswith("log-") and path.name != current_log)]
+            if live != self.directory:  # rebuilt: the files of the index it replaced, if any are left
+                found += [path for path in self.directory.iterdir() if path.is_file() and (
+                    path.name.endswith(".tmp") or path.name.startswith("log-") or path.name == INDEX_FILE)]
+            return sorted(found)
+        finally:
+            os.close(fd)
+
     def info(self) -> IndexInfo:
         state = self._load()
         return IndexInfo(
@@ -493,10 +557,15 @@ class CollectionIndex:
             path=self.directory,
         )
 
-    def reset(self, model_id: str | None = None) -> None:
-        """Empty the index (for a rebuild), optionally binding it to a model already.
+    def compact(self) -> None:
+        """Fold the log into a new snapshot now (a finished rebuild starts its generation clean)."""
+        self._mutate(lambda state: (None, True))
 
-        The configured backend is used from here on, so reset also switches backends.
+    def reset(self, model_id: str | None = None) -> None:
+        """Empty the live index in place, optionally binding it to a model already.
+
+        Searches find nothing until it is filled again: a rebuild uses :class:`.index_rebuild.IndexBuild`
+        instead. The configured backend is used from here on, so reset also switches backends.
         """
 
         def change(state: _State) -> tuple[None, bool]:

@@ -15,7 +15,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from apps.media.models import Collection, Keyframe, Photo, Status, Video
+from apps.media.models import Collection, Keyframe, Photo, Video
 from apps.media.services.keyframe_store import load_fingerprints
 from apps.media.services.keyframes import frame_quality
 from apps.media.services.vectors import collection_index, ensure_index_model
@@ -252,13 +252,17 @@ def _split_hits(hits: list[tuple[int, float]]) -> tuple[dict[int, float], dict[i
 
 
 def _rank(hits: list[tuple[int, float]], media: str, exclude_photo: int | None) -> list:
-    """Every clip (moment) and photo of the candidate hits, best first."""
+    """Every clip (moment) and photo of the candidate hits, best first.
+
+    Items are listed once they have been indexed (``indexed_at``), whatever their status now: one
+    being ingested again keeps its indexed keyframes and vectors until the new ones replace them.
+    """
     keyframe_scores, photo_scores = _split_hits(hits)
     results: list[ClipResult | PhotoResult] = []
     if media in ("all", "videos") and keyframe_scores:
         keyframes = {
             kf.pk: kf
-            for kf in Keyframe.objects.filter(pk__in=keyframe_scores, video__status=Status.INDEXED).select_related(
+            for kf in Keyframe.objects.filter(pk__in=keyframe_scores, video__indexed_at__isnull=False).select_related(
                 "video", "scene"
             )
         }
@@ -279,7 +283,7 @@ def _rank(hits: list[tuple[int, float]], media: str, exclude_photo: int | None) 
         for clip in group_hits(scored):
             results.append(ClipResult(clip=clip, keyframe=keyframes[clip.best_keyframe_id]))
     if media in ("all", "photos") and photo_scores:
-        photos = Photo.objects.filter(pk__in=photo_scores, status=Status.INDEXED).exclude(pk=exclude_photo or -1)
+        photos = Photo.objects.filter(pk__in=photo_scores, indexed_at__isnull=False).exclude(pk=exclude_photo or -1)
         results.extend(PhotoResult(photo=p, score=photo_scores[p.pk]) for p in photos)
     results.sort(key=lambda r: (-r.score, _tiebreak(r)))
     return results
@@ -380,7 +384,7 @@ def _clip_over(match: FrameMatch) -> ClipResult | None:
 
     Only keyframes near the match are read: a day-long recording has tens of thousands.
     """
-    of_video = Keyframe.objects.filter(video_id=match.video_id, video__status=Status.INDEXED).select_related("video")
+    of_video = Keyframe.objects.filter(video_id=match.video_id, video__indexed_at__isnull=False).select_related("video")
     lo, hi = match.start - match.margin, match.end + match.margin
     near = list(of_video.filter(segment_start__lte=hi, segment_end__gt=lo))
     inside = [k for k in near if k.segment_start <= match.end and k.segment_end > match.start]

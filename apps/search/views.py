@@ -21,7 +21,8 @@ from .service import SearchError, search
 
 
 def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    """An id from the page's parameters; anything else (even "³", a digit to isdigit()) is none."""
+    return int(value) if value and value.isascii() and value.isdigit() and int(value) < 2**63 else None
 
 
 def search_page(request: HttpRequest) -> HttpResponse:

@@ -52,3 +52,9 @@ def test_an_oversized_api_query_is_a_json_400(anon_client, public):
     answer = anon_client.get("/api/search/", {"collection": "open", "text": "car " * 1000})
     assert answer.status_code == 400 and answer["Content-Type"] == "application/json"
     assert str(MAX_TEXT_CHARS) in answer.json()["error"]
+
+
+@pytest.mark.parametrize("value", ["\u00b3", "\u0661", "99999999999999999999", "-1", "1e3"])
+def test_the_page_takes_only_ascii_whole_numbers_as_ids(anon_client, public, value):
+    answer = anon_client.get("/", {"collection": str(public.pk), "like_keyframe": value, "like_photo": value})
+    assert answer.status_code == 200  # no id given: the empty page, not a 500

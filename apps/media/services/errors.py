@@ -42,3 +42,7 @@ class MediaTimeoutError(MediaError):
 
 #: Failures caused by the file itself: its upload is unusable, so ingestion removes it (see ingest.py).
 BAD_INPUT: tuple[type[MediaError], ...] = (EmptyFileError, NotAVideoError, CorruptVideoError, BlankVideoError)
+
+
+class ItemDeletedError(Exception):
+    """The item was deleted while it was being ingested: the run stops and drops what it wrote (not a failure)."""

@@ -1,11 +1,14 @@
 """Run one ingest job: probe -> shots -> keyframes -> embeddings -> collection index.
 
-Re-running a job (a retry, a redelivery after a worker died, a re-ingest from the admin) first
-removes what an earlier attempt left, so an item never ends up with duplicate keyframes or vectors.
+Re-running a job (a retry, a redelivery after a worker died, a re-ingest from the admin) replaces
+what an earlier attempt left, so an item never ends up with duplicate keyframes or vectors. The
+replacement is one step at the very end: until then searches keep finding the indexed version.
+An item deleted while its job runs stops the run wherever it notices (:class:`ItemDeletedError`):
+the keyframe rows and the index are written only while the item's row exists, and what the run
+wrote before goes with the item (cleanup.py).
 """
 from __future__ import annotations
 
-import fcntl
 import logging
 import time
 from collections.abc import Iterator
@@ -13,6 +16,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -21,13 +25,14 @@ from PIL import Image
 
 from apps.search.embedders.base import ModelUnavailableError
 from apps.search.embedders.registry import get_embedder
-from apps.search.ids import keyframe_vector_id, photo_vector_id
+from apps.search.ids import keyframe_vector_id
 from apps.search.images import ImageLoadError, open_image
-from apps.search.index import IndexModelMismatchError
+from apps.search.index import CollectionIndex, IndexModelMismatchError
 
 from ..models import IngestJob, Keyframe, Photo, Scene, Status, Video
-from . import storage, thumbnails, vectors
-from .errors import BAD_INPUT, BlankVideoError, EmptyFileError, MediaError
+from . import checkpoints, locks, storage, thumbnails, vectors
+from .cleanup import ItemLeftovers
+from .errors import BAD_INPUT, BlankVideoError, EmptyFileError, ItemDeletedError, MediaError
 from .keyframe_store import KeyframeStaging, SavedImages
 from .probe import ProbeResult
 from .shots import Shot
@@ -41,6 +46,8 @@ USER_ERRORS = (MediaError, ImageLoadError, ModelUnavailableError, IndexModelMism
 #: Anything else (model missing, index trouble, a timeout) keeps the file, so a re-ingest can work.
 UNUSABLE_FILE = (*BAD_INPUT, ImageLoadError)
 TERMINAL = (Status.INDEXED, Status.FAILED)
+#: What run_job reports for a job whose item was deleted while it ran.
+DELETED = "deleted"
 
 
 class JobRun:
@@ -101,14 +108,25 @@ def item_lock(job: IngestJob) -> Iterator[None]:
     than the visibility timeout); interleaved runs would leave orphan vectors. The second run
     waits here; the OS releases the lock when a worker dies, so a redelivered job is not blocked.
     """
-    path = storage.lock_path(job.kind, job.item.pk)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
+    item = job.item
+    path = storage.lock_path(job.kind, item.pk)
+    try:
+        with locks.hold(path):
             yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        if not item_exists(item):  # deleted meanwhile: its lock file would outlive it
+            path.unlink(missing_ok=True)
+
+
+def item_exists(item: Video | Photo) -> bool:
+    return type(item).objects.filter(pk=item.pk).exists()
+
+
+def drop_deleted(item: Video | Photo, what: str) -> str:
+    """Remove what a run wrote for an item deleted under it (its thumbnails, staging folder...)."""
+    log.info("%s: its %s was deleted during the ingest; dropped what the run wrote", what, type(item).__name__.lower())
+    ItemLeftovers(type(item).__name__.lower(), item.pk, item.collection_id).remove()
+    return DELETED
 
 
 def run_job(job_id: int) -> str:
@@ -120,17 +138,27 @@ def run_job(job_id: int) -> str:
     if job.photo_id:
         return run_photo_jobs([job_id]).get(str(job_id), "missing")
     with item_lock(job):
-        job.refresh_from_db()
-        if job.status in TERMINAL:  # a concurrent delivery of this task finished it
-            return job.status
+        if (done := finished_status(job)) is not None:
+            return done
         run = start_run(job)
         try:
             ingest_video(run, job.video)
         except Exception as exc:  # noqa: BLE001 - recorded for the user; unexpected ones logged with traceback
+            if isinstance(exc, ItemDeletedError) or not item_exists(job.video):
+                return drop_deleted(job.video, f"ingest job {job.pk}")
             run.fail(failure_reason(exc, f"ingest job {job.pk}"), exc)
             return Status.FAILED
         run.stage(Status.INDEXED, 1.0)
         return Status.INDEXED
+
+
+def finished_status(job: IngestJob) -> str | None:
+    """None while the job is to be run; else its final status (a concurrent delivery finished it) or
+    "missing" (the item, and its jobs with it, was deleted before the run began)."""
+    status = IngestJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
+    if status is None:
+        return "missing"
+    return status if status in TERMINAL else None
 
 
 def start_run(job: IngestJob) -> JobRun:
@@ -168,35 +196,59 @@ def ingest_video(run: JobRun, video: Video) -> None:
         if not staging.keyframes:
             raise BlankVideoError("no usable frame found: the video is entirely black or blank")
         staging.save_fingerprints(analysis.fingerprints)
-        keyframes = save_scenes_and_keyframes(video, analysis.shots, staging)
+        run.stage(Status.EMBEDDING)
+        embeddings = embedder.encode_images(SavedImages(staging.staged_images()))
+        checkpoints.reached("ingest.before_swap")
+        replace_keyframes(video, analysis.shots, staging, index, embedder.model_id, embeddings)
     finally:
         staging.discard()  # nothing left to discard once committed
-    run.stage(Status.EMBEDDING)
-    embeddings = embedder.encode_images(SavedImages([kf.thumbnail.name for kf in keyframes]))
-    index.add(embedder.model_id, [keyframe_vector_id(kf.pk) for kf in keyframes], embeddings)
 
 
-def save_scenes_and_keyframes(video: Video, shots: list[Shot], staging: KeyframeStaging) -> list[Keyframe]:
-    """Replace the video's scenes, keyframes, their thumbnails and old vectors with this analysis."""
-    vectors.remove_video_vectors(video)
-    with transaction.atomic():
-        video.scenes.all().delete()
-        scenes = Scene.objects.bulk_create(
-            Scene(video=video, index=shot.index, start=shot.start, end=shot.end) for shot in shots
-        )
-        by_index = {scene.index: scene for scene in scenes}
-        keyframes = Keyframe.objects.bulk_create(
-            Keyframe(
-                video=video,
-                scene=by_index[kf.shot_index],
-                time=kf.time,
-                segment_start=kf.segment_start,
-                segment_end=kf.segment_end,
-                thumbnail=kf.thumbnail,
+def replace_keyframes(video: Video, shots: list[Shot], staging: KeyframeStaging, index: CollectionIndex,
+                      model_id: str, embeddings: np.ndarray) -> list[Keyframe]:
+    """Put this analysis in place of the video's scenes, keyframes, images and vectors, in one step.
+
+    The new vectors join the index inside the transaction that swaps the rows, and the old ones
+    leave once it has committed: a search sees the old rows with their vectors, then the new rows
+    with theirs (old vectors without a row are skipped), never a video whose rows have no vectors.
+    ItemDeletedError when the video was deleted meanwhile: its row is written first, so the transaction
+    holds it (row lock; SQLite's write lock) until the rows, images and vectors are in; a delete waits
+    for it, then takes them all with it (cleanup.py, under the same collection write lock).
+    """
+    added: list[int] = []
+    try:
+        with transaction.atomic():
+            if not Video.objects.filter(pk=video.pk).update(updated_at=timezone.now()):
+                raise ItemDeletedError(f"video {video.pk} was deleted during its ingest")
+            old_ids = {keyframe_vector_id(pk) for pk in video.keyframes.values_list("pk", flat=True)}
+            video.scenes.all().delete()
+            scenes = Scene.objects.bulk_create(
+                Scene(video=video, index=shot.index, start=shot.start, end=shot.end) for shot in shots
             )
-            for kf in staging.keyframes
-        )
-        staging.commit()
+            by_index = {scene.index: scene for scene in scenes}
+            keyframes = Keyframe.objects.bulk_create(
+                Keyframe(
+                    video=video,
+                    scene=by_index[kf.shot_index],
+                    time=kf.time,
+                    segment_start=kf.segment_start,
+                    segment_end=kf.segment_end,
+                    thumbnail=kf.thumbnail,
+                )
+                for kf in staging.keyframes
+            )
+            added = [keyframe_vector_id(kf.pk) for kf in keyframes]
+            with vectors.item_write(video.collection_id):
+                index.add(model_id, added, embeddings)
+            staging.commit()
+    except BaseException:
+        if added:  # the rows were rolled back: their vectors must not stay behind
+            try:
+                index.remove(added)
+            except Exception:  # noqa: BLE001 - the original error is the one to report
+                log.exception("could not remove the vectors of a rolled-back ingest of video %s", video.pk)
+        raise
+    vectors.drop_vectors(video.collection_id, old_ids - set(added))
     return keyframes
 
 
@@ -220,47 +272,57 @@ def run_photo_jobs(job_ids: list[int]) -> dict[str, str]:
         .order_by("pk")
     )
     results = {str(job_id): "missing" for job_id in job_ids}
-    with ExitStack() as locks:
+    with ExitStack() as held:
         for job in jobs:
-            locks.enter_context(item_lock(job))
+            held.enter_context(item_lock(job))
         by_collection: dict[int, list[_PreparedPhoto]] = {}
         for job in jobs:
-            job.refresh_from_db()
-            if job.status in TERMINAL:
-                results[str(job.pk)] = job.status
+            if (done := finished_status(job)) is not None:
+                results[str(job.pk)] = done
                 continue
             run = start_run(job)
             try:
                 image = prepare_photo(run, job.photo)
             except Exception as exc:  # noqa: BLE001 - a bad photo fails alone, with its reason
-                run.fail(failure_reason(exc, f"ingest job {job.pk}"), exc)
-                results[str(job.pk)] = Status.FAILED
+                if isinstance(exc, ItemDeletedError) or not item_exists(job.photo):
+                    results[str(job.pk)] = drop_deleted(job.photo, f"ingest job {job.pk}")
+                else:
+                    run.fail(failure_reason(exc, f"ingest job {job.pk}"), exc)
+                    results[str(job.pk)] = Status.FAILED
                 continue
             by_collection.setdefault(job.collection_id, []).append(_PreparedPhoto(run, image))
         for batch in by_collection.values():
-            status = _embed_photo_batch(batch)
-            for item in batch:
-                results[str(item.run.job.pk)] = status
+            results.update(_embed_photo_batch(batch))
     return results
 
 
-def _embed_photo_batch(batch: list[_PreparedPhoto]) -> str:
-    """Embed prepared photos of one collection together and index them in one write."""
+def _embed_photo_batch(batch: list[_PreparedPhoto]) -> dict[str, str]:
+    """Embed prepared photos of one collection together and index them in one write; {job id: status}.
+
+    Only the photos that still exist when the vectors are written are added (and marked indexed).
+    """
+    jobs = {str(item.run.job.pk): item for item in batch}
     try:
         collection = batch[0].run.item.collection
         embedder = get_embedder(collection.embedder_spec)
         index = vectors.collection_index(collection)
         vectors.ensure_index_model(collection, index, embedder.model_id)
         embeddings = embedder.encode_images([item.image for item in batch])
-        index.add(embedder.model_id, [photo_vector_id(item.run.item.pk) for item in batch], embeddings)
+        kept = vectors.add_photo_vectors(collection.pk, index, embedder.model_id,
+                                         [item.run.item.pk for item in batch], embeddings)
     except Exception as exc:  # noqa: BLE001 - every photo of the batch gets the reason (their files stay)
         reason = failure_reason(exc, f"a batch of {len(batch)} photos")
         for item in batch:
             item.run.fail(reason)
-        return Status.FAILED
-    for item in batch:
-        item.run.stage(Status.INDEXED, 1.0)
-    return Status.INDEXED
+        return dict.fromkeys(jobs, Status.FAILED)
+    results = {}
+    for job_id, item in jobs.items():
+        if item.run.item.pk in kept:
+            item.run.stage(Status.INDEXED, 1.0)
+            results[job_id] = Status.INDEXED
+        else:
+            results[job_id] = drop_deleted(item.run.item, f"ingest job {job_id}")
+    return results
 
 
 def prepare_photo(run: JobRun, photo: Photo) -> Image.Image:
@@ -274,7 +336,8 @@ def prepare_photo(run: JobRun, photo: Photo) -> Image.Image:
         thumbnails.photo_thumbnail(image), f"{storage.thumbnail_dir(photo.collection_id, 'photo', photo.pk)}/thumb.jpg"
     )
     width, height = original_size(path)
-    Photo.objects.filter(pk=photo.pk).update(width=width, height=height, thumbnail=thumb)
+    if not Photo.objects.filter(pk=photo.pk).update(width=width, height=height, thumbnail=thumb):
+        raise ItemDeletedError(f"photo {photo.pk} was deleted during its ingest")
     run.stage(Status.EMBEDDING)
     return image
 

@@ -1,12 +1,13 @@
 """Keyframe images on disk: written as the analysis finds them, swapped in only when it succeeds.
 
 Why: holding every keyframe image of a long recording in memory until the end does not scale (a
-day of traffic camera is ~40k keyframes), and a failed re-ingest must not destroy the thumbnails
-of the version that is still indexed. Keyframes go to a staging folder next to the item's
-thumbnail folder; :meth:`KeyframeStaging.commit` replaces the old folder with it.
+day of traffic camera is ~40k keyframes), and a re-ingest must not touch the thumbnails of the
+version that is still indexed (and searched) before its own are ready. Keyframes go to a staging
+folder next to the item's thumbnail folder; :meth:`KeyframeStaging.commit` replaces the old
+folder with it once the new keyframe rows are in.
 
-Embedding then reads the saved JPEGs back a batch at a time (:class:`SavedImages`), the same
-pixels an index rebuild embeds, so ingest and rebuild give identical vectors. The video's frame
+Embedding reads the staged JPEGs back a batch at a time (:class:`SavedImages`), the same pixels
+an index rebuild embeds, so ingest and rebuild give identical vectors. The video's frame
 fingerprints (:mod:`.fingerprints`) live in the same folder and are swapped in with it.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import overload
 
 import numpy as np
@@ -40,9 +42,11 @@ class KeyframeStaging:
 
     def __init__(self, final_dir: str) -> None:
         self.final_dir = final_dir
-        self.staging_dir = f"{final_dir}.new"
+        self.staging_dir = final_dir + storage.STAGING_SUFFIX
+        self.old_dir = final_dir + storage.REPLACED_SUFFIX
         self.keyframes: list[StagedKeyframe] = []
         storage.remove_tree(self.staging_dir)  # left by a run that was killed
+        storage.remove_tree(self.old_dir)
 
     def add(self, keyframe: Keyframe) -> None:
         """Save one keyframe image (the ``on_keyframe`` sink of ``analyze_video``)."""
@@ -56,12 +60,19 @@ class KeyframeStaging:
         folder.mkdir(parents=True, exist_ok=True)
         track.save(folder / fingerprints.FILE_NAME)
 
+    def staged_images(self) -> list[str]:
+        """The keyframe images where they are until :meth:`commit` (relative to MEDIA_ROOT), to embed them."""
+        return [f"{self.staging_dir}/{PurePosixPath(kf.thumbnail).name}" for kf in self.keyframes]
+
     def commit(self) -> None:
-        """Replace the item's thumbnail folder with the staged one."""
-        storage.remove_tree(self.final_dir)
+        """Replace the item's thumbnail folder with the staged one: two renames, then the old one goes."""
         staged = storage.absolute(self.staging_dir)
         staged.mkdir(parents=True, exist_ok=True)  # a video without keyframes still gets its folder
-        os.replace(staged, storage.absolute(self.final_dir))
+        final, old = storage.absolute(self.final_dir), storage.absolute(self.old_dir)
+        if final.exists():
+            os.replace(final, old)
+        os.replace(staged, final)
+        storage.remove_tree(self.old_dir)
 
     def discard(self) -> None:
         storage.remove_tree(self.staging_dir)

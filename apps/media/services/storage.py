@@ -136,6 +136,16 @@ def thumbnail_dir(collection_id: int, kind: str, item_id: int) -> str:
     return f"thumbs/c{collection_id}/{kind}{item_id}"
 
 
+#: Suffix of the folder an ingest fills before it replaces the item's thumbnail folder (keyframe_store).
+STAGING_SUFFIX = ".new"
+#: The folder a re-ingest's new thumbnails replace, for the moment between two renames.
+REPLACED_SUFFIX = ".old"
+
+
+def staging_dir(collection_id: int, kind: str, item_id: int) -> str:
+    return thumbnail_dir(collection_id, kind, item_id) + STAGING_SUFFIX
+
+
 def item_dir(collection_id: int, kind: str) -> str:
     """Where a collection's videos or photos are stored ('videos/c3')."""
     return f"{kind}s/c{collection_id}"
@@ -149,3 +159,8 @@ def collection_dirs(collection_id: int) -> list[str]:
 def lock_path(kind: str, item_id: int) -> Path:
     """The file an ingest run of one item locks (see ingest.item_lock)."""
     return media_root() / "locks" / f"{kind}-{item_id}.lock"
+
+
+def collection_lock_path(collection_id: int) -> Path:
+    """The file held while a collection's vectors are added or an item's are dropped (see vectors.item_write)."""
+    return media_root() / "locks" / f"collection-{collection_id}.lock"

@@ -1,16 +1,25 @@
-"""The bridge between media rows and their collection's vector index."""
+"""The bridge between media rows and their collection's vector index.
+
+Vectors of an item are added only while its row exists, and dropped once it is deleted, under one
+lock per collection (:func:`item_write`): an ingest that finishes after its item was deleted can
+therefore never leave vectors behind (see cleanup.py for the deleting side).
+"""
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
+import numpy as np
 from django.conf import settings
 
 from apps.search.ids import keyframe_vector_id, photo_vector_id
 from apps.search.index import CollectionIndex, IndexModelMismatchError
 
 from ..models import Collection, Photo, Video
-from . import storage
+from . import locks, storage
+from .errors import ItemDeletedError
 
 _open: OrderedDict[tuple[str, str], CollectionIndex] = OrderedDict()
 _open_lock = threading.Lock()
@@ -32,13 +41,50 @@ def collection_index(collection: Collection) -> CollectionIndex:
     return index
 
 
+def index_of(collection_id: int) -> CollectionIndex:
+    """The index of a collection known by id only (e.g. one whose row was just deleted)."""
+    return collection_index(Collection(pk=collection_id))
+
+
+@contextmanager
+def item_write(collection_id: int) -> Iterator[None]:
+    """The collection's lock for "is the item still there? then add its vectors" and "it is gone: drop them"."""
+    with locks.hold(storage.collection_lock_path(collection_id)):
+        yield
+
+
+def add_item_vectors(item: Video | Photo, index: CollectionIndex, model_id: str, ids: list[int],
+                     embeddings: np.ndarray) -> None:
+    """Add an item's vectors if its row still exists; ItemDeletedError (nothing added) when it was deleted."""
+    with item_write(item.collection_id):
+        if not type(item).objects.filter(pk=item.pk).exists():
+            raise ItemDeletedError(f"{type(item).__name__.lower()} {item.pk} was deleted during its ingest")
+        index.add(model_id, ids, embeddings)
+
+
+def add_photo_vectors(collection_id: int, index: CollectionIndex, model_id: str, photo_ids: list[int],
+                      embeddings: np.ndarray) -> set[int]:
+    """Add the vectors of those photos that still exist (one write); returns their ids."""
+    with item_write(collection_id):
+        kept = set(Photo.objects.filter(pk__in=photo_ids).values_list("pk", flat=True))
+        rows = [i for i, pk in enumerate(photo_ids) if pk in kept]
+        if rows:
+            index.add(model_id, [photo_vector_id(photo_ids[i]) for i in rows], embeddings[rows])
+    return kept
+
+
+def drop_vectors(collection_id: int, ids: Iterable[int]) -> int:
+    """Remove vector ids of deleted (or never indexed) items, under the collection's write lock."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    with item_write(collection_id):
+        return index_of(collection_id).remove(ids)
+
+
 def remove_video_vectors(video: Video) -> int:
     ids = [keyframe_vector_id(pk) for pk in video.keyframes.values_list("pk", flat=True)]
     return collection_index(video.collection).remove(ids) if ids else 0
-
-
-def remove_photo_vectors(photo: Photo) -> int:
-    return collection_index(photo.collection).remove([photo_vector_id(photo.pk)])
 
 
 def delete_item_files(item: Video | Photo) -> None:
