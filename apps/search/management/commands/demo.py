@@ -48,18 +48,20 @@ class Command(BaseCommand):
         segments = make_demo_video(video_path)
         photos = make_demo_photos(generated / "photos")
 
-        demo, _ = Collection.objects.get_or_create(name="demo", defaults={"embedder": "testmodel"})
+        demo, _ = Collection.objects.get_or_create(name="demo", defaults={"embedder": "testmodel", "public": True})
         self._rebuild_if_model_changed(demo)
         self.stdout.write("ingesting the generated media into collection 'demo' ...")
         call_command("ingest", str(generated), collection=demo.name, stdout=self.stdout)
         if SHARED_MEDIA.is_dir():
             self.stdout.write(f"ingesting {SHARED_MEDIA} into collection 'shared-media' ...")
             call_command("ingest", str(SHARED_MEDIA / "videos"), collection="shared-media", model="testmodel",
-                         stdout=self.stdout)
+                         public=True, stdout=self.stdout)
             call_command("ingest", str(SHARED_MEDIA / "photos" / "skimage"), collection="shared-media",
                          stdout=self.stdout)
             self._rebuild_if_model_changed(Collection.objects.get(name="shared-media"))
 
+        # the demo's page is for anyone who opens it: its collections are public (read-only search)
+        Collection.objects.filter(name__in=["demo", "shared-media"]).update(public=True)
         report = []
         for seg in segments:
             for lang, caption in (("en", seg.caption_en), ("ru", seg.caption_ru)):
@@ -83,5 +85,6 @@ class Command(BaseCommand):
         self.stdout.write(f"{len(photos)} demo photos indexed too; try: python manage.py search --collection demo "
                           f"--text \"{segments[0].caption_ru}\"")
         if not no_serve:
-            self.stdout.write(self.style.SUCCESS(f"serving http://127.0.0.1:{port}/ (Ctrl-C to stop)"))
+            self.stdout.write(self.style.SUCCESS(f"serving http://127.0.0.1:{port}/ (Ctrl-C to stop); the demo "
+                                                 "collections are public: log in (manage.py createsuperuser) to add your own"))
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
