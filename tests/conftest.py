@@ -154,14 +154,14 @@ def redis_url(tmp_path_factory) -> str:
 class WorkerProcess:
     """A real `celery worker` process sharing the test database, media and index folders."""
 
-    def __init__(self, env: dict[str, str], log: Path, name: str) -> None:
-        self.env, self.log, self.name = env, log, name
+    def __init__(self, env: dict[str, str], log: Path, name: str, args: tuple[str, ...] = ()) -> None:
+        self.env, self.log, self.name, self.args = env, log, name, args
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> None:
         cmd = [
             sys.executable, "-m", "celery", "-A", "videosearch", "worker", "--pool", "prefork", "--concurrency", "1",
-            "--loglevel", "INFO", "--hostname", f"{self.name}@%h", "--without-gossip", "--without-mingle",
+            "--loglevel", "INFO", "--hostname", f"{self.name}@%h", "--without-gossip", "--without-mingle", *self.args,
         ]
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=self.env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -219,8 +219,9 @@ def celery_worker(redis_url, transactional_db, storage_dirs, settings, tmp_path)
     reset_connections(app)
     workers: list[WorkerProcess] = []
 
-    def start(name: str = "w1") -> WorkerProcess:
-        worker = WorkerProcess(env, tmp_path / f"worker-{name}.log", name)
+    def start(name: str = "w1", args: tuple[str, ...] = (), **extra_env: str) -> WorkerProcess:
+        """Start a worker; ``args`` go to `celery worker`, ``extra_env`` into its environment."""
+        worker = WorkerProcess({**env, **extra_env}, tmp_path / f"worker-{name}.log", name, args)
         worker.start()
         workers.append(worker)
         return worker

@@ -149,6 +149,21 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
 }
 
+# Durable jobs (apps/media/services/sweeper.py): a running job beats every JOB_HEARTBEAT_S; one silent for
+# JOB_STALE_S (its worker died) is sent again by the sweeper (every JOB_SWEEP_EVERY_S under `celery beat`, and
+# when a worker starts), up to JOB_MAX_ATTEMPTS runs; then it ends "failed".
+JOB_HEARTBEAT_S = env_float("VIDEOSEARCH_JOB_HEARTBEAT_S", 10.0)
+JOB_STALE_S = env_float("VIDEOSEARCH_JOB_STALE_S", 60.0)
+JOB_MAX_ATTEMPTS = int(os.environ.get("VIDEOSEARCH_JOB_MAX_ATTEMPTS", "3"))
+JOB_SWEEP_EVERY_S = env_float("VIDEOSEARCH_JOB_SWEEP_EVERY_S", 20.0)
+# A failed send (broker down) gives up quickly: the job stays queued and the sweeper sends it later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.4, "interval_max": 1}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-jobs": {"task": "videosearch.requeue_stale_jobs", "schedule": JOB_SWEEP_EVERY_S,
+                           "options": {"expires": JOB_SWEEP_EVERY_S}},
+}
+
 # Models and search.
 EMBEDDER = os.environ.get("VIDEOSEARCH_EMBEDDER", "open_clip:xlm-roberta-base-ViT-B-32/laion5b_s13b_b90k")
 # The models a collection may use, by name: "default" (EMBEDDER), "testmodel", plus VIDEOSEARCH_EMBEDDERS

@@ -28,3 +28,13 @@ def rebuild_index(collection_id: int) -> int:
 
     collection = Collection.objects.filter(pk=collection_id).first()
     return rebuild_collection_index(collection) if collection else 0
+
+
+@shared_task(name="videosearch.requeue_stale_jobs", ignore_result=True)
+def requeue_stale_jobs() -> dict[str, list[int]]:
+    """Send again the jobs whose worker died or that the broker never got (apps/media/services/sweeper.py)."""
+    from dataclasses import asdict
+
+    from apps.media.services.sweeper import requeue_stale_jobs as sweep
+
+    return asdict(sweep())

@@ -34,7 +34,7 @@ from .serializers import (
 )
 from .services.collections import UnknownCollectionError, resolve_collection
 from .services.deletion import delete_rows
-from .services.queue import enqueue_rebuild
+from .services.queue import enqueue_rebuild, noting_send_failures
 from .services.register import FileGoneError, queue_again, register_stream
 from .services.sharing import UnknownUserError, set_share, shares_of
 
@@ -55,6 +55,16 @@ def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
         else:
             qs = qs.filter(**{name: value})
     return qs
+
+
+#: The 503 message when a job was recorded but could not be sent to the workers.
+QUEUE_UNAVAILABLE = "the job queue is unavailable; the upload is kept and will be processed when it is back"
+
+
+def queue_unavailable(data: dict) -> Response:
+    """503 for an upload or re-ingest recorded while the broker is down: kept "queued", sent by the sweeper later."""
+    return Response({"error": QUEUE_UNAVAILABLE, "status": 503, "item": data},
+                    status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"})
 
 
 class CollectionViewSet(viewsets.ModelViewSet):
@@ -129,10 +139,14 @@ class UploadMixin:
             self.permission_denied(request, message=f"collection '{collection.name}' is read-only for you")
         upload = fields.validated_data["file"]
         try:  # the content decides: no photo or video, or the other kind, is a 400 and leaves nothing
-            registered = register_stream(collection, upload.chunks(), upload.name, expect=self.expected_kind)
+            with noting_send_failures() as send_failed:
+                registered = register_stream(collection, upload.chunks(), upload.name, expect=self.expected_kind)
+                unsent = send_failed()  # read after the commit: the send runs in on_commit
         except ValueError as exc:
             raise ValidationError({"file": [str(exc)]}) from exc
         data = self.get_serializer(registered.item).data
+        if unsent:
+            return queue_unavailable(data)
         data["duplicate"] = not registered.created
         return Response(data, status=status.HTTP_201_CREATED if registered.created else status.HTTP_200_OK)
 
@@ -141,9 +155,13 @@ class UploadMixin:
     def reingest(self, request: Request, pk: str | None = None) -> Response:
         """Queue the item again from its stored file (e.g. after a failure or a pipeline change)."""
         try:
-            job = queue_again(self.get_object())
+            with noting_send_failures() as send_failed:
+                job = queue_again(self.get_object())
+                unsent = send_failed()
         except FileGoneError as exc:  # a failed upload's file was removed: 409, upload it again
             raise Conflict(str(exc)) from exc
+        if unsent:
+            return queue_unavailable(JobSerializer(job).data)
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -179,6 +179,9 @@ class IngestJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Last sign of life: a running job beats every few seconds; set on a queued job once it is sent.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -7,6 +7,8 @@ and its final write; timing that with sleeps is flaky on a loaded machine.
 - In another process: ``VIDEOSEARCH_HOLD_AT=name[,name...]`` and ``VIDEOSEARCH_HOLD_DIR=folder``.
   Reaching a listed point writes ``folder/name`` (holding the pid) and waits until
   ``folder/name.go`` exists, so the test can look, kill the process, or let it go on.
+- ``VIDEOSEARCH_DIE_AT=name[,name...]``: reaching a listed point SIGKILLs the process (a job
+  that kills its worker every time, for the sweeper's give-up test).
 - In this process: ``with listening(name, callback):`` calls ``callback()`` at that point.
 
 Unset (production), a point costs a dictionary lookup and an environment lookup.
@@ -14,6 +16,7 @@ Unset (production), a point costs a dictionary lookup and an environment lookup.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +24,7 @@ from pathlib import Path
 
 HOLD_AT_ENV = "VIDEOSEARCH_HOLD_AT"
 HOLD_DIR_ENV = "VIDEOSEARCH_HOLD_DIR"
+DIE_AT_ENV = "VIDEOSEARCH_DIE_AT"
 #: A held process goes on by itself after this long (a test that died must not leave it forever).
 HOLD_TIMEOUT_S = 600.0
 
@@ -31,6 +35,9 @@ def reached(name: str) -> None:
     """Mark that the job is at point ``name``."""
     for callback in list(_listeners.get(name, ())):
         callback()
+    die = os.environ.get(DIE_AT_ENV)
+    if die and name in die.split(","):
+        os.kill(os.getpid(), signal.SIGKILL)
     held = os.environ.get(HOLD_AT_ENV)
     if held and name in held.split(","):
         _hold(name, Path(os.environ.get(HOLD_DIR_ENV) or "."))

@@ -30,7 +30,7 @@ from apps.search.images import ImageLoadError, open_image
 from apps.search.index import CollectionIndex, IndexModelMismatchError
 
 from ..models import IngestJob, Keyframe, Photo, Scene, Status, Video
-from . import checkpoints, locks, storage, thumbnails, vectors
+from . import checkpoints, heartbeat, locks, storage, thumbnails, vectors
 from .cleanup import ItemLeftovers
 from .errors import BAD_INPUT, BlankVideoError, EmptyFileError, ItemDeletedError, MediaError
 from .keyframe_store import KeyframeStaging, SavedImages
@@ -59,30 +59,44 @@ class JobRun:
         self._last_progress_write = 0.0
 
     def stage(self, status: str, progress: float = 0.0) -> None:
+        """Move the job and its item to ``status`` together (one transaction): they never disagree."""
         now = timezone.now()
-        fields: dict = {"status": status, "progress": progress}
+        fields: dict = {"status": status, "progress": progress, "heartbeat_at": now}
         if status in (Status.INDEXED, Status.FAILED):
             fields["finished_at"] = now
-        IngestJob.objects.filter(pk=self.job.pk).update(**fields)
         item_fields: dict = {"status": status, "updated_at": now}
         if status == Status.INDEXED:
             item_fields.update(indexed_at=now, error="")
-        type(self.item).objects.filter(pk=self.item.pk).update(**item_fields)
+        with transaction.atomic():
+            IngestJob.objects.filter(pk=self.job.pk).update(**fields)
+            type(self.item).objects.filter(pk=self.item.pk).update(**item_fields)
 
     def progress(self, fraction: float) -> None:
-        """Throttled progress writes: at most a few per second, whatever the caller's rate."""
+        """Throttled progress writes: at most a few per second, whatever the caller's rate. Each is a heartbeat."""
         now = time.monotonic()
         if now - self._last_progress_write >= 0.5:
             self._last_progress_write = now
-            IngestJob.objects.filter(pk=self.job.pk).update(progress=round(float(fraction), 3))
+            IngestJob.objects.filter(pk=self.job.pk).update(progress=round(float(fraction), 3),
+                                                            heartbeat_at=timezone.now())
 
     def fail(self, reason: str, exc: Exception | None = None) -> None:
-        """Record the failure on the job and the item; a file that ``exc`` shows unusable is removed too."""
-        now = timezone.now()
-        IngestJob.objects.filter(pk=self.job.pk).update(status=Status.FAILED, error=reason, finished_at=now)
-        type(self.item).objects.filter(pk=self.item.pk).update(status=Status.FAILED, error=reason, updated_at=now)
+        """Record the failure on the job and the item (together); a file that ``exc`` shows unusable is removed too."""
+        mark_failed(self.job, self.item, reason)
         if isinstance(exc, UNUSABLE_FILE):
             discard_unusable_file(self.item)
+
+
+def mark_failed(job: IngestJob, item: Video | Photo, reason: str) -> None:
+    """The job and its item end "failed" with ``reason``, in one transaction."""
+    now = timezone.now()
+    with transaction.atomic():
+        IngestJob.objects.filter(pk=job.pk).update(status=Status.FAILED, error=reason, finished_at=now,
+                                                   heartbeat_at=now)
+        type(item).objects.filter(pk=item.pk).update(status=Status.FAILED, error=reason, updated_at=now)
+
+
+def gave_up_reason(attempts: int) -> str:
+    return f"gave up after {attempts} attempts (worker died each time)"
 
 
 def discard_unusable_file(item: Video | Photo) -> None:
@@ -140,9 +154,11 @@ def run_job(job_id: int) -> str:
     with item_lock(job):
         if (done := finished_status(job)) is not None:
             return done
-        run = start_run(job)
+        if (run := start_run(job)) is None:
+            return Status.FAILED
         try:
-            ingest_video(run, job.video)
+            with heartbeat.beating([job.pk]):
+                ingest_video(run, job.video)
         except Exception as exc:  # noqa: BLE001 - recorded for the user; unexpected ones logged with traceback
             if isinstance(exc, ItemDeletedError) or not item_exists(job.video):
                 return drop_deleted(job.video, f"ingest job {job.pk}")
@@ -161,9 +177,19 @@ def finished_status(job: IngestJob) -> str | None:
     return status if status in TERMINAL else None
 
 
-def start_run(job: IngestJob) -> JobRun:
-    """Count the attempt and clear the last error before working on the job."""
-    IngestJob.objects.filter(pk=job.pk).update(attempts=F("attempts") + 1, started_at=timezone.now(), error="")
+def start_run(job: IngestJob) -> JobRun | None:
+    """Count the attempt and clear the last error before working on the job.
+
+    None, and the job failed, when it has been started ``JOB_MAX_ATTEMPTS`` times already: each
+    earlier run died with its worker (a finished run ends the job), so this one would likely too.
+    """
+    attempts = IngestJob.objects.filter(pk=job.pk).values_list("attempts", flat=True).first() or 0
+    if attempts >= settings.JOB_MAX_ATTEMPTS:
+        log.error("ingest job %s: %s", job.pk, gave_up_reason(attempts))
+        mark_failed(job, job.item, gave_up_reason(attempts))
+        return None
+    now = timezone.now()
+    IngestJob.objects.filter(pk=job.pk).update(attempts=F("attempts") + 1, started_at=now, heartbeat_at=now, error="")
     return JobRun(job)
 
 
@@ -275,12 +301,15 @@ def run_photo_jobs(job_ids: list[int]) -> dict[str, str]:
     with ExitStack() as held:
         for job in jobs:
             held.enter_context(item_lock(job))
+        held.enter_context(heartbeat.beating([job.pk for job in jobs]))
         by_collection: dict[int, list[_PreparedPhoto]] = {}
         for job in jobs:
             if (done := finished_status(job)) is not None:
                 results[str(job.pk)] = done
                 continue
-            run = start_run(job)
+            if (run := start_run(job)) is None:
+                results[str(job.pk)] = Status.FAILED
+                continue
             try:
                 image = prepare_photo(run, job.photo)
             except Exception as exc:  # noqa: BLE001 - a bad photo fails alone, with its reason

@@ -3,17 +3,31 @@
 Videos go one job per task. Photos are cheap one by one but costly in overhead (a task, an
 embedding call and an index write each), so photos registered inside :func:`photo_batches` are
 sent to the workers ``PHOTO_TASK_BATCH`` jobs per task; outside it a photo goes alone.
+
+A send that fails (the broker is down) leaves the job "queued" with no ``heartbeat_at``: the
+sweeper (sweeper.py) sends it once the broker is back, so an upload is never lost. The failure
+is noted for this thread, so the request that queued the job can say so (:func:`send_failed`).
 """
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from ..models import IngestJob, Status
+
+log = logging.getLogger(__name__)
 
 _pending = threading.local()  # the photo job ids of the open photo_batches() block, per thread
+
+#: What a send raises when the broker cannot be reached (kombu wraps redis' errors; OSError for raw sockets).
+BROKER_DOWN = (OperationalError, ConnectionError, OSError)
 
 
 def enqueue_job(job_id: int, *, photo: bool = False) -> None:
@@ -22,12 +36,48 @@ def enqueue_job(job_id: int, *, photo: bool = False) -> None:
     if photo and batch is not None:
         batch.append(job_id)
         return
-    if photo:
-        transaction.on_commit(lambda: _send_photo_jobs([job_id]))
-        return
-    from workers.tasks import ingest_job  # imported late: tasks depend on services, not the reverse
+    transaction.on_commit(lambda: send_jobs([job_id], photo=photo))
 
-    transaction.on_commit(lambda: ingest_job.delay(job_id))
+
+def send_jobs(job_ids: list[int], *, photo: bool = False, countdown: float = 0) -> bool:
+    """Send jobs now; True when the broker took them all. A failure is logged and noted, not raised."""
+    from workers.tasks import ingest_job, ingest_photo_jobs  # late: tasks depend on services, not the reverse
+
+    if photo:
+        size = max(1, settings.PHOTO_TASK_BATCH)
+        groups = [job_ids[start:start + size] for start in range(0, len(job_ids), size)]
+        sends: list[tuple[list[int], Callable[[], object]]] = [
+            (group, lambda group=group: ingest_photo_jobs.apply_async((group,), countdown=countdown or None))
+            for group in groups]
+    else:
+        sends = [([job_id], lambda job_id=job_id: ingest_job.apply_async((job_id,), countdown=countdown or None))
+                 for job_id in job_ids]
+    ok = True
+    for group, send in sends:
+        try:
+            send()
+        except BROKER_DOWN as exc:
+            log.warning("job queue unavailable (%s): jobs %s stay queued for the sweeper", exc, group)
+            _pending.send_failed = True
+            ok = False
+            continue
+        mark_sent(group)
+    return ok
+
+
+def mark_sent(job_ids: list[int]) -> None:
+    """A queued job with a heartbeat was sent: the sweeper leaves it to the broker."""
+    IngestJob.objects.filter(pk__in=job_ids, status=Status.QUEUED).update(heartbeat_at=timezone.now())
+
+
+@contextmanager
+def noting_send_failures() -> Iterator[Callable[[], bool]]:
+    """Within the block, the returned callable says whether a send failed (e.g. for a 503 answer)."""
+    _pending.send_failed = False
+    try:
+        yield lambda: bool(getattr(_pending, "send_failed", False))
+    finally:
+        _pending.send_failed = False
 
 
 @contextmanager
@@ -42,15 +92,7 @@ def photo_batches() -> Iterator[None]:
     finally:
         job_ids, _pending.photo_jobs = _pending.photo_jobs, None
         if job_ids:
-            transaction.on_commit(lambda: _send_photo_jobs(job_ids))
-
-
-def _send_photo_jobs(job_ids: list[int]) -> None:
-    from workers.tasks import ingest_photo_jobs
-
-    size = max(1, settings.PHOTO_TASK_BATCH)
-    for start in range(0, len(job_ids), size):
-        ingest_photo_jobs.delay(job_ids[start:start + size])
+            transaction.on_commit(lambda: send_jobs(job_ids, photo=True))
 
 
 def enqueue_rebuild(collection_id: int) -> None:
