@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 from django.utils import timezone
 
 from apps.media.models import Collection, Keyframe, Photo, Status, Video
 from apps.media.services import ingest, locks, storage, vectors
 from apps.media.services.register import register_path
 from apps.search.ids import keyframe_vector_id, photo_vector_id
+from tests.conftest import session_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -95,7 +95,7 @@ def test_a_collection_after_normal_ingest_verifies_clean(indexed, storage_dirs):
     assert found["unfinished"] == [] and found["strays"] == [] and report["report"]["strays"] == []
     assert "- ok" in text(collection="checked") and "consistent" in text()
     # the real exit status of the command line, both ways
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+    env = {**os.environ, "DATABASE_URL": session_database_url(),
            "VIDEOSEARCH_MEDIA_ROOT": str(storage_dirs / "media"), "VIDEOSEARCH_INDEX_ROOT": str(storage_dirs / "indexes")}
     clean = subprocess.run([sys.executable, "manage.py", "verify"], cwd=REPO, env=env, capture_output=True, text=True,
                            timeout=120)

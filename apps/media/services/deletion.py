@@ -1,19 +1,26 @@
 """Delete collections and items in one transaction, so a running ingest's rows go with them.
 
-Django collects what a delete cascades to *before* its transaction begins. An ingest committing new
-keyframes in between would leave the delete with a stale list (a foreign-key error on SQLite, orphan rows
-elsewhere). Inside ``atomic()`` (SQLite: BEGIN IMMEDIATE, see settings) the delete waits for the
-ingest's transaction, then collects and deletes what is there; signals.py removes files and vectors.
+Django collects what a delete cascades to *before* it deletes. An ingest committing new keyframes in
+between would leave the delete with a stale list: a foreign-key error, the item kept with its new
+vectors. So the items are locked first (PostgreSQL: SELECT ... FOR UPDATE waits for the ingest's
+transaction, which holds its item's row; SQLite: BEGIN IMMEDIATE, see videosearch/database.py), and
+only then collected and deleted; signals.py removes files and vectors once the delete commits.
 """
 from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Model, QuerySet
 
+from ..models import Collection, Photo, Video
+
 
 def delete_rows(rows: Model | QuerySet) -> None:
+    queryset = type(rows).objects.filter(pk=rows.pk) if isinstance(rows, Model) else rows
     with transaction.atomic():
-        if isinstance(rows, Model):
-            type(rows).objects.filter(pk=rows.pk).delete()
+        pks = list(queryset.values_list("pk", flat=True))
+        if queryset.model is Collection:
+            for model in (Video, Photo):
+                list(model.objects.select_for_update().filter(collection_id__in=pks).values_list("pk", flat=True))
         else:
-            rows.delete()
+            list(queryset.model.objects.select_for_update().filter(pk__in=pks).values_list("pk", flat=True))
+        queryset.model.objects.filter(pk__in=pks).delete()
