@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
-from apps.search.openapi import error_responses
+from apps.search.openapi import ErrorSerializer, error_responses
 
 from .models import Status
 
@@ -33,4 +33,6 @@ def upload_responses(serializer: type) -> dict:
         201: OpenApiResponse(serializer, description="a new item, queued for ingestion"),
         200: OpenApiResponse(serializer, description="the collection had these bytes already (`duplicate`: true)"),
         **error_responses(413),
+        503: OpenApiResponse(ErrorSerializer, description="The job queue (Redis) is down: the upload is kept, queued, "
+                                                          "and processed when it is back (`item` holds it)."),
     }
