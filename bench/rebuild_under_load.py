@@ -31,16 +31,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.search_load import SearchLoad  # noqa: E402 - after the path is set
+
 FRAME_RATES = (25, 24, 30, 20, 15, 12, 10, 8)
 
 
-def _setup(data_dir: Path) -> None:
+def _setup(data_dir: Path, database_url: str | None = None) -> None:
+    """Django on a throwaway data dir, its database migrated: the data dir's SQLite file, or ``database_url``."""
     os.environ["VIDEOSEARCH_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videosearch.settings")
     os.environ["VIDEOSEARCH_EMBEDDER"] = "testmodel"
     os.environ.pop("REDIS_URL", None)  # jobs run in this process
     for name in ("VIDEOSEARCH_MEDIA_ROOT", "VIDEOSEARCH_INDEX_ROOT", "DATABASE_URL"):
         os.environ.pop(name, None)  # everything under the throwaway data dir
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
     import django
     from django.core.management import call_command
 
@@ -48,14 +53,14 @@ def _setup(data_dir: Path) -> None:
     call_command("migrate", verbosity=0)
 
 
-def _fill(media_dir: Path, videos: int, photos: int):
+def _fill(media_dir: Path, videos: int, photos: int, name: str = "bench-never-dark"):
     """The collection, its videos and the probes (caption, video) the search threads ask."""
     from apps.media.models import Collection, Status
     from apps.media.services.register import register_path
     from apps.search.testmodel.demo_video import make_demo_photos, make_demo_video
     from bench.search_load import Probe
 
-    collection = Collection.objects.create(name="bench-never-dark", embedder="testmodel")
+    collection = Collection.objects.create(name=name, embedder="testmodel")
     items, probes = [], []
     for n in range(videos):
         path = media_dir / f"demo-{n}.mp4"
@@ -71,12 +76,11 @@ def _fill(media_dir: Path, videos: int, photos: int):
     return collection, items, probes
 
 
-def _phase(collection, probes, threads: int, duration: float, work: Callable[[], None] | None) -> dict:
-    """Search under load for ``duration`` seconds while ``work()`` runs again and again (at least once)."""
-    from bench.search_load import SearchLoad
-
+def _phase(new_load: Callable[[], SearchLoad], threads: int, duration: float, work: Callable[[], None] | None) -> dict:
+    """Search under load (``new_load()``, ``threads`` threads) for ``duration`` seconds while ``work()``
+    runs again and again (at least once)."""
     runs: list[float] = []
-    with SearchLoad(collection.pk, probes, threads=threads) as load:
+    with new_load() as load:
         load.wait_for(threads)
         deadline = time.monotonic() + duration
         while work is not None and (not runs or time.monotonic() < deadline):
@@ -113,10 +117,13 @@ def main() -> None:
             for video in videos:
                 create_job(video)
 
+        def new_load() -> SearchLoad:
+            return SearchLoad(collection.pk, probes, threads=args.threads)
+
         phases = {
-            "idle": _phase(collection, probes, args.threads, args.duration, None),
-            "rebuild": _phase(collection, probes, args.threads, args.duration, rebuild),
-            "reingest": _phase(collection, probes, args.threads, args.duration, reingest),
+            "idle": _phase(new_load, args.threads, args.duration, None),
+            "rebuild": _phase(new_load, args.threads, args.duration, rebuild),
+            "reingest": _phase(new_load, args.threads, args.duration, reingest),
         }
         print(json.dumps({
             "threads": args.threads,
