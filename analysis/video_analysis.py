@@ -20,6 +20,7 @@ from PIL import Image
 from scenedetect.common import FrameTimecode
 
 from .decode import DecodeReport, FrameStream, StreamFormat, i420_planes, i420_to_rgb
+from .detectors import CutDetector
 from .detectors.content import FastContentDetector
 from .detectors.cut_filters import FlashRejector, IsolatedSpikeDetector, is_fade_out
 from .errors import CorruptVideoError, NotAVideoError
@@ -116,7 +117,7 @@ def _scan(stream: FrameStream, probe: ProbeResult, builder: SegmentBuilder, fing
           on_progress: Callable[[float], None] | None) -> None:
     """Feed every decoded frame to the detector and the builder (and a few a second to fingerprints)."""
     fmt = stream.format
-    detector = FastContentDetector(threshold=CONTENT_THRESHOLD, min_scene_len=MIN_SCENE_FRAMES)
+    detector: CutDetector = FastContentDetector(threshold=CONTENT_THRESHOLD, min_scene_len=MIN_SCENE_FRAMES)
     spikes = IsolatedSpikeDetector()
     fps = fmt.fps
     reported_late = max(detector.event_buffer_length, spikes.radius)
