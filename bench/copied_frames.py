@@ -33,8 +33,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from apps.media.services.fingerprints import fingerprint  # noqa: E402
-from apps.media.services.video_analysis import analyze_video  # noqa: E402
+from analysis.fingerprints import fingerprint  # noqa: E402
+from analysis.video_analysis import analyze_video  # noqa: E402
 from apps.search import frame_match as fm  # noqa: E402
 from apps.search.bars import strip_bars  # noqa: E402
 from apps.search.crop_match import crop_similarities  # noqa: E402

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from apps.media.services.video_analysis import VideoAnalysis, analyze_video  # noqa: E402
+from analysis.video_analysis import VideoAnalysis, analyze_video  # noqa: E402
 
 DEFAULT_DIR = ROOT.parent / "shared" / "media" / "videos"
 TARGET_RATIO = 1.5

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check .
+.venv/bin/lint-imports  # the one-way architecture: [tool.importlinter] in pyproject.toml
 if [ $# -gt 0 ]; then  # the tests asked for, on SQLite (add --postgres for PostgreSQL)
   exec .venv/bin/python -m pytest -q "$@"
 fi

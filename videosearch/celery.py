@@ -17,7 +17,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videosearch.settings")
 
 app = Celery("videosearch")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["workers"], related_name="tasks")
+# Now, not lazily (Celery's default waits for a worker to start): apps send tasks by name and never import
+# workers, and a task a process has not registered is sent to the broker even when task_always_eager is set.
+app.autodiscover_tasks(["workers"], related_name="tasks", force=True)
 
 log = logging.getLogger(__name__)
 

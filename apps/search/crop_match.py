@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from apps.media.services.fingerprints import SIDE
+from analysis.fingerprints import SIDE
 
 #: Smallest share of each side of the frame that a crop may keep.
 MIN_FRACTION = 0.6

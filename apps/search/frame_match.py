@@ -1,6 +1,6 @@
 """Which moment of which video an example image is a near-copy of (a screenshot, a frame grab).
 
-Pure NumPy over the fingerprints saved at ingestion (:mod:`apps.media.services.fingerprints`).
+Pure NumPy over the fingerprints saved at ingestion (:mod:`analysis.fingerprints`).
 A match is only reported when it stands out: similar enough to be a copy, and clearly closer
 than anything outside its own second of video. When the image is as close to a whole unbroken
 stretch of one video (a still shot: every moment alike), that stretch is the match: the image
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from apps.media.services.fingerprints import fingerprint
+from analysis.fingerprints import fingerprint
 
 from .bars import strip_bars
 from .crop_match import crop_similarities

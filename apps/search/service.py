@@ -15,9 +15,9 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
+from analysis.keyframe_choice import frame_quality
 from apps.media.models import Collection, Keyframe, Photo, Video
 from apps.media.services.keyframe_store import load_fingerprints
-from apps.media.services.keyframes import frame_quality
 from apps.media.services.vectors import collection_index, ensure_index_model
 
 from .calibration import NO_GOOD_MATCH_WARNING, calibration_for, mark_results

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from apps.media.services.decode import FrameStream, StreamFormat, parse_y4m_header, working_size
-from apps.media.services.errors import CorruptVideoError
-from apps.media.services.probe import probe_video
+from analysis.decode import FrameStream, StreamFormat, parse_y4m_header, working_size
+from analysis.errors import CorruptVideoError
+from analysis.probe import probe_video
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg binary not in PATH")
 
@@ -95,7 +95,7 @@ def test_unexpected_y4m_header_is_a_clear_error(line):
 
 def test_a_gap_in_the_timestamps_keeps_times_on_the_files_clock(tmp_path):
     """Variable frame rate: a picture that starts 0.5 s late is found where a player shows it."""
-    from apps.media.services.video_analysis import analyze_video
+    from analysis.video_analysis import analyze_video
 
     path = tmp_path / "gap.mkv"
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.media.services.errors import (
+from analysis.errors import (
     CorruptVideoError,
     EmptyFileError,
     FileMissingError,
@@ -20,9 +20,9 @@ from apps.media.services.errors import (
     NotAVideoError,
     NoVideoStreamError,
 )
-from apps.media.services.probe import probe_video
-from apps.media.services.shots import split_into_segments
-from apps.media.services.video_analysis import VideoAnalysis, analyze_video
+from analysis.probe import probe_video
+from analysis.shots import split_into_segments
+from analysis.video_analysis import VideoAnalysis, analyze_video
 
 MEDIA = Path(__file__).resolve().parents[2].parent / "shared" / "media"
 VIDEOS = MEDIA / "videos"
@@ -288,8 +288,8 @@ def test_stalled_decoder_is_killed_not_waited_for(tmp_path):
     import os
     import time
 
-    from apps.media.services.decode import FrameStream
-    from apps.media.services.errors import MediaTimeoutError
+    from analysis.decode import FrameStream
+    from analysis.errors import MediaTimeoutError
 
     fifo = tmp_path / "never_written.mp4"
     os.mkfifo(fifo)  # ffmpeg blocks opening it: no frame ever comes

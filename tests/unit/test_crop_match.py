@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.media.services.fingerprints import FingerprintTrack
+from analysis.fingerprints import FingerprintTrack
 from apps.search.bars import strip_bars
 from apps.search.crop_match import Crop, CroppedQuery
 from apps.search.frame_match import best_copy_match

@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from apps.media.services.fingerprints import FingerprintTrack, fingerprint
+from analysis.fingerprints import FingerprintTrack, fingerprint
 from apps.search.frame_match import STILL_STRETCH_MAX_S, best_frame_match
 
 

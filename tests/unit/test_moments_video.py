@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from apps.media.services.keyframes import frame_quality
+from analysis.keyframe_choice import frame_quality
 from apps.search.testmodel.demo_video import DEMO_SCENES
 from apps.search.testmodel.footage import drift
 from apps.search.testmodel.moments_video import MOMENTS_SEED, moment_queries, moment_shots

@@ -14,6 +14,10 @@ from django.db.models import Model, QuerySet
 from ..models import Collection, Photo, Video
 
 
+class ItemDeletedError(Exception):
+    """The item was deleted while it was being ingested: the run stops and drops what it wrote (not a failure)."""
+
+
 def delete_rows(rows: Model | QuerySet) -> None:
     queryset = type(rows).objects.filter(pk=rows.pk) if isinstance(rows, Model) else rows
     with transaction.atomic():

@@ -23,6 +23,10 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image
 
+from analysis.errors import BAD_INPUT, BlankVideoError, EmptyFileError, MediaError
+from analysis.probe import ProbeResult
+from analysis.shots import Shot
+from analysis.video_analysis import analyze_video
 from apps.search.embedders.base import ModelUnavailableError
 from apps.search.embedders.registry import get_embedder
 from apps.search.ids import keyframe_vector_id
@@ -32,11 +36,8 @@ from apps.search.index import CollectionIndex, IndexModelMismatchError
 from ..models import IngestJob, Keyframe, Photo, Scene, Status, Video
 from . import checkpoints, heartbeat, locks, storage, thumbnails, vectors
 from .cleanup import ItemLeftovers
-from .errors import BAD_INPUT, BlankVideoError, EmptyFileError, ItemDeletedError, MediaError
+from .deletion import ItemDeletedError
 from .keyframe_store import KeyframeStaging, SavedImages
-from .probe import ProbeResult
-from .shots import Shot
-from .video_analysis import analyze_video
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ folder with it once the new keyframe rows are in.
 
 Embedding reads the staged JPEGs back a batch at a time (:class:`SavedImages`), the same pixels
 an index rebuild embeds, so ingest and rebuild give identical vectors. The video's frame
-fingerprints (:mod:`.fingerprints`) live in the same folder and are swapped in with it.
+fingerprints (:mod:`analysis.fingerprints`) live in the same folder and are swapped in with it.
 """
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ from typing import overload
 import numpy as np
 from PIL import Image
 
-from . import fingerprints, storage, thumbnails
-from .fingerprints import FingerprintTrack
-from .video_analysis import Keyframe
+from analysis import fingerprints
+from analysis.fingerprints import FingerprintTrack
+from analysis.video_analysis import Keyframe
+
+from . import storage, thumbnails
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from celery import signature
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +30,13 @@ _pending = threading.local()  # the photo job ids of the open photo_batches() bl
 #: What a send raises when the broker cannot be reached (kombu wraps redis' errors; OSError for raw sockets).
 BROKER_DOWN = (OperationalError, ConnectionError, OSError)
 
+#: The Celery tasks jobs are sent to, by name: workers/tasks.py defines them and depends on these services, so
+#: apps never import workers. videosearch/celery.py registers them in every process, so a send without a broker
+#: (task_always_eager) still runs them in place.
+INGEST_JOB = "videosearch.ingest_job"
+INGEST_PHOTO_JOBS = "videosearch.ingest_photo_jobs"
+REBUILD_INDEX = "videosearch.rebuild_index"
+
 
 def enqueue_job(job_id: int, *, photo: bool = False) -> None:
     """Send a job to the workers after commit (held back while a photo batch is open)."""
@@ -41,16 +49,14 @@ def enqueue_job(job_id: int, *, photo: bool = False) -> None:
 
 def send_jobs(job_ids: list[int], *, photo: bool = False, countdown: float = 0) -> bool:
     """Send jobs now; True when the broker took them all. A failure is logged and noted, not raised."""
-    from workers.tasks import ingest_job, ingest_photo_jobs  # late: tasks depend on services, not the reverse
-
     if photo:
         size = max(1, settings.PHOTO_TASK_BATCH)
         groups = [job_ids[start:start + size] for start in range(0, len(job_ids), size)]
         sends: list[tuple[list[int], Callable[[], object]]] = [
-            (group, lambda group=group: ingest_photo_jobs.apply_async((group,), countdown=countdown or None))
+            (group, lambda group=group: signature(INGEST_PHOTO_JOBS).apply_async((group,), countdown=countdown or None))
             for group in groups]
     else:
-        sends = [([job_id], lambda job_id=job_id: ingest_job.apply_async((job_id,), countdown=countdown or None))
+        sends = [([job_id], lambda job_id=job_id: signature(INGEST_JOB).apply_async((job_id,), countdown=countdown or None))
                  for job_id in job_ids]
     ok = True
     for group, send in sends:
@@ -96,6 +102,4 @@ def photo_batches() -> Iterator[None]:
 
 
 def enqueue_rebuild(collection_id: int) -> None:
-    from workers.tasks import rebuild_index
-
-    transaction.on_commit(lambda: rebuild_index.delay(collection_id))
+    transaction.on_commit(lambda: signature(REBUILD_INDEX).delay(collection_id))

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from django.conf import settings
 
+from analysis.fingerprints import FILE_NAME as FINGERPRINTS_FILE
 from apps.search.index import CollectionIndex
 
 from ..models import Collection, Keyframe, Photo, Video
 from . import locks, storage
-from .fingerprints import FILE_NAME as FINGERPRINTS_FILE
 
 _MODELS = {"video": Video, "photo": Photo}
 _THUMB_ENTRY = re.compile(r"(video|photo)(\d+)(" + re.escape(storage.STAGING_SUFFIX) + "|"

@@ -19,7 +19,7 @@ from apps.search.index import CollectionIndex, IndexModelMismatchError
 
 from ..models import Collection, Photo, Video
 from . import locks, storage
-from .errors import ItemDeletedError
+from .deletion import ItemDeletedError
 
 _open: OrderedDict[tuple[str, str], CollectionIndex] = OrderedDict()
 _open_lock = threading.Lock()

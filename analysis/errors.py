@@ -40,9 +40,5 @@ class MediaTimeoutError(MediaError):
     """ffprobe/ffmpeg stopped making progress; killed so a worker never hangs on one file."""
 
 
-#: Failures caused by the file itself: its upload is unusable, so ingestion removes it (see ingest.py).
+#: Failures caused by the file itself: its upload is unusable, so ingestion removes it (see apps/media/services/ingest.py).
 BAD_INPUT: tuple[type[MediaError], ...] = (EmptyFileError, NotAVideoError, CorruptVideoError, BlankVideoError)
-
-
-class ItemDeletedError(Exception):
-    """The item was deleted while it was being ingested: the run stops and drops what it wrote (not a failure)."""

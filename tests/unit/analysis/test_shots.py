@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from apps.media.services.cut_filters import correlation, is_fade_out
-from apps.media.services.shots import (
+from analysis.detectors.cut_filters import correlation, is_fade_out
+from analysis.shots import (
     Segment,
     Shot,
     cuts_to_shots,
@@ -142,7 +142,7 @@ def _moving_pictures(seed: int, n: int) -> list[np.ndarray]:
 
 def _flash_verdicts(frames: list[np.ndarray], proposals: dict[int, int], *, window: int = 10) -> list[int]:
     """Run FlashRejector like the scan does; ``proposals`` maps frame index -> cut frame reported then."""
-    from apps.media.services.cut_filters import FlashRejector
+    from analysis.detectors.cut_filters import FlashRejector
 
     rejector = FlashRejector(window=window, max_delay=15)
     confirmed = []
@@ -167,7 +167,7 @@ def test_flash_frames_are_rejected_real_cuts_kept():
 
 
 def test_flash_verdict_waits_for_the_window_but_not_past_the_end():
-    from apps.media.services.cut_filters import FlashRejector
+    from analysis.detectors.cut_filters import FlashRejector
 
     shot_a, shot_b = _moving_pictures(1, 30), _moving_pictures(2, 30)
     frames = shot_a[:20] + shot_b[20:]
@@ -187,7 +187,7 @@ def test_flash_verdict_waits_for_the_window_but_not_past_the_end():
 
 
 def test_flash_rejector_trusts_cuts_it_cannot_check():
-    from apps.media.services.cut_filters import FlashRejector
+    from analysis.detectors.cut_filters import FlashRejector
 
     rejector = FlashRejector(window=3, max_delay=2)
     frames = _moving_pictures(1, 12)
@@ -212,7 +212,7 @@ def test_fast_content_detector_scores_like_pyscenedetect():
     from scenedetect.common import FrameTimecode
     from scenedetect.detectors import ContentDetector
 
-    from apps.media.services.content_detector import FastContentDetector
+    from analysis.detectors.content import FastContentDetector
 
     ref, fast = ContentDetector(min_scene_len=2), FastContentDetector(min_scene_len=2)
     ref_cuts, fast_cuts = [], []
@@ -228,7 +228,7 @@ def test_fast_content_detector_keeps_edge_scoring_path():
     from scenedetect.common import FrameTimecode
     from scenedetect.detectors import ContentDetector
 
-    from apps.media.services.content_detector import FastContentDetector
+    from analysis.detectors.content import FastContentDetector
 
     weights = ContentDetector.Components(delta_edges=1.0)
     ref, fast = ContentDetector(weights=weights), FastContentDetector(weights=weights)
@@ -239,7 +239,7 @@ def test_fast_content_detector_keeps_edge_scoring_path():
 
 
 def test_isolated_spike_detector_reports_lone_spikes_only():
-    from apps.media.services.cut_filters import IsolatedSpikeDetector
+    from analysis.detectors.cut_filters import IsolatedSpikeDetector
 
     def run(scores):
         detector = IsolatedSpikeDetector()

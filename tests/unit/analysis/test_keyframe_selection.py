@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from apps.media.services.keyframes import (
+from analysis.keyframe_choice import (
     BucketPool,
     Candidate,
     FrameQuality,
@@ -155,7 +155,7 @@ def test_bucket_pool_split_starts_a_new_bucket():
 def _stream(duration: float, cuts: list[float], *, fps: float = 25.0, max_gap: float = 3.0,
             lag_frames: int = 15, black_until: float = 0.0):
     """Feed a synthetic stream like analyze_video does; cuts are reported ``lag_frames`` late."""
-    from apps.media.services.video_analysis import SegmentBuilder
+    from analysis.video_analysis import SegmentBuilder
 
     builder = SegmentBuilder(max_gap=max_gap, duration=duration)
     frame = np.full((6, 4), 128, np.uint8)  # a tiny I420 frame
@@ -178,7 +178,7 @@ def _stream(duration: float, cuts: list[float], *, fps: float = 25.0, max_gap: f
 
 
 def test_builder_matches_the_pure_split_and_gives_every_segment_a_keyframe():
-    from apps.media.services.shots import cuts_to_shots, split_into_segments
+    from analysis.shots import cuts_to_shots, split_into_segments
 
     cuts = [0.2, 4.0, 4.2, 11.0, 30.0, 30.6, 58.0, 59.9]
     builder, _ = _stream(60.0, cuts)
@@ -206,7 +206,7 @@ def test_builder_skips_wholly_black_segments_only():
 
 
 def test_builder_keeps_short_first_and_last_shots_like_the_pure_split():
-    from apps.media.services.shots import cuts_to_shots, split_into_segments
+    from analysis.shots import cuts_to_shots, split_into_segments
 
     builder, _ = _stream(10.0, [0.12, 0.32, 5.0, 9.72, 9.9])
     assert builder.cuts == [0.32, 5.0, 9.72]
@@ -216,7 +216,7 @@ def test_builder_keeps_short_first_and_last_shots_like_the_pure_split():
 
 def _long_shot(duration: float, *, fps: float, max_gap: float, cuts: list[float] = (), seed: int = 0):
     """A stream like the scan's: a candidate every second frame, random sharpness (a moving scene)."""
-    from apps.media.services.video_analysis import SegmentBuilder
+    from analysis.video_analysis import SegmentBuilder
 
     rng = np.random.default_rng(seed)
     builder = SegmentBuilder(max_gap=max_gap, duration=duration, frame_time=1 / fps)
@@ -239,7 +239,7 @@ def _long_shot(duration: float, *, fps: float, max_gap: float, cuts: list[float]
 def test_keyframes_of_a_shot_are_at_most_a_gap_apart(fps, max_gap):
     """The sharpest frame of each segment's middle half can be 1.5 gaps from the next one (2.9 s
     were seen with a 2 s gap); the choice must keep keyframes of a shot within one gap (+ a frame)."""
-    from apps.media.services.shots import cuts_to_shots
+    from analysis.shots import cuts_to_shots
 
     duration = 300.0
     builder = _long_shot(duration, fps=fps, max_gap=max_gap, cuts=[100.0, 107.3, 250.0])

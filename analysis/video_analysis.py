@@ -19,12 +19,13 @@ import numpy as np
 from PIL import Image
 from scenedetect.common import FrameTimecode
 
-from .content_detector import FastContentDetector
-from .cut_filters import FlashRejector, IsolatedSpikeDetector, is_fade_out
 from .decode import DecodeReport, FrameStream, StreamFormat, i420_planes, i420_to_rgb
+from .detectors import CutDetector
+from .detectors.content import FastContentDetector
+from .detectors.cut_filters import FlashRejector, IsolatedSpikeDetector, is_fade_out
 from .errors import CorruptVideoError, NotAVideoError
 from .fingerprints import FingerprintTrack
-from .keyframes import BucketPool, Candidate, FrameQuality, choose_keyframe, frame_quality
+from .keyframe_choice import BucketPool, Candidate, FrameQuality, choose_keyframe, frame_quality
 from .probe import ProbeResult, ProbeRun, check_file
 from .shots import (
     DEFAULT_MIN_EDGE_SHOT,
@@ -116,7 +117,7 @@ def _scan(stream: FrameStream, probe: ProbeResult, builder: SegmentBuilder, fing
           on_progress: Callable[[float], None] | None) -> None:
     """Feed every decoded frame to the detector and the builder (and a few a second to fingerprints)."""
     fmt = stream.format
-    detector = FastContentDetector(threshold=CONTENT_THRESHOLD, min_scene_len=MIN_SCENE_FRAMES)
+    detector: CutDetector = FastContentDetector(threshold=CONTENT_THRESHOLD, min_scene_len=MIN_SCENE_FRAMES)
     spikes = IsolatedSpikeDetector()
     fps = fmt.fps
     reported_late = max(detector.event_buffer_length, spikes.radius)
@@ -188,7 +189,7 @@ def full_range(gray: np.ndarray) -> np.ndarray:
 
 
 def _is_fade_out_at(cut_frame: int, index: int, recent_grays: deque[np.ndarray]) -> bool:
-    """Whether the cut reported at ``cut_frame`` is a fade-out step (see :mod:`.cut_filters`)."""
+    """Whether the cut reported at ``cut_frame`` is a fade-out step (see :mod:`.detectors.cut_filters`)."""
     back = index - cut_frame
     if not 0 <= back < len(recent_grays) - 1:
         return False  # frames no longer at hand: trust the detector
