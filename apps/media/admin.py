@@ -15,7 +15,7 @@ from .models import Collection, CollectionShare, IngestJob, Keyframe, Photo, Sce
 from .services import consistency
 from .services.deletion import delete_rows
 from .services.models_allowed import DEFAULT_NAME, allowed_models
-from .services.queue import enqueue_rebuild
+from .services.queue import send_rebuild
 from .services.register import FileGoneError, queue_again
 from .services.vectors import collection_index
 
@@ -79,9 +79,12 @@ class CollectionAdmin(DeleteInOneTransaction, admin.ModelAdmin):
 
     @admin.action(description="Rebuild index with the collection's model")
     def rebuild_index(self, request, queryset) -> None:
-        for collection in queryset:
-            enqueue_rebuild(collection.pk)
-        self.message_user(request, f"Rebuild queued for {queryset.count()} collection(s).", messages.SUCCESS)
+        unsent = [collection.name for collection in queryset if not send_rebuild(collection.pk)]
+        if unsent:
+            self.message_user(request, "The job queue is unavailable: no rebuild queued for "
+                              f"{', '.join(unsent)}; try again later.", messages.ERROR)
+        if sent := queryset.count() - len(unsent):
+            self.message_user(request, f"Rebuild queued for {sent} collection(s).", messages.SUCCESS)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.consistency_view)

@@ -17,7 +17,7 @@ from apps.search.throttles import UploadAnonThrottle, UploadUserThrottle
 from .access import Access, Actor, may, visible_collections
 from .api_errors import Conflict
 from .models import Collection, IngestJob, Photo, Video
-from .openapi_params import ITEM_FILTERS, JOB_FILTERS, upload_responses
+from .openapi_params import ITEM_FILTERS, JOB_FILTERS, rebuild_responses, upload_responses
 from .permissions import CollectionRights
 from .serializers import (
     CollectionSerializer,
@@ -34,7 +34,7 @@ from .serializers import (
 )
 from .services.collections import UnknownCollectionError, resolve_collection
 from .services.deletion import delete_rows
-from .services.queue import enqueue_rebuild, noting_send_failures
+from .services.queue import noting_send_failures, send_rebuild
 from .services.register import FileGoneError, queue_again, register_stream
 from .services.sharing import UnknownUserError, set_share, shares_of
 
@@ -59,6 +59,10 @@ def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
 
 #: The 503 message when a job was recorded but could not be sent to the workers.
 QUEUE_UNAVAILABLE = "the job queue is unavailable; the upload is kept and will be processed when it is back"
+
+#: The 503 message of a rebuild asked for while the broker is down (nothing records it: the client retries).
+REBUILD_UNAVAILABLE = ("the job queue is unavailable; the rebuild was not queued (the current index keeps answering): "
+                       "try again later")
 
 
 def queue_unavailable(data: dict) -> Response:
@@ -86,12 +90,14 @@ class CollectionViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance: Collection) -> None:
         delete_rows(instance)
 
-    @extend_schema(request=None, responses={202: RebuildQueuedSerializer})
+    @extend_schema(request=None, responses=rebuild_responses(RebuildQueuedSerializer))
     @action(detail=True, methods=["post"])
     def rebuild(self, request: Request, pk: str | None = None) -> Response:
         """Re-embed the whole collection with its configured model (e.g. after changing the model)."""
         collection = self.get_object()
-        enqueue_rebuild(collection.pk)
+        if not send_rebuild(collection.pk):
+            return Response({"error": REBUILD_UNAVAILABLE, "status": 503},
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"})
         return Response({"status": "queued", "collection": collection.pk}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=ShareSerializer, responses={200: SharesSerializer})

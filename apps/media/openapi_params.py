@@ -36,3 +36,10 @@ def upload_responses(serializer: type) -> dict:
         503: OpenApiResponse(ErrorSerializer, description="The job queue (Redis) is down: the upload is kept, queued, "
                                                           "and processed when it is back (`item` holds it)."),
     }
+
+
+def rebuild_responses(serializer: type) -> dict:
+    """202 when the rebuild was sent; 503 when the broker is down (nothing is recorded: the client retries)."""
+    return {202: serializer,
+            503: OpenApiResponse(ErrorSerializer, description="The job queue (Redis) is down: no rebuild was queued, "
+                                                              "the current index keeps answering; try again later.")}

@@ -136,6 +136,9 @@ def test_an_upload_while_redis_is_down_is_kept_and_processed_when_it_is_back(cli
     assert job.status == Status.QUEUED and job.heartbeat_at is None  # never sent
     search = client.post("/api/search/", {"collection": "outage", "text": "a cat"}, content_type="application/json")
     assert search.status_code == 200  # searching needs no Redis
+    rebuild = client.post(f"/api/collections/{video.collection_id}/rebuild/")
+    assert rebuild.status_code == 503 and rebuild["Content-Type"].startswith("application/json")
+    assert rebuild.json()["error"].startswith("the job queue is unavailable; the rebuild was not queued")
 
     own_redis.start()  # same port: the worker and its beat reconnect
     back = time.monotonic()

@@ -101,5 +101,15 @@ def photo_batches() -> Iterator[None]:
             transaction.on_commit(lambda: send_jobs(job_ids, photo=True))
 
 
-def enqueue_rebuild(collection_id: int) -> None:
-    transaction.on_commit(lambda: signature(REBUILD_INDEX).delay(collection_id))
+def send_rebuild(collection_id: int) -> bool:
+    """Send a rebuild of the collection's index now; False (logged) when the broker is down.
+
+    A rebuild has no row to keep it (unlike a job): the caller says "try again later" instead of
+    "queued", and the old index keeps answering meanwhile.
+    """
+    try:
+        signature(REBUILD_INDEX).delay(collection_id)
+    except BROKER_DOWN as exc:
+        log.warning("job queue unavailable (%s): rebuild of collection %s not sent", exc, collection_id)
+        return False
+    return True
