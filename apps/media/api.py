@@ -37,6 +37,7 @@ from .services.deletion import delete_rows
 from .services.queue import enqueue_rebuild, noting_send_failures
 from .services.register import FileGoneError, queue_again, register_stream
 from .services.sharing import UnknownUserError, set_share, shares_of
+from .services.vectors import index_summary
 
 
 def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
@@ -79,6 +80,9 @@ class CollectionViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet:
         return visible_collections(self.request.user)
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "index_summary": index_summary}
 
     def perform_create(self, serializer) -> None:
         serializer.save(owner=self.request.user)

@@ -26,7 +26,7 @@ from .serializers import (
     SearchResponseSerializer,
     response_to_dict,
 )
-from .service import SearchError, search
+from .service import SearchError, search_validated
 from .throttles import SearchAnonThrottle, SearchUserThrottle
 
 
@@ -45,8 +45,7 @@ def run_search(request: Request, data) -> Response:
     params = fields.validated_data
     collection = collection_or_404(params["collection"], request.user)
     try:
-        response = search(collection, params["query"], top_k=params["top_k"], media=params["media"],
-                          offset=params["offset"], group_by=params["group_by"], timeline=params["timeline"])
+        response = search_validated(collection, params)
     except SearchError as exc:
         raise ValidationError(str(exc)) from exc
     except IndexModelMismatchError as exc:

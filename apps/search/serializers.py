@@ -1,4 +1,9 @@
-"""Search request and result representations."""
+"""Search request and result representations.
+
+:class:`SearchRequestSerializer` is the one definition of a valid search request: the API validates its
+body with it, and so do the search page, the video page's strip and ``manage.py search``, each from the
+same request dict (see ``page.search_request`` and the command), showing its errors.
+"""
 from __future__ import annotations
 
 import json
@@ -28,7 +33,18 @@ from .query_spec import (
     build_query,
     check_weight,
 )
-from .service import GROUP_BY, MAX_DEPTH, MAX_TOP_K, ClipResult, PhotoResult, SearchResponse, VideoResult, VideoTimeline
+from .service import (
+    GROUP_BY,
+    MAX_DEPTH,
+    MAX_TOP_K,
+    ClipResult,
+    PhotoResult,
+    SearchError,
+    SearchResponse,
+    VideoResult,
+    VideoTimeline,
+    check_page,
+)
 
 ITEM_ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ITEM_ID}
 #: check_weight's rule: MIN_WEIGHT <= |weight| <= MAX_WEIGHT (a negative weight pushes results away).
@@ -139,13 +155,19 @@ class QueryTermsField(serializers.Field):
         return value
 
 
+#: The inputs of a request that say what to look for (a request without any has nothing to search).
+QUERY_INPUTS = ("text", "image", "like_keyframe", "like_photo", "query")
+#: A text over the limit is refused without being echoed (its message states the limit only).
+TEXT_ERRORS = {"max_length": "is over {max_length} characters"}
+
+
 @extend_schema_serializer(component_name="Search")
 class SearchRequestSerializer(serializers.Serializer):
     """A search request; every given input is one or more weighted terms, summed into one query."""
 
     collection = CollectionRefField(help_text="collection id or name")
     text = StrictCharField(
-        required=False, allow_blank=False, max_length=MAX_TEXT_CHARS,
+        required=False, allow_blank=False, max_length=MAX_TEXT_CHARS, error_messages=TEXT_ERRORS,
         help_text="what to look for, Russian or English. Syntax: 'red car -night' subtracts night; 'car:2 + road' "
                   "weights car twice as much as road; hyphenated words stay words. See README 'Richer queries'.",
     )
@@ -187,8 +209,10 @@ class SearchRequestSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         """Replace the query inputs with one checked ``QuerySpec`` under ``attrs["query"]``."""
-        if attrs.get("offset", 0) + attrs.get("top_k", 10) > MAX_DEPTH:
-            raise serializers.ValidationError({"offset": f"offset + top_k must be at most {MAX_DEPTH}"})
+        try:
+            check_page(attrs["top_k"], attrs["offset"])
+        except SearchError as exc:
+            raise serializers.ValidationError({"offset": str(exc)}) from exc
         try:
             attrs["query"] = build_query(
                 text=attrs.pop("text", None),
