@@ -199,17 +199,17 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "apps.media.pagination.PageNumbers",
+    "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.PageNumbers",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "apps.search.openapi.ApiAutoSchema",
-    "EXCEPTION_HANDLER": "apps.search.api_errors.json_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.openapi.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "apps.core.api_errors.json_exception_handler",
     "DEFAULT_PARSER_CLASSES": [
-        "apps.search.parsers.SafeJSONParser",
+        "apps.core.parsers.SafeJSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
 }
-# Rate limits (apps/search/throttles.py): "N/second|minute|hour|day" or "off". Anonymous clients are counted
+# Rate limits (apps/core/throttles.py): "N/second|minute|hour|day" or "off". Anonymous clients are counted
 # per IP address, signed-in users each on their own. Anonymous uploads are strict: the site is for its users.
 THROTTLE_RATES = {
     "search_anon": os.environ.get("VIDEOSEARCH_THROTTLE_SEARCH_ANON", "30/min"),
@@ -240,7 +240,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "ENUM_NAME_OVERRIDES": {"MediaStatusEnum": "apps.media.models.Status", "QueuedEnum": ["queued"]},
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.search.openapi.json_text_values"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.core.openapi.json_text_values"],
 }
 
 # Response headers. CSP: the strict policy of videosearch/security_headers.py unless VIDEOSEARCH_CSP replaces it

@@ -10,9 +10,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.search.openapi import error_responses
-from apps.search.parsers import SafeJSONParser
-from apps.search.throttles import UploadAnonThrottle, UploadUserThrottle
+from apps.core.openapi import error_responses
+from apps.core.parsers import SafeJSONParser
+from apps.core.throttles import UploadAnonThrottle, UploadUserThrottle
 
 from .access import Access, Actor, may, visible_collections
 from .api_errors import Conflict

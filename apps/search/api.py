@@ -11,13 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.openapi import NOT_BLANK, error_responses
+from apps.core.parsers import SafeJSONParser
+from apps.core.throttles import SearchAnonThrottle, SearchUserThrottle
 from apps.media.api import collection_or_404
 
 from .embedders.base import ModelUnavailableError
 from .images import ImageLoadError
 from .index import IndexModelMismatchError
-from .openapi import NOT_BLANK, error_responses
-from .parsers import SafeJSONParser
 from .query_spec import MAX_TEXT_CHARS, QueryError
 from .serializers import (
     ITEM_ID_SCHEMA,
@@ -27,7 +28,6 @@ from .serializers import (
     response_to_dict,
 )
 from .service import SearchError, search_validated
-from .throttles import SearchAnonThrottle, SearchUserThrottle
 
 
 class ServiceUnavailable(APIException):

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from apps.core.api_errors import first_message
 from apps.media.models import Video
 
-from .api_errors import _first_message
 from .embedders.base import ModelUnavailableError
 from .heat_strip import HeatStrip, heat_strip
 from .index import IndexModelMismatchError
@@ -78,7 +78,7 @@ def validated(request: dict) -> dict:
     """``SearchRequestSerializer``'s validated data, or QueryError with its first error as one sentence."""
     fields = SearchRequestSerializer(data=request)
     if not fields.is_valid():
-        raise QueryError(_first_message(fields.errors))
+        raise QueryError(first_message(fields.errors))
     return fields.validated_data
 
 

@@ -14,9 +14,9 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from PIL import Image
 from rest_framework import serializers
 
+from apps.core.api_errors import first_message
 from apps.media.serializers import CollectionRefField, StrictCharField, media_url
 
-from .api_errors import _first_message
 from .images import ImageLoadError, open_image
 from .query_spec import (
     MAX_ITEM_ID,
@@ -148,7 +148,7 @@ class QueryTermsField(serializers.Field):
             try:
                 terms.append(term.to_internal_value(item))
             except serializers.ValidationError as exc:
-                raise serializers.ValidationError(f"term {position}: {_first_message(exc.detail)}") from exc
+                raise serializers.ValidationError(f"term {position}: {first_message(exc.detail)}") from exc
         return tuple(terms)
 
     def to_representation(self, value: object) -> object:
