@@ -28,7 +28,7 @@ def _resolve(spec: str, tmp: Path) -> str:
     """``random:ARCH`` -> a seeded random checkpoint spec; anything else unchanged."""
     if not spec.startswith("random:"):
         return spec
-    from apps.search.embedders.testing import random_checkpoint
+    from tests.support.random_models import random_checkpoint
 
     arch = spec.split(":", 1)[1]
     return f"open_clip:{arch}@{random_checkpoint(arch, tmp / f'{arch}-random.pt', seed=0)}"

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.search.embedders.config import data_dir, model_settings
+
 from .database import database_settings
 from .model_list import parse_embedders
 from .secret_key import load_or_create_secret_key
@@ -82,7 +84,7 @@ TEMPLATES = [
 ]
 
 # Storage shared by the web server and every worker: database, media files and index files.
-DATA_DIR = Path(os.environ.get("VIDEOSEARCH_DATA_DIR", BASE_DIR / "var")).resolve()
+DATA_DIR = data_dir(os.environ)  # $VIDEOSEARCH_DATA_DIR, else BASE_DIR / "var"
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 # No secret in the repository: the environment's, else one generated for this installation (DATA_DIR/secret_key).
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or load_or_create_secret_key(DATA_DIR)
@@ -165,18 +167,22 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Models and search.
-EMBEDDER = os.environ.get("VIDEOSEARCH_EMBEDDER", "open_clip:xlm-roberta-base-ViT-B-32/laion5b_s13b_b90k")
+# EMBEDDER (VIDEOSEARCH_EMBEDDER, default: the multilingual open_clip model), MODEL_DIR (VIDEOSEARCH_MODEL_DIR,
+# default DATA_DIR/models), TORCH_DEVICE (VIDEOSEARCH_DEVICE, cpu), EMBED_BATCH_SIZE (VIDEOSEARCH_EMBED_BATCH, 32):
+# read by apps/search/embedders/config.py, which also serves them to plain scripts that run without Django.
+_models = model_settings(os.environ, DATA_DIR)
+EMBEDDER = _models.EMBEDDER
 # The models a collection may use, by name: "default" (EMBEDDER), "testmodel", plus VIDEOSEARCH_EMBEDDERS
 # ("name=spec,name=spec" or a JSON object). Clients pick a name; only this list can hold a spec (or a server path).
 EMBEDDERS: dict[str, str] = parse_embedders(os.environ.get("VIDEOSEARCH_EMBEDDERS", ""), EMBEDDER)
-MODEL_DIR = Path(os.environ.get("VIDEOSEARCH_MODEL_DIR", DATA_DIR / "models"))
-TORCH_DEVICE = os.environ.get("VIDEOSEARCH_DEVICE", "cpu")
+MODEL_DIR = _models.MODEL_DIR
+TORCH_DEVICE = _models.TORCH_DEVICE
 TORCH_THREADS = int(os.environ.get("VIDEOSEARCH_TORCH_THREADS", "0"))  # 0: torch's default
 INDEX_BACKEND = os.environ.get("VIDEOSEARCH_INDEX_BACKEND", "flat")
 # Collection indexes each process keeps loaded between requests (least recently used let go first).
 OPEN_INDEXES = int(os.environ.get("VIDEOSEARCH_OPEN_INDEXES", "8"))
 MAX_KEYFRAME_GAP_S = env_float("VIDEOSEARCH_MAX_KEYFRAME_GAP", 2.0)
-EMBED_BATCH_SIZE = int(os.environ.get("VIDEOSEARCH_EMBED_BATCH", "32"))
+EMBED_BATCH_SIZE = _models.EMBED_BATCH_SIZE
 # Photos added together (a folder import, a multi-file upload) go to the workers this many per task:
 # one batched embedding and one index write per task instead of one per photo.
 PHOTO_TASK_BATCH = int(os.environ.get("VIDEOSEARCH_PHOTO_TASK_BATCH", "32"))
@@ -193,17 +199,17 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "apps.media.pagination.PageNumbers",
+    "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.PageNumbers",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "apps.search.openapi.ApiAutoSchema",
-    "EXCEPTION_HANDLER": "apps.search.api_errors.json_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.openapi.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "apps.core.api_errors.json_exception_handler",
     "DEFAULT_PARSER_CLASSES": [
-        "apps.search.parsers.SafeJSONParser",
+        "apps.core.parsers.SafeJSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
 }
-# Rate limits (apps/search/throttles.py): "N/second|minute|hour|day" or "off". Anonymous clients are counted
+# Rate limits (apps/core/throttles.py): "N/second|minute|hour|day" or "off". Anonymous clients are counted
 # per IP address, signed-in users each on their own. Anonymous uploads are strict: the site is for its users.
 THROTTLE_RATES = {
     "search_anon": os.environ.get("VIDEOSEARCH_THROTTLE_SEARCH_ANON", "30/min"),
@@ -234,7 +240,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "ENUM_NAME_OVERRIDES": {"MediaStatusEnum": "apps.media.models.Status", "QueuedEnum": ["queued"]},
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.search.openapi.json_text_values"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.core.openapi.json_text_values"],
 }
 
 # Response headers. CSP: the strict policy of videosearch/security_headers.py unless VIDEOSEARCH_CSP replaces it

@@ -28,8 +28,8 @@ urlpatterns = [
     path("", include("apps.search.urls")),
 ]
 
-# JSON under /api/, HTML pages elsewhere (apps/search/api_errors.py).
-handler400 = "apps.search.api_errors.json_or_html_400"
-handler403 = "apps.search.api_errors.json_or_html_403"
-handler404 = "apps.search.api_errors.json_or_html_404"
-handler500 = "apps.search.api_errors.json_or_html_500"
+# JSON under /api/, HTML pages elsewhere (apps/core/api_errors.py).
+handler400 = "apps.core.api_errors.json_or_html_400"
+handler403 = "apps.core.api_errors.json_or_html_403"
+handler404 = "apps.core.api_errors.json_or_html_404"
+handler500 = "apps.core.api_errors.json_or_html_500"

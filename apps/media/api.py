@@ -10,9 +10,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.search.openapi import error_responses
-from apps.search.parsers import SafeJSONParser
-from apps.search.throttles import UploadAnonThrottle, UploadUserThrottle
+from apps.core.openapi import error_responses
+from apps.core.parsers import SafeJSONParser
+from apps.core.throttles import UploadAnonThrottle, UploadUserThrottle
 
 from .access import Access, Actor, may, visible_collections
 from .api_errors import Conflict
@@ -37,6 +37,7 @@ from .services.deletion import delete_rows
 from .services.queue import noting_send_failures, send_rebuild
 from .services.register import FileGoneError, queue_again, register_stream
 from .services.sharing import UnknownUserError, set_share, shares_of
+from .services.vectors import index_summary
 
 
 def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
@@ -83,6 +84,9 @@ class CollectionViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet:
         return visible_collections(self.request.user)
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "index_summary": index_summary}
 
     def perform_create(self, serializer) -> None:
         serializer.save(owner=self.request.user)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
-from apps.search.openapi import ErrorSerializer, error_responses
+from apps.core.openapi import ErrorSerializer, error_responses
 
 from .models import Status
 

@@ -17,7 +17,7 @@ class CollectionRights(BasePermission):
     an account, and on an object the right the view names in ``write_rights`` (default WRITE)."""
 
     message = "you may not change this collection"
-    anonymous_reads = True  # the OpenAPI schema marks reads as needing no credentials (apps/search/openapi.py)
+    anonymous_reads = True  # the OpenAPI schema marks reads as needing no credentials (apps/core/openapi.py)
 
     def has_permission(self, request: Request, view) -> bool:
         return request.method in SAFE_METHODS or bool(request.user and request.user.is_authenticated)

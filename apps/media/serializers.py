@@ -119,10 +119,9 @@ class CollectionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(IndexInfoSerializer)
     def get_index(self, obj: Collection) -> dict:
-        from .services.vectors import collection_index
-
-        info = collection_index(obj).info()
-        return {"model_id": info.model_id, "dim": info.dim, "vectors": info.count, "backend": info.backend}
+        """The view passes the service that reads the index (``context["index_summary"]``): a serializer
+        represents what it is given and opens no index itself."""
+        return self.context["index_summary"](obj)
 
 
 class ShareSerializer(serializers.Serializer):

@@ -6,5 +6,4 @@ urlpatterns = [
     path("collections/", views.collection_list, name="collection-list"),
     path("collections/<int:pk>/", views.collection_detail, name="collection-detail"),
     path("collections/<int:pk>/sharing/", views.collection_sharing, name="collection-sharing"),
-    path("videos/<int:pk>/", views.video_detail, name="video-detail"),
 ]

@@ -1,4 +1,7 @@
-"""Collection pages: list and create collections, upload media, watch ingestion state; a video's own page."""
+"""Collection pages: list and create collections, upload media, watch ingestion state.
+
+A video's own page shows the strip of the search it was reached from: the search app serves it.
+"""
 from __future__ import annotations
 
 from django.contrib import messages
@@ -9,12 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from apps.search.page import video_page_strip
-
 from .access import Access, access_to, may, visible_collections
 from .forms import CollectionForm, UploadForm
-from .models import Video
-from .services.filmstrip import filmstrip
 from .services.queue import photo_batches
 from .services.register import register_stream
 from .services.sharing import UnknownUserError, set_share, shares_of
@@ -91,24 +90,3 @@ def collection_sharing(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(exc))
     return redirect("collection-detail", pk=collection.pk)
 
-
-def _seconds(value: str | None) -> float:
-    try:
-        return max(float(value or 0), 0.0)
-    except ValueError:
-        return 0.0
-
-
-def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One video: player, metadata, its shots; arriving from a search (its parameters in the link), the query's strip."""
-    video = get_object_or_404(
-        Video.objects.select_related("collection").filter(collection__in=visible_collections(request.user)), pk=pk)
-    indexed = video.indexed_at is not None  # a re-ingest keeps the indexed version searchable
-    context = {
-        "video": video,
-        "filmstrip": filmstrip(video),
-        "start": _seconds(request.GET.get("t")),
-        "search": video_page_strip(video, request.GET) if indexed else None,
-        "keyframe_count": video.keyframes.count(),
-    }
-    return render(request, "media/video_detail.html", context)

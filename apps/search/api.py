@@ -11,13 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.openapi import NOT_BLANK, error_responses
+from apps.core.parsers import SafeJSONParser
+from apps.core.throttles import SearchAnonThrottle, SearchUserThrottle
 from apps.media.api import collection_or_404
 
 from .embedders.base import ModelUnavailableError
 from .images import ImageLoadError
 from .index import IndexModelMismatchError
-from .openapi import NOT_BLANK, error_responses
-from .parsers import SafeJSONParser
 from .query_spec import MAX_TEXT_CHARS, QueryError
 from .serializers import (
     ITEM_ID_SCHEMA,
@@ -26,8 +27,7 @@ from .serializers import (
     SearchResponseSerializer,
     response_to_dict,
 )
-from .service import SearchError, search
-from .throttles import SearchAnonThrottle, SearchUserThrottle
+from .service import SearchError, search_validated
 
 
 class ServiceUnavailable(APIException):
@@ -45,8 +45,7 @@ def run_search(request: Request, data) -> Response:
     params = fields.validated_data
     collection = collection_or_404(params["collection"], request.user)
     try:
-        response = search(collection, params["query"], top_k=params["top_k"], media=params["media"],
-                          offset=params["offset"], group_by=params["group_by"], timeline=params["timeline"])
+        response = search_validated(collection, params)
     except SearchError as exc:
         raise ValidationError(str(exc)) from exc
     except IndexModelMismatchError as exc:

@@ -1,7 +1,8 @@
 """What the search page and the video page add to a search answer: view, paging, strips and links.
 
-Kept out of the views so they stay thin: parsing the page's own parameters (view, page size,
-offset) within the service's limits, the links that repeat the same query on another page or on a
+Kept out of the views so they stay thin: turning the page's parameters into the API's search request
+(:func:`search_request`, validated by the API's ``SearchRequestSerializer``), with the view, page size and
+offset kept within the service's limits, the links that repeat the same query on another page or on a
 video's page, and a heat strip for each video result.
 """
 from __future__ import annotations
@@ -10,13 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from apps.core.api_errors import first_message
 from apps.media.models import Video
 
 from .embedders.base import ModelUnavailableError
 from .heat_strip import HeatStrip, heat_strip
 from .index import IndexModelMismatchError
-from .query_spec import QueryError, build_query
-from .serializers import timeline_to_dict
+from .query_spec import MAX_ITEM_ID, QueryError
+from .serializers import QUERY_INPUTS, SearchRequestSerializer, timeline_to_dict
 from .service import GROUP_BY, MAX_DEPTH, MAX_TOP_K, SearchError, video_timeline
 
 #: Results per page when the request does not say.
@@ -25,6 +27,11 @@ DEFAULT_PAGE_SIZE = 12
 
 def _int(value: str | None, default: int) -> int:
     return int(value) if value and value.isdigit() else default
+
+
+def _id(value: str | None) -> int | None:
+    """An id from the page's parameters; anything else (even "³", a digit to isdigit()) is none."""
+    return int(value) if value and value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ITEM_ID else None
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,38 @@ class PageParams:
         top_k = min(max(_int(params.get("top_k"), DEFAULT_PAGE_SIZE), 1), MAX_TOP_K)
         offset = min(_int(params.get("offset"), 0), MAX_DEPTH - top_k)
         return cls(group_by=group_by, top_k=top_k, offset=offset)
+
+
+def search_request(params: Mapping[str, str], collection_id: int, *, image: object = None) -> dict:
+    """The API's search request (``SearchRequestSerializer``'s input) for the page's parameters.
+
+    The box ``q`` is ``text``; "more like this" ids that are no whole numbers are left out (a stale or
+    edited link searches without them); the view, page size and offset are those of :class:`PageParams`.
+    Holds none of QUERY_INPUTS when nothing was asked for (the page then shows its empty form).
+    """
+    page = PageParams.from_params(params)
+    request: dict = {"collection": str(collection_id), "top_k": page.top_k, "offset": page.offset,
+                     "group_by": page.group_by, "timeline": True}
+    if params.get("q", "").strip():
+        request["text"] = params["q"]
+    for key in ("like_keyframe", "like_photo"):
+        if (value := _id(params.get(key))) is not None:
+            request[key] = value
+    if image is not None:
+        request["image"] = image
+    return request
+
+
+def asks_something(request: Mapping) -> bool:
+    return any(key in request for key in QUERY_INPUTS)
+
+
+def validated(request: dict) -> dict:
+    """``SearchRequestSerializer``'s validated data, or QueryError with its first error as one sentence."""
+    fields = SearchRequestSerializer(data=request)
+    if not fields.is_valid():
+        raise QueryError(first_message(fields.errors))
+    return fields.validated_data
 
 
 def query_of(params: Mapping[str, str]) -> dict[str, str]:
@@ -115,12 +154,8 @@ def video_page_strip(video: Video, params: Mapping[str, str]) -> VideoPageStrip 
         query.get("q", "")) if part)
     search_query = urlencode({"collection": video.collection_id, **query})
     try:
-        timeline = video_timeline(
-            video,
-            build_query(text=query.get("q"), like_keyframe=_int(query.get("like_keyframe"), 0) or None,
-                        like_photo=_int(query.get("like_photo"), 0) or None),
-            top_k=PageParams.from_params(params).top_k,
-        )
+        request = validated(search_request(params, video.collection_id))
+        timeline = video_timeline(video, request["query"], top_k=request["top_k"])
     except (QueryError, SearchError, IndexModelMismatchError, ModelUnavailableError) as exc:
         return VideoPageStrip(None, label, search_query, str(exc))
     return VideoPageStrip(heat_strip(timeline_to_dict(timeline)), label, search_query)

@@ -1,4 +1,9 @@
-"""Search request and result representations."""
+"""Search request and result representations.
+
+:class:`SearchRequestSerializer` is the one definition of a valid search request: the API validates its
+body with it, and so do the search page, the video page's strip and ``manage.py search``, each from the
+same request dict (see ``page.search_request`` and the command), showing its errors.
+"""
 from __future__ import annotations
 
 import json
@@ -9,9 +14,9 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from PIL import Image
 from rest_framework import serializers
 
+from apps.core.api_errors import first_message
 from apps.media.serializers import CollectionRefField, StrictCharField, media_url
 
-from .api_errors import _first_message
 from .images import ImageLoadError, open_image
 from .query_spec import (
     MAX_ITEM_ID,
@@ -28,7 +33,18 @@ from .query_spec import (
     build_query,
     check_weight,
 )
-from .service import GROUP_BY, MAX_DEPTH, MAX_TOP_K, ClipResult, PhotoResult, SearchResponse, VideoResult, VideoTimeline
+from .service import (
+    GROUP_BY,
+    MAX_DEPTH,
+    MAX_TOP_K,
+    ClipResult,
+    PhotoResult,
+    SearchError,
+    SearchResponse,
+    VideoResult,
+    VideoTimeline,
+    check_page,
+)
 
 ITEM_ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ITEM_ID}
 #: check_weight's rule: MIN_WEIGHT <= |weight| <= MAX_WEIGHT (a negative weight pushes results away).
@@ -132,11 +148,17 @@ class QueryTermsField(serializers.Field):
             try:
                 terms.append(term.to_internal_value(item))
             except serializers.ValidationError as exc:
-                raise serializers.ValidationError(f"term {position}: {_first_message(exc.detail)}") from exc
+                raise serializers.ValidationError(f"term {position}: {first_message(exc.detail)}") from exc
         return tuple(terms)
 
     def to_representation(self, value: object) -> object:
         return value
+
+
+#: The inputs of a request that say what to look for (a request without any has nothing to search).
+QUERY_INPUTS = ("text", "image", "like_keyframe", "like_photo", "query")
+#: A text over the limit is refused without being echoed (its message states the limit only).
+TEXT_ERRORS = {"max_length": "is over {max_length} characters"}
 
 
 @extend_schema_serializer(component_name="Search")
@@ -145,7 +167,7 @@ class SearchRequestSerializer(serializers.Serializer):
 
     collection = CollectionRefField(help_text="collection id or name")
     text = StrictCharField(
-        required=False, allow_blank=False, max_length=MAX_TEXT_CHARS,
+        required=False, allow_blank=False, max_length=MAX_TEXT_CHARS, error_messages=TEXT_ERRORS,
         help_text="what to look for, Russian or English. Syntax: 'red car -night' subtracts night; 'car:2 + road' "
                   "weights car twice as much as road; hyphenated words stay words. See README 'Richer queries'.",
     )
@@ -187,8 +209,10 @@ class SearchRequestSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         """Replace the query inputs with one checked ``QuerySpec`` under ``attrs["query"]``."""
-        if attrs.get("offset", 0) + attrs.get("top_k", 10) > MAX_DEPTH:
-            raise serializers.ValidationError({"offset": f"offset + top_k must be at most {MAX_DEPTH}"})
+        try:
+            check_page(attrs["top_k"], attrs["offset"])
+        except SearchError as exc:
+            raise serializers.ValidationError({"offset": str(exc)}) from exc
         try:
             attrs["query"] = build_query(
                 text=attrs.pop("text", None),

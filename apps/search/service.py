@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -34,7 +36,8 @@ from .video_segments import video_vectors
 #: How many raw hits feed the clip grouping per requested result.
 CANDIDATES_PER_RESULT = 20
 MIN_CANDIDATES = 200
-#: Largest page, and how deep paging may reach (offset + page size).
+#: Largest page, and how deep paging may reach (offset + page size): the limits of every entry point (the API's
+#: serializer states them, the page keeps its links within them, search() checks them for any other caller).
 MAX_TOP_K = 200
 MAX_DEPTH = 1000
 #: Videos of the best clips whose frame fingerprints an example image is compared with.
@@ -131,10 +134,7 @@ def search(
     of the same query and page size come from one ranking and never repeat or skip a result.
     """
     started = time.perf_counter()
-    if not 1 <= top_k <= MAX_TOP_K:
-        raise SearchError(f"top_k must be between 1 and {MAX_TOP_K}")
-    if not 0 <= offset <= MAX_DEPTH - top_k:
-        raise SearchError(f"offset must be between 0 and {MAX_DEPTH} - top_k")
+    check_page(top_k, offset)
     if group_by not in GROUP_BY:
         raise SearchError(f"group_by must be one of: {', '.join(GROUP_BY)}")
     embedder = get_embedder(collection.embedder_spec)
@@ -156,6 +156,21 @@ def search(
         response.timelines = _timelines(index, embedder.model_id, vector[0], _videos_of(response.results), ranked)
     response.took_ms = (time.perf_counter() - started) * 1000
     return response
+
+
+def search_validated(collection: Collection, request: Mapping[str, Any]) -> SearchResponse:
+    """:func:`search` for a request checked by ``SearchRequestSerializer`` (its ``validated_data``): the API,
+    the search page and ``manage.py search`` each build one and search it here."""
+    return search(collection, request["query"], top_k=request["top_k"], media=request["media"],
+                  offset=request["offset"], group_by=request["group_by"], timeline=request["timeline"])
+
+
+def check_page(top_k: int, offset: int = 0) -> None:
+    """SearchError unless 1 <= top_k <= MAX_TOP_K and offset + top_k <= MAX_DEPTH (offset >= 0)."""
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise SearchError(f"top_k must be between 1 and {MAX_TOP_K}")
+    if not 0 <= offset <= MAX_DEPTH - top_k:
+        raise SearchError(f"offset + top_k must be at most {MAX_DEPTH}")
 
 
 def _calibrate(response: SearchResponse, embedder, query: QuerySpec, entries: list) -> None:
@@ -187,8 +202,7 @@ def video_timeline(video: Video, query: QuerySpec, *, top_k: int = 10) -> VideoT
     """
     if any(isinstance(term, ImageTerm) for term in query.terms):
         raise SearchError("a query with an uploaded image cannot be repeated on the video page")
-    if not 1 <= top_k <= MAX_TOP_K:
-        raise SearchError(f"top_k must be between 1 and {MAX_TOP_K}")
+    check_page(top_k)
     collection = video.collection
     embedder = get_embedder(collection.embedder_spec)
     index = collection_index(collection)

@@ -1,28 +1,24 @@
-"""The search page: pick a collection, type a query and/or drop an image, watch the matching moments.
+"""The search page: pick a collection, type a query and/or drop an image, watch the matching moments;
+and a video's page, which shows the strip of the search it was reached from.
 
 The box takes the same syntax as the API's ``text`` (``red car -night``, ``car:2 + road``); an image
 dropped while the box holds text is searched for together with it.
 """
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 
 from apps.media.access import visible_collections
+from apps.media.models import Video
+from apps.media.services.filmstrip import filmstrip
 
 from .embedders.base import ModelUnavailableError
-from .images import ImageLoadError, open_image
 from .index import IndexModelMismatchError
-from .page import PageParams, page_context
-from .query_spec import MAX_TEXT_CHARS, QueryError, build_query
+from .page import PageParams, asks_something, page_context, search_request, validated, video_page_strip
+from .query_spec import MAX_TEXT_CHARS, QueryError
 from .serializers import response_to_dict
-from .service import SearchError, search
-
-
-def _int_or_none(value: str | None) -> int | None:
-    """An id from the page's parameters; anything else (even "³", a digit to isdigit()) is none."""
-    return int(value) if value and value.isascii() and value.isdigit() and int(value) < 2**63 else None
+from .service import SearchError, search_validated
 
 
 def search_page(request: HttpRequest) -> HttpResponse:
@@ -34,16 +30,36 @@ def search_page(request: HttpRequest) -> HttpResponse:
     context: dict = {"collections": collections, "selected": selected, "text": text[:MAX_TEXT_CHARS], "result": None,
                      "max_text_chars": MAX_TEXT_CHARS}
     page = context["page"] = PageParams.from_params(params)
-    like_keyframe, like_photo = _int_or_none(params.get("like_keyframe")), _int_or_none(params.get("like_photo"))
     image_file = request.FILES.get("image")
-    if selected is None or not (text.strip() or image_file or like_keyframe or like_photo):
+    asked = search_request(params, selected.pk, image=image_file) if selected is not None else {}
+    if not asks_something(asked):
         return render(request, "search/search.html", context)
     try:
-        image = open_image(image_file, max_pixels=settings.MAX_IMAGE_PIXELS) if image_file else None
-        query = build_query(text=text, image=image, like_keyframe=like_keyframe, like_photo=like_photo)
-        response = search(selected, query, top_k=page.top_k, offset=page.offset, group_by=page.group_by, timeline=True)
+        response = search_validated(selected, validated(asked))
         context["result"] = response_to_dict(response, request)
         context.update(page_context(context["result"], page, params, selected.pk, linkable=image_file is None))
-    except (QueryError, SearchError, ImageLoadError, IndexModelMismatchError, ModelUnavailableError) as exc:
+    except (QueryError, SearchError, IndexModelMismatchError, ModelUnavailableError) as exc:
         context["error"] = str(exc)
     return render(request, "search/search.html", context, status=400 if context.get("error") else 200)
+
+
+def _seconds(value: str | None) -> float:
+    try:
+        return max(float(value or 0), 0.0)
+    except ValueError:
+        return 0.0
+
+
+def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One video: player, metadata, its shots; arriving from a search (its parameters in the link), the query's strip."""
+    video = get_object_or_404(
+        Video.objects.select_related("collection").filter(collection__in=visible_collections(request.user)), pk=pk)
+    indexed = video.indexed_at is not None  # a re-ingest keeps the indexed version searchable
+    context = {
+        "video": video,
+        "filmstrip": filmstrip(video),
+        "start": _seconds(request.GET.get("t")),
+        "search": video_page_strip(video, request.GET) if indexed else None,
+        "keyframe_count": video.keyframes.count(),
+    }
+    return render(request, "media/video_detail.html", context)

@@ -22,8 +22,8 @@ from apps.search.embedders import ModelUnavailableError, get_embedder
 from apps.search.embedders.base import Embedder
 from apps.search.embedders.hub import hub_reachable, reset_probe
 from apps.search.embedders.registry import clear_cache, list_known_models
-from apps.search.embedders.testing import TINY_ARCH, random_checkpoint, register_tiny_config, tiny_checkpoint
 from apps.search.query import embed_image_query, embed_text_query
+from tests.support.random_models import TINY_ARCH, random_checkpoint, register_tiny_config, tiny_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 MEDIA = REPO.parent / "shared" / "media" / "photos"
@@ -173,7 +173,7 @@ def test_backends_work_without_django(tmp_path: Path) -> None:
     script = f"""
 import sys, json
 from apps.search.embedders.registry import get_embedder, default_options
-from apps.search.embedders.testing import register_tiny_config
+from tests.support.random_models import register_tiny_config
 register_tiny_config()
 e = get_embedder({tiny_checkpoint(tmp_path / 't.pt')!r})
 v = e.encode_texts(['x'])
@@ -289,7 +289,7 @@ def test_default_multilingual_model_from_local_folder(tmp_path: Path, settings) 
     from open_clip.tokenizer import HFTokenizer
     from open_clip.transform import PreprocessCfg, image_transform_v2
 
-    from apps.search.embedders.testing import hf_text_checkpoint, tiny_hf_text_folder
+    from tests.support.random_models import hf_text_checkpoint, tiny_hf_text_folder
 
     arch, tag = "xlm-roberta-base-ViT-B-32", "laion5b_s13b_b90k"
     folder = tmp_path / "models" / "open_clip" / arch / tag

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image
 
-from apps.search.embedders.testing import tiny_checkpoint
+from tests.support.random_models import tiny_checkpoint
 
 PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "photos"
 

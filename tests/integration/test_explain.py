@@ -9,9 +9,9 @@ from PIL import Image
 
 from apps.search.embedders import get_embedder
 from apps.search.embedders.common import l2_normalize
-from apps.search.embedders.testing import tiny_checkpoint
 from apps.search.explain import explain_match, explain_png, occlusion_map
 from apps.search.query import embed_image_query
+from tests.support.random_models import tiny_checkpoint
 
 PHOTO = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "photos" / "skimage" / "astronaut.png"
 

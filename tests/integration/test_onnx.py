@@ -13,7 +13,7 @@ from PIL import Image
 from apps.search.embedders import ModelUnavailableError, get_embedder
 from apps.search.embedders.onnx_backend import OnnxEmbedder
 from apps.search.embedders.pil_preprocess import PreprocessParams, preprocess_image
-from apps.search.embedders.testing import tiny_checkpoint
+from tests.support.random_models import tiny_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 PHOTOS = REPO.parent / "shared" / "media" / "photos"
@@ -125,8 +125,8 @@ def test_hf_text_tower_export_keeps_model_in_eval_and_agrees(tmp_path: Path) -> 
     Regression: the exporter restores the wrapper's (training) mode recursively; the served torch model
     must stay in eval mode, or dropout makes its embeddings random.
     """
-    from apps.search.embedders.testing import random_checkpoint, register_tiny_hf_config, tiny_hf_text_folder
     from apps.search.onnx_export import export_onnx
+    from tests.support.random_models import random_checkpoint, register_tiny_hf_config, tiny_hf_text_folder
 
     hf = tiny_hf_text_folder(tmp_path / "hf")
     arch = register_tiny_hf_config(hf)

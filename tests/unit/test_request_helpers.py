@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from apps.core.api_errors import first_message
 from apps.media.management.commands.ingest import find_media
 from apps.media.services.storage import safe_name
-from apps.search.api_errors import _first_message
 from apps.search.prompts import detect_language, expand_query
 from apps.search.temporal import temporal_iou
 
@@ -34,9 +34,9 @@ def test_temporal_iou():
 
 
 def test_first_error_message_is_readable():
-    assert _first_message({"collection": ["unknown collection 'x'"]}) == "collection: unknown collection 'x'"
-    assert _first_message({"non_field_errors": ["give exactly one"]}) == "give exactly one"
-    assert _first_message({"detail": "Not found."}) == "Not found."
+    assert first_message({"collection": ["unknown collection 'x'"]}) == "collection: unknown collection 'x'"
+    assert first_message({"non_field_errors": ["give exactly one"]}) == "give exactly one"
+    assert first_message({"detail": "Not found."}) == "Not found."
 
 
 def test_find_media_walks_folders_and_skips_other_files(tmp_path: Path):

@@ -12,6 +12,10 @@ and its final write; timing that with sleeps is flaky on a loaded machine.
 - In this process: ``with listening(name, callback):`` calls ``callback()`` at that point.
 
 Unset (production), a point costs a dictionary lookup and an environment lookup.
+
+These variables are read from ``os.environ`` on purpose, not through Django settings like the rest of the
+configuration: they are a test hook, set by a test for the one process it starts, and read at the point
+itself, so a test may also change them in its own process; they configure nothing of the product.
 """
 from __future__ import annotations
 

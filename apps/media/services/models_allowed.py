@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from apps.search.embedders.base import ModelUnavailableError
+from apps.core.errors import ModelUnavailableError
 
 DEFAULT_NAME = "default"
 

@@ -105,3 +105,9 @@ def ensure_index_model(collection: Collection, index: CollectionIndex, model_id:
             f"`python manage.py rebuild_index --collection \"{collection.name}\"`, or POST "
             f"/api/collections/{collection.pk}/rebuild/)"
         )
+
+
+def index_summary(collection: Collection) -> dict:
+    """What the API shows of a collection's index: the model that built it, its vector size and count, its backend."""
+    info = collection_index(collection).info()
+    return {"model_id": info.model_id, "dim": info.dim, "vectors": info.count, "backend": info.backend}

@@ -11,9 +11,9 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from PIL import Image
 
+from apps.core.errors import ModelUnavailableError
 
-class ModelUnavailableError(RuntimeError):
-    """Weights or tokenizer files are missing (typically offline); the message says what to fetch and where."""
+__all__ = ["Embedder", "ModelUnavailableError"]
 
 
 @runtime_checkable

@@ -1,4 +1,4 @@
-"""Small helpers shared by every backend: normalisation, batching, content hashes, model folder.
+"""Small helpers shared by every backend: normalisation, batching, content hashes.
 
 Kept free of torch and Django so the ONNX backend can use them in a torch-free request path.
 """
@@ -7,15 +7,13 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
 T = TypeVar("T")
 
-#: Used when neither Django settings nor VIDEOSEARCH_MODEL_DIR say where weights live.
-DEFAULT_MODEL_DIR = Path("var/models")
+#: A backend's batch size when its constructor is not given one (the product passes settings.EMBED_BATCH_SIZE).
 DEFAULT_BATCH_SIZE = 32
 
 
@@ -46,11 +44,6 @@ def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
-
-
-def env_model_dir() -> Path:
-    """Model folder without Django: $VIDEOSEARCH_MODEL_DIR, else ``var/models``."""
-    return Path(os.environ.get("VIDEOSEARCH_MODEL_DIR", DEFAULT_MODEL_DIR))
 
 
 def empty_embeddings(dim: int) -> np.ndarray:

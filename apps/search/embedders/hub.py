@@ -4,6 +4,11 @@
 without network). A service that starts offline should instead go straight to the local folders and
 say what to download, so we probe the endpoint once per process (2 s TCP connect) and, when it is
 unreachable or ``HF_HUB_OFFLINE`` is set, only look in the local Hugging Face cache.
+
+The variables read here (``HF_HUB_OFFLINE``, ``TRANSFORMERS_OFFLINE``, ``HF_ENDPOINT``, ``HTTPS_PROXY``) are not
+videosearch settings: they belong to huggingface_hub and the HTTP client, which read them from the environment
+themselves. The probe reads them from the same place, at the same moment, so that it always agrees with the
+download it stands in for (a copy frozen into Django settings could disagree with what huggingface_hub does).
 """
 from __future__ import annotations
 

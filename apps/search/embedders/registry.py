@@ -1,7 +1,9 @@
 """One place that maps an embedder spec string to a constructed, cached embedder.
 
 Like open_clip's factory: the rest of the product asks ``get_embedder(spec)`` and never imports a
-backend. Specs:
+backend. The kinds of spec are data, :data:`EMBEDDERS`: a spec prefix (or a whole spec) -> its
+:class:`Registration` (how to build one, the spec forms it accepts, the models it knows of). Backends
+are imported by the builders, only when a model of theirs is built. Specs:
 
 - ``open_clip:ARCH/PRETRAINED``    e.g. ``open_clip:ViT-B-32/openai``
 - ``open_clip:ARCH@/abs/path.pt``  a local checkpoint for an open_clip architecture
@@ -10,77 +12,41 @@ backend. Specs:
 - ``testmodel``                    the bundled test model (open_clip backend)
 - ``onnx:testmodel``               the test model exported to ONNX (exported on first use)
 
-Only ``default_spec`` / ``default_options`` touch Django settings, lazily, so every backend works in
-plain Python when a spec is given.
+The model folder, device and batch size come from ``django.conf.settings`` (see ``config.py``, which
+also serves them in a process without Django), so every backend works in plain Python when a spec is given.
 """
 from __future__ import annotations
 
-import os
-import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import config
 from .base import Embedder, ModelUnavailableError
-from .common import DEFAULT_BATCH_SIZE, env_model_dir
-
-SPEC_FORMS = (
-    "open_clip:ARCH/PRETRAINED (e.g. open_clip:ViT-B-32/openai)",
-    "open_clip:ARCH@/abs/path/checkpoint.pt",
-    "ruclip:NAME (e.g. ruclip:ruclip-vit-base-patch32-384)",
-    "onnx:/path/to/export_dir",
-    "testmodel",
-    "onnx:testmodel",
-)
-
-KNOWN_MODELS: dict[str, str] = {
-    "open_clip:xlm-roberta-base-ViT-B-32/laion5b_s13b_b90k": "multilingual (ru+en) ViT-B/32, LAION-5B; the default",
-    "open_clip:ViT-B-32/openai": "OpenAI CLIP ViT-B/32, English only",
-    "ruclip:ruclip-vit-base-patch32-384": "ai-forever ruCLIP ViT-B/32 384px, Russian only",
-    "ruclip:ruclip-vit-base-patch16-384": "ai-forever ruCLIP ViT-B/16 384px, Russian only",
-    "testmodel": "tiny bundled test model (tests, demos)",
-    "onnx:testmodel": "the test model through onnxruntime",
-    "onnx:/path/to/export_dir": "any open_clip model exported by `manage.py export_onnx`",
-}
-
-_cache: dict[tuple[str, str, str, int], Embedder] = {}
-_cache_lock = threading.Lock()
-_spec_locks: dict[tuple[str, str, str, int], threading.Lock] = {}
 
 
-def _django_settings():
-    """Django settings when configured, else None (backends must work without Django).
+@dataclass(frozen=True)
+class Options:
+    """What every builder may use besides the spec (from settings)."""
 
-    Django is not even imported unless the process already uses it or names a settings module.
-    """
-    if "django" not in sys.modules and not os.environ.get("DJANGO_SETTINGS_MODULE"):
-        return None
-    try:
-        from django.conf import settings
-
-        if settings.configured:
-            return settings
-    except ImportError:
-        pass
-    return None
+    model_dir: Path
+    device: str
+    batch_size: int
 
 
-def default_spec() -> str:
-    """settings.EMBEDDER, or $VIDEOSEARCH_EMBEDDER, or the product default."""
-    s = _django_settings()
-    if s is not None and getattr(s, "EMBEDDER", None):
-        return s.EMBEDDER
-    return os.environ.get("VIDEOSEARCH_EMBEDDER", "open_clip:xlm-roberta-base-ViT-B-32/laion5b_s13b_b90k")
+#: A builder turns the rest of a spec (after its prefix; "" for a whole-spec entry) into a zero-argument
+#: constructor, raising ValueError for a rest of the wrong form: parsing fails before anything is loaded.
+Builder = Callable[[str, Options], Callable[[], Embedder]]
 
 
-def default_options() -> tuple[Path, str, int]:
-    """(model dir, torch device, batch size) from Django settings, else from the environment."""
-    s = _django_settings()
-    if s is not None:
-        return (Path(getattr(s, "MODEL_DIR", env_model_dir())), getattr(s, "TORCH_DEVICE", "cpu"),
-                int(getattr(s, "EMBED_BATCH_SIZE", DEFAULT_BATCH_SIZE)))
-    return (env_model_dir(), os.environ.get("VIDEOSEARCH_DEVICE", "cpu"),
-            int(os.environ.get("VIDEOSEARCH_EMBED_BATCH", DEFAULT_BATCH_SIZE)))
+@dataclass(frozen=True)
+class Registration:
+    build: Builder
+    #: The spec forms it accepts, as shown in the error for an unknown spec.
+    forms: tuple[str, ...]
+    #: Specs of models it knows of -> one-line description (``manage.py list_models --known``).
+    known: Mapping[str, str] = field(default_factory=dict)
 
 
 class UnknownEmbedderError(ValueError, ModelUnavailableError):
@@ -91,46 +57,141 @@ class UnknownEmbedderError(ValueError, ModelUnavailableError):
     """
 
 
+# -- builders: each imports its backend when the model is built ------------------------------------------
+def _open_clip(rest: str, o: Options) -> Callable[[], Embedder]:
+    if "@" in rest:
+        arch, _, path = rest.partition("@")
+        if not arch or not path:
+            raise ValueError(rest)
+
+        def from_checkpoint() -> Embedder:
+            from .openclip_backend import OpenClipEmbedder
+
+            return OpenClipEmbedder.from_checkpoint(arch, path, device=o.device, batch_size=o.batch_size)
+
+        return from_checkpoint
+    arch, _, tag = rest.partition("/")
+    if not arch or not tag:
+        raise ValueError(rest)
+
+    def from_pretrained() -> Embedder:
+        from .openclip_backend import OpenClipEmbedder
+
+        return OpenClipEmbedder.from_pretrained(arch, tag, model_dir=o.model_dir, device=o.device,
+                                                batch_size=o.batch_size)
+
+    return from_pretrained
+
+
+def _ruclip(rest: str, o: Options) -> Callable[[], Embedder]:
+    def from_name() -> Embedder:
+        from .ruclip_backend import RuClipEmbedder
+
+        return RuClipEmbedder.from_name(rest, model_dir=o.model_dir, device=o.device, batch_size=o.batch_size)
+
+    return from_name
+
+
+def _onnx(rest: str, o: Options) -> Callable[[], Embedder]:
+    def from_folder() -> Embedder:
+        from .onnx_backend import OnnxEmbedder
+
+        return OnnxEmbedder(rest, batch_size=o.batch_size)
+
+    return from_folder
+
+
+def _testmodel(rest: str, o: Options) -> Callable[[], Embedder]:
+    def load() -> Embedder:
+        from apps.search.testmodel import load_testmodel
+
+        return load_testmodel(device=o.device, batch_size=o.batch_size)
+
+    return load
+
+
+def _onnx_testmodel(rest: str, o: Options) -> Callable[[], Embedder]:
+    def load() -> Embedder:
+        from apps.search.testmodel import load_onnx_testmodel
+
+        return load_onnx_testmodel(model_dir=o.model_dir, batch_size=o.batch_size)
+
+    return load
+
+
+#: Spec prefix ("kind:") or whole spec -> its registration. A whole spec is matched first ("onnx:testmodel"
+#: before "onnx:"); the order is the order of the forms in the unknown-spec error and of the known models.
+EMBEDDERS: dict[str, Registration] = {
+    "open_clip:": Registration(
+        _open_clip,
+        forms=("open_clip:ARCH/PRETRAINED (e.g. open_clip:ViT-B-32/openai)", "open_clip:ARCH@/abs/path/checkpoint.pt"),
+        known={
+            config.DEFAULT_EMBEDDER: "multilingual (ru+en) ViT-B/32, LAION-5B",
+            "open_clip:ViT-B-32/openai": "OpenAI CLIP ViT-B/32, English only",
+        }),
+    "ruclip:": Registration(
+        _ruclip,
+        forms=("ruclip:NAME (e.g. ruclip:ruclip-vit-base-patch32-384)",),
+        known={
+            "ruclip:ruclip-vit-base-patch32-384": "ai-forever ruCLIP ViT-B/32 384px, Russian only",
+            "ruclip:ruclip-vit-base-patch16-384": "ai-forever ruCLIP ViT-B/16 384px, Russian only",
+        }),
+    "onnx:": Registration(
+        _onnx,
+        forms=("onnx:/path/to/export_dir",),
+        known={"onnx:/path/to/export_dir": "any open_clip model exported by `manage.py export_onnx`"}),
+    "testmodel": Registration(
+        _testmodel, forms=("testmodel",), known={"testmodel": "tiny bundled test model (tests, demos)"}),
+    "onnx:testmodel": Registration(
+        _onnx_testmodel, forms=("onnx:testmodel",), known={"onnx:testmodel": "the test model through onnxruntime"}),
+}
+
+SPEC_FORMS: tuple[str, ...] = tuple(form for entry in EMBEDDERS.values() for form in entry.forms)
+
+
+def list_known_models() -> dict[str, str]:
+    """Spec -> one-line description, for docs and the CLI."""
+    return {spec: about for entry in EMBEDDERS.values() for spec, about in entry.known.items()}
+
+
+def default_spec() -> str:
+    """settings.EMBEDDER."""
+    return config.current().EMBEDDER
+
+
+def default_options() -> tuple[Path, str, int]:
+    """(model dir, torch device, batch size) from settings."""
+    s = config.current()
+    return Path(s.MODEL_DIR), s.TORCH_DEVICE, int(s.EMBED_BATCH_SIZE)
+
+
 def _unknown(spec: str) -> UnknownEmbedderError:
     return UnknownEmbedderError(f"unknown embedder spec {spec!r}; valid forms: " + "; ".join(SPEC_FORMS))
 
 
+def _builder(spec: str, options: Options) -> Callable[[], Embedder]:
+    """Parse a spec into a zero-argument constructor (parsing errors surface before any loading)."""
+    if spec in EMBEDDERS and not spec.endswith(":"):
+        entry, rest = EMBEDDERS[spec], ""
+    else:
+        kind, sep, rest = spec.partition(":")
+        entry = EMBEDDERS.get(kind + sep)
+        if entry is None or not rest:
+            raise _unknown(spec)
+    try:
+        return entry.build(rest, options)
+    except ValueError:
+        raise _unknown(spec) from None
+
+
 def check_spec(spec: str) -> None:
     """UnknownEmbedderError when ``spec`` is not of a valid form; nothing is loaded (a collection's form checks it)."""
-    _builder(spec.strip(), *default_options())
+    _builder(spec.strip(), Options(*default_options()))
 
 
-def _builder(spec: str, model_dir: Path, device: str, batch_size: int) -> Callable[[], Embedder]:
-    """Parse a spec into a zero-argument constructor (parsing errors surface before any loading)."""
-    if spec == "testmodel":
-        return lambda: build_testmodel(device=device, batch_size=batch_size)
-    if spec == "onnx:testmodel":
-        return lambda: build_onnx_testmodel(model_dir=model_dir, batch_size=batch_size)
-    kind, sep, rest = spec.partition(":")
-    if not sep or not rest:
-        raise _unknown(spec)
-    if kind == "open_clip":
-        from .openclip_backend import OpenClipEmbedder
-
-        if "@" in rest:
-            arch, _, path = rest.partition("@")
-            if not arch or not path:
-                raise _unknown(spec)
-            return lambda: OpenClipEmbedder.from_checkpoint(arch, path, device=device, batch_size=batch_size)
-        arch, _, tag = rest.partition("/")
-        if not arch or not tag:
-            raise _unknown(spec)
-        return lambda: OpenClipEmbedder.from_pretrained(arch, tag, model_dir=model_dir, device=device,
-                                                        batch_size=batch_size)
-    if kind == "ruclip":
-        from .ruclip_backend import RuClipEmbedder
-
-        return lambda: RuClipEmbedder.from_name(rest, model_dir=model_dir, device=device, batch_size=batch_size)
-    if kind == "onnx":
-        from .onnx_backend import OnnxEmbedder
-
-        return lambda: OnnxEmbedder(rest, batch_size=batch_size)
-    raise _unknown(spec)
+_cache: dict[tuple[str, str, str, int], Embedder] = {}
+_cache_lock = threading.Lock()
+_spec_locks: dict[tuple[str, str, str, int], threading.Lock] = {}
 
 
 def get_embedder(spec: str | None = None) -> Embedder:
@@ -146,7 +207,7 @@ def get_embedder(spec: str | None = None) -> Embedder:
         if key in _cache:
             return _cache[key]
         spec_lock = _spec_locks.setdefault(key, threading.Lock())
-    build = _builder(spec, model_dir, device, batch_size)
+    build = _builder(spec, Options(model_dir, device, batch_size))
     with spec_lock:  # one load per spec; other specs load concurrently
         with _cache_lock:
             if key in _cache:
@@ -166,63 +227,3 @@ def clear_cache() -> None:
     """Drop cached embedders (tests, reloading after weights were added)."""
     with _cache_lock:
         _cache.clear()
-
-
-def list_known_models() -> dict[str, str]:
-    """Spec -> one-line description, for docs and the CLI."""
-    return dict(KNOWN_MODELS)
-
-
-# -- the bundled test model ----------------------------------------------------------------------------
-def build_testmodel(*, device: str = "cpu", batch_size: int = DEFAULT_BATCH_SIZE) -> Embedder:
-    """The test model through the open_clip backend; model id ``testmodel:<sha256[:12]>``."""
-    from .common import file_sha256
-    from .openclip_backend import OpenClipEmbedder
-
-    try:
-        from apps.search.testmodel import (
-            TESTMODEL_CHECKPOINT,
-            TESTMODEL_NAME,
-            register_testmodel_config,
-        )
-    except ImportError as exc:
-        raise ModelUnavailableError(f"the bundled test model package is not available: {exc}") from exc
-    checkpoint = Path(TESTMODEL_CHECKPOINT)
-    if not checkpoint.is_file():
-        raise ModelUnavailableError(f"test model checkpoint {checkpoint} is missing")
-    register_testmodel_config()
-    return OpenClipEmbedder.from_checkpoint(
-        TESTMODEL_NAME, checkpoint, device=device, batch_size=batch_size,
-        model_id=f"testmodel:{file_sha256(checkpoint)[:12]}",
-    )
-
-
-_export_lock = threading.Lock()
-
-
-def build_onnx_testmodel(*, model_dir: Path, batch_size: int = DEFAULT_BATCH_SIZE) -> Embedder:
-    """The test model through onnxruntime, exported into ``<model_dir>/onnx/testmodel`` on first use.
-
-    Re-exported when the checkpoint changed (the export's model id no longer matches).
-    """
-    import json
-
-    from .common import file_sha256
-    from .onnx_backend import OnnxEmbedder
-
-    out = Path(model_dir) / "onnx" / "testmodel"
-    try:
-        from apps.search.testmodel import TESTMODEL_CHECKPOINT
-    except ImportError as exc:
-        raise ModelUnavailableError(f"the bundled test model package is not available: {exc}") from exc
-    if not Path(TESTMODEL_CHECKPOINT).is_file():
-        raise ModelUnavailableError(f"test model checkpoint {TESTMODEL_CHECKPOINT} is missing")
-    wanted = f"testmodel:{file_sha256(TESTMODEL_CHECKPOINT)[:12]}"
-    with _export_lock:
-        meta = out / "meta.json"
-        current = json.loads(meta.read_text()).get("model_id") if meta.is_file() else None
-        if current != wanted:  # only then is the torch model loaded
-            from apps.search.onnx_export import export_onnx
-
-            export_onnx(build_testmodel(device="cpu", batch_size=batch_size), out)
-    return OnnxEmbedder(out, batch_size=batch_size)

@@ -13,7 +13,7 @@ from PIL import Image
 from apps.search.embedders.base import Embedder
 from apps.search.testmodel.scenes import SceneSpec, caption_en, caption_ru, distinct_specs, render
 
-#: Seed of the held-out scenes; training draws from other seed sequences (see train.py).
+#: Seed of the held-out scenes; training draws from other seed sequences (see tools/train_testmodel.py).
 HELDOUT_SEED = 917_000_001
 EVAL_SIZES: tuple[tuple[int, int], ...] = ((128, 128), (224, 224), (320, 180), (256, 192), (96, 96))
 KS = (1, 5, 10)

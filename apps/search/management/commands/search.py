@@ -1,24 +1,26 @@
 """manage.py search --collection NAME [--text "..."] [--image FILE [--image-weight W]] [--top K] [--offset N]
 [--group-by video] [--json].
 
-Text and image may be given together: both are terms of one query (see apps/search/query_spec.py).
+Text and image may be given together: both are terms of one query (see apps/search/query_spec.py). The options
+become the API's search request, checked by its SearchRequestSerializer (the same rules and messages as the API).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
-from django.conf import settings
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.media.management.cli_actor import actor_for, add_user_argument
 from apps.media.services.collections import UnknownCollectionError, resolve_collection
 from apps.search.embedders.base import ModelUnavailableError
-from apps.search.images import ImageLoadError, open_image
 from apps.search.index import IndexModelMismatchError
-from apps.search.query_spec import QueryError, build_query
+from apps.search.page import validated
+from apps.search.query_spec import QueryError
 from apps.search.serializers import response_to_dict
-from apps.search.service import GROUP_BY, SearchError, search
+from apps.search.service import GROUP_BY, SearchError, search_validated
 
 
 class Command(BaseCommand):
@@ -39,16 +41,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, collection: str, text: str | None, image: Path | None, image_weight: float | None,
                top: int, **options) -> None:
+        request: dict = {"collection": collection, "top_k": top, "offset": options["offset"],
+                         "group_by": options["group_by"], "timeline": options["timeline"]}
+        request.update((key, value) for key, value in (("text", text), ("image_weight", image_weight)) if value is not None)
         try:
-            target = resolve_collection(collection, actor_for(options["user"]))
-            picture = open_image(image, max_pixels=settings.MAX_IMAGE_PIXELS) if image else None
-            query = build_query(text=text, image=picture, image_weight=image_weight)
-            response = search(target, query, top_k=top, offset=options["offset"], group_by=options["group_by"],
-                              timeline=options["timeline"])
+            with open(image, "rb") if image else contextlib.nullcontext() as picture:
+                if picture is not None:
+                    request["image"] = File(picture, name=Path(image).name)
+                params = validated(request)
+            target = resolve_collection(params["collection"], actor_for(options["user"]))
+            response = search_validated(target, params)
         except FileNotFoundError as exc:
             raise CommandError(f"no such image file: {exc.filename}") from exc
-        except (UnknownCollectionError, QueryError, SearchError, ImageLoadError, IndexModelMismatchError,
-                ModelUnavailableError) as exc:
+        except (UnknownCollectionError, QueryError, SearchError, IndexModelMismatchError, ModelUnavailableError) as exc:
             raise CommandError(str(exc)) from exc
         data = response_to_dict(response, None)
         if options["json"]:

@@ -1,6 +1,6 @@
 """Train the bundled test model on generated scenes, on CPU, deterministically.
 
-    python -m apps.search.testmodel.train --out apps/search/testmodel/testmodel.pt
+    python -m tools.train_testmodel --out apps/search/testmodel/testmodel.pt
 
 Training is bounded by a step count (not wall-clock) so the same seed gives the same weights. Each image
 is paired with an English and a Russian caption (sometimes wrapped in the query-path prompt templates).

@@ -4,7 +4,7 @@ Anonymous clients share a bucket per IP address, signed-in users have one each, 
 neither uses up nor escapes the anonymous limit. Rates come from settings.THROTTLE_RATES (env
 VIDEOSEARCH_THROTTLE_*), read on every request: DRF's own THROTTLE_RATES are bound once at import,
 which neither a test's ``settings`` fixture nor a reconfigured process would reach. Over the limit,
-DRF answers 429 with Retry-After (JSON through apps/search/api_errors.py).
+DRF answers 429 with Retry-After (JSON through apps/core/api_errors.py).
 """
 from __future__ import annotations
 

@@ -17,14 +17,14 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 
-def _first_message(detail: Any) -> str:
+def first_message(detail: Any) -> str:
     if isinstance(detail, dict):
         for key, value in detail.items():
-            message = _first_message(value)
+            message = first_message(value)
             return message if key in ("detail", "non_field_errors") else f"{key}: {message}"
         return "invalid request"
     if isinstance(detail, list):
-        return _first_message(detail[0]) if detail else "invalid request"
+        return first_message(detail[0]) if detail else "invalid request"
     return str(detail)
 
 
@@ -32,7 +32,7 @@ def json_exception_handler(exc: Exception, context: dict) -> Response | None:
     response = exception_handler(exc, context)
     if response is None:
         return None
-    response.data = {"error": _first_message(response.data), "status": response.status_code, "details": response.data}
+    response.data = {"error": first_message(response.data), "status": response.status_code, "details": response.data}
     return response
 
 

@@ -58,7 +58,7 @@ class ErrorDetailsField(serializers.JSONField):
 
 
 class ErrorSerializer(serializers.Serializer):
-    """Every API error (apps/search/api_errors.py): one readable sentence, the status, and DRF's details."""
+    """Every API error (apps/core/api_errors.py): one readable sentence, the status, and DRF's details."""
 
     error = serializers.CharField(help_text="one readable sentence saying what is wrong")
     status = serializers.IntegerField(help_text="the HTTP status code, repeated")

@@ -1,0 +1,1 @@
+"""HTTP/API plumbing shared by media and search; imports neither."""

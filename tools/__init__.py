@@ -1,0 +1,1 @@
+"""Developer tools outside the product: training the bundled test model (TRAINING.md)."""
