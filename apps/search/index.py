@@ -49,6 +49,7 @@ from typing import BinaryIO, TypeVar
 
 import numpy as np
 
+from apps.media.services import checkpoints
 from apps.search import index_log
 from apps.search.index_backends import BACKENDS, VectorBackend, get_backend
 from apps.search.index_log import LogRecord
@@ -210,6 +211,7 @@ def _atomic_write(path: Path, chunks: Iterable[bytes]) -> os.stat_result:
             f.flush()
             os.fsync(f.fileno())
             st = os.fstat(f.fileno())
+        checkpoints.reached("index.before_replace")
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -380,9 +382,31 @@ class CollectionIndex:
         fd = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            self._remove_dead_files()
             yield
         finally:
             os.close(fd)  # closing releases the flock
+
+    def _remove_dead_files(self) -> None:
+        """Delete what a writer killed mid-write left (call with the writer lock held): its temp files, and
+        the logs of snapshots it had replaced before it could delete them.
+
+        Every writer holds the lock, so under it no temp file is in use and the only log anyone reads is the
+        current snapshot's. A reader still on an older snapshot finds its log gone and starts again, as after
+        any compaction. Without a readable snapshot the logs are left alone (loading will say what is wrong).
+        """
+        live = self.generation_dir()
+        dead = [path for folder in {self.directory, live} for path in folder.glob(".*.tmp")]
+        try:
+            with open(live / INDEX_FILE, "rb") as f:
+                current_log = self.log_path(_read_header(f)["write_id"], live).name
+        except (OSError, ValueError, KeyError, struct.error):
+            current_log = None
+        if current_log is not None:
+            dead += [path for path in live.glob("log-*.bin") if path.name != current_log]
+        for path in dead:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
     def _write(self, state: _State, generation: Path) -> None:
         """Write ``state`` as a new snapshot (with a new, empty log) of ``generation`` and drop its old logs."""

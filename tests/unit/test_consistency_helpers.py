@@ -47,6 +47,20 @@ def test_leftovers_are_temp_files_and_logs_of_replaced_snapshots_never_the_live_
     assert idx.ids().tolist() == [1, 2]  # reading them changed nothing
 
 
+
+def test_the_next_writer_removes_what_a_killed_write_left(tmp_path: Path) -> None:
+    idx = CollectionIndex(tmp_path / "c")
+    idx.add(MODEL, [1], unit(1))
+    idx.add(MODEL, [2], unit(1))
+    live = sorted(p.name for p in idx.directory.iterdir())
+    (idx.directory / ".index.bin.x1y2.tmp").write_bytes(b"half")  # killed before its rename
+    (idx.directory / ".meta.json.a1b2.tmp").write_bytes(b"half")
+    (idx.directory / "log-0000dead.bin").write_bytes(b"old")  # killed before it deleted the replaced log
+    idx.remove([2])  # a write: under the writer lock, nothing of a killed writer is in use
+    assert idx.leftovers() == []
+    assert sorted(p.name for p in idx.directory.iterdir()) == live
+    assert CollectionIndex(tmp_path / "c").ids().tolist() == [1]
+
 def test_lock_probing_creates_nothing_and_sees_a_holder(tmp_path: Path) -> None:
     path = tmp_path / "locks" / "video-1.lock"
     assert not locks.is_held(path) and not path.exists()

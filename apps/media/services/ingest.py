@@ -29,7 +29,7 @@ from analysis.shots import Shot
 from analysis.video_analysis import analyze_video
 from apps.search.embedders.base import ModelUnavailableError
 from apps.search.embedders.registry import get_embedder
-from apps.search.ids import keyframe_vector_id
+from apps.search.ids import keyframe_vector_id, keyframe_vector_ids
 from apps.search.images import ImageLoadError, open_image
 from apps.search.index import CollectionIndex, IndexModelMismatchError
 
@@ -37,7 +37,7 @@ from ..models import IngestJob, Keyframe, Photo, Scene, Status, Video
 from . import checkpoints, heartbeat, locks, storage, thumbnails, vectors
 from .cleanup import ItemLeftovers
 from .deletion import ItemDeletedError
-from .keyframe_store import KeyframeStaging, SavedImages
+from .keyframe_store import KeyframeStaging, SavedImages, forget_pending_vectors, pending_vectors
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +206,7 @@ def failure_reason(exc: Exception, what: str) -> str:
 def ingest_video(run: JobRun, video: Video) -> None:
     path = storage.absolute(video.file.name)
     run.stage(Status.PROBING)
+    checkpoints.reached("ingest.probing")
     embedder = get_embedder(video.collection.embedder_spec)
     index = vectors.collection_index(video.collection)
     vectors.ensure_index_model(video.collection, index, embedder.model_id)  # fail before the costly decode
@@ -216,10 +217,16 @@ def ingest_video(run: JobRun, video: Video) -> None:
         )
         run.stage(Status.DETECTING)
 
+    drop_uncommitted_vectors(video)  # before the staging folder (which may hold their note) is cleared
     staging = KeyframeStaging(storage.thumbnail_dir(video.collection_id, "video", video.pk))
+
+    def keep(keyframe) -> None:
+        staging.add(keyframe)
+        checkpoints.reached("ingest.keyframe_saved")
+
     try:
         analysis = analyze_video(path, max_gap=settings.MAX_KEYFRAME_GAP_S, on_progress=run.progress,
-                                 on_probe=record_probe, on_keyframe=staging.add)
+                                 on_probe=record_probe, on_keyframe=keep)
         if not staging.keyframes:
             raise BlankVideoError("no usable frame found: the video is entirely black or blank")
         staging.save_fingerprints(analysis.fingerprints)
@@ -264,10 +271,12 @@ def replace_keyframes(video: Video, shots: list[Shot], staging: KeyframeStaging,
                 )
                 for kf in staging.keyframes
             )
+            staging.note_vectors([kf.pk for kf in keyframes])  # a kill from here on leaves vectors without rows
             added = [keyframe_vector_id(kf.pk) for kf in keyframes]
             with vectors.item_write(video.collection_id):
                 index.add(model_id, added, embeddings)
             staging.commit()
+            checkpoints.reached("ingest.before_commit")
     except BaseException:
         if added:  # the rows were rolled back: their vectors must not stay behind
             try:
@@ -275,8 +284,36 @@ def replace_keyframes(video: Video, shots: list[Shot], staging: KeyframeStaging,
             except Exception:  # noqa: BLE001 - the original error is the one to report
                 log.exception("could not remove the vectors of a rolled-back ingest of video %s", video.pk)
         raise
+    staging.committed()
     vectors.drop_vectors(video.collection_id, old_ids - set(added))
     return keyframes
+
+
+def drop_uncommitted_vectors(video: Video) -> int:
+    """Drop the vectors that a final write of ``video`` killed before its commit added without rows; returns
+    how many were in the index. Call holding the item's lock (no final write of it runs).
+
+    The write noted its keyframe ids first (keyframe_store.PENDING_VECTORS); those that have no row now are
+    dropped. Checked inside a transaction, under the collection's write lock, in the order a final write
+    takes them: on SQLite, which may give a rolled-back id to another video's keyframe, a final write
+    of that video is then either committed (its rows exist) or not yet begun (it adds them again itself).
+    """
+    folder = storage.thumbnail_dir(video.collection_id, "video", video.pk)
+    noted = sorted(pending_vectors(folder))
+    dropped = 0
+    if noted:
+        with transaction.atomic(), vectors.item_write(video.collection_id):
+            rows: set[int] = set()
+            for start in range(0, len(noted), 500):  # within any database's limit of query parameters
+                rows.update(Keyframe.objects.filter(pk__in=noted[start:start + 500]).values_list("pk", flat=True))
+            gone = np.array([pk for pk in noted if pk not in rows], dtype=np.int64)
+            if gone.size:
+                dropped = vectors.index_of(video.collection_id).remove(keyframe_vector_ids(gone))
+        if dropped:
+            log.warning("video %s: dropped %s vector(s) of a final write that was killed before its commit",
+                        video.pk, dropped)
+    forget_pending_vectors(folder)
+    return dropped
 
 
 @dataclass
@@ -338,6 +375,7 @@ def _embed_photo_batch(batch: list[_PreparedPhoto]) -> dict[str, str]:
         index = vectors.collection_index(collection)
         vectors.ensure_index_model(collection, index, embedder.model_id)
         embeddings = embedder.encode_images([item.image for item in batch])
+        checkpoints.reached("ingest.photo_batch_embedded")
         kept = vectors.add_photo_vectors(collection.pk, index, embedder.model_id,
                                          [item.run.item.pk for item in batch], embeddings)
     except Exception as exc:  # noqa: BLE001 - every photo of the batch gets the reason (their files stay)

@@ -27,6 +27,12 @@ from analysis.video_analysis import Keyframe
 
 from . import storage, thumbnails
 
+#: The keyframe ids whose vectors a final write adds, noted in the staging folder before the index write
+#: (then in the thumbnail folder, which the staging folder becomes, until the rows commit). A run killed in
+#: between leaves vectors whose rows were rolled back; the next run of the video drops them
+#: (ingest.drop_uncommitted_vectors) and the note goes.
+PENDING_VECTORS = ".pending-vectors"
+
 
 @dataclass(frozen=True)
 class StagedKeyframe:
@@ -78,6 +84,39 @@ class KeyframeStaging:
 
     def discard(self) -> None:
         storage.remove_tree(self.staging_dir)
+
+    def note_vectors(self, keyframe_ids: list[int]) -> None:
+        """Note the keyframe ids a final write is about to index (:data:`PENDING_VECTORS`), whole or not at all."""
+        folder = storage.absolute(self.staging_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"{PENDING_VECTORS}.tmp"
+        with open(tmp, "w") as f:
+            f.write(" ".join(str(pk) for pk in keyframe_ids))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, folder / PENDING_VECTORS)
+
+    def committed(self) -> None:
+        """The final write committed: its keyframes have rows, so the note goes."""
+        forget_pending_vectors(self.final_dir)
+
+
+def pending_vectors(final_dir: str) -> set[int]:
+    """The keyframe ids noted by final writes of the item in ``final_dir`` that did not finish (see
+    :data:`PENDING_VECTORS`): in its staging folder, or in its thumbnail folder after the swap."""
+    ids: set[int] = set()
+    for folder in (final_dir + storage.STAGING_SUFFIX, final_dir):
+        try:
+            text = (storage.absolute(folder) / PENDING_VECTORS).read_text()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        ids.update(int(word) for word in text.split() if word.isdigit())
+    return ids
+
+
+def forget_pending_vectors(final_dir: str) -> None:
+    for folder in (final_dir + storage.STAGING_SUFFIX, final_dir):
+        (storage.absolute(folder) / PENDING_VECTORS).unlink(missing_ok=True)
 
 
 def load_fingerprints(collection_id: int, video_id: int) -> tuple[np.ndarray, np.ndarray] | None:

@@ -79,22 +79,24 @@ def _restore_file(item: Video | Photo, upload: storage.StoredUpload, original_na
     return Registered(item, True, job)
 
 
-def queue_again(item: Video | Photo) -> IngestJob:
+def queue_again(item: Video | Photo, send: bool = True) -> IngestJob:
     """Queue an item again from its stored file; FileGoneError when there is none to ingest any more."""
     if not storage.is_stored(item.file.name):
         raise FileGoneError(
             f"'{item.original_name}' has no stored file any more (it was removed when its ingestion failed"
             f"{': ' + item.error if item.error else ''}); upload the file again"
         )
-    return create_job(item)
+    return create_job(item, send)
 
 
-def create_job(item: Video | Photo) -> IngestJob:
-    """Create a queued job for an item and send it to the workers once the transaction commits."""
+def create_job(item: Video | Photo, send: bool = True) -> IngestJob:
+    """Create a queued job for an item and send it to the workers once the transaction commits
+    (``send=False``: the caller sends it, e.g. once it let go of the item's lock)."""
     field = "video" if isinstance(item, Video) else "photo"
     job = IngestJob.objects.create(collection=item.collection, status=Status.QUEUED, **{field: item})
     if item.status != Status.QUEUED or item.error:
         type(item).objects.filter(pk=item.pk).update(status=Status.QUEUED, error="")
         item.status, item.error = Status.QUEUED, ""
-    enqueue_job(job.pk, photo=field == "photo")
+    if send:
+        enqueue_job(job.pk, photo=field == "photo")
     return job

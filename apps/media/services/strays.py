@@ -155,6 +155,12 @@ def item_strays(collection_id: int, kind: str, item_id: int, check_lock: bool = 
     return found
 
 
+def remove_item_strays(collection_id: int, kind: str, item_id: int) -> int:
+    """Delete an item's staging folder and unreferenced thumbnail files; returns how many went. For the
+    holder of the item's lock (a run of it that was killed left them: see :func:`item_strays`)."""
+    return sum(_delete(stray.absolute) for stray in item_strays(collection_id, kind, item_id, check_lock=False))
+
+
 def _index_leftovers(collection: Collection) -> Iterator[Stray]:
     for path in CollectionIndex(collection.index_dir).leftovers():
         reason = "temp file of an index write that was killed" if path.name.endswith(".tmp") else (

@@ -1,4 +1,7 @@
-"""manage.py ingest PATH --collection NAME: add a file or a folder (recursively) to a collection."""
+"""manage.py ingest PATH --collection NAME: add a file or a folder (recursively) to a collection.
+
+Run again over the same files, it resumes the items an earlier run left unfinished (services/resume.py).
+"""
 from __future__ import annotations
 
 import time
@@ -15,6 +18,7 @@ from apps.media.services.collections import UnknownCollectionError, resolve_coll
 from apps.media.services.models_allowed import UnknownModelError, resolve_operator_choice
 from apps.media.services.queue import photo_batches
 from apps.media.services.register import register_path
+from apps.media.services.resume import ResumeReport, names, resume_unfinished
 from apps.media.services.sniff import NotMediaError
 from apps.media.services.storage import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
@@ -80,6 +84,7 @@ class Command(BaseCommand):
         elif not may(actor, target, Access.WRITE):
             raise CommandError(f"user '{user}' may not add to collection '{target.name}' (read-only)")
         job_ids, duplicates, not_media, refused = [], 0, [], []
+        added, unfinished = set(), {}  # items of this run; earlier ones not indexed or failed yet
         with photo_batches():  # photos go to the workers in batches once all are registered
             for file in tqdm(files, desc="adding", unit="file", disable=None):
                 try:
@@ -90,10 +95,18 @@ class Command(BaseCommand):
                 except ValueError as exc:  # over the size limit
                     refused.append(str(exc))
                     continue
+                key = (type(registered.item).__name__, registered.item.pk)
                 if registered.job:
                     job_ids.append(registered.job.pk)
-                else:
+                    added.add(key)
+                elif registered.item.status not in TERMINAL and key not in added:
+                    unfinished[key] = registered.item
+                else:  # indexed, failed, or the same content twice in this run
                     duplicates += 1
+            resumed = resume_unfinished(unfinished.values(), send=False)
+            self._report_resumed(resumed)  # before the resumed jobs run (here, without workers)
+            resumed.send()
+        job_ids += resumed.job_ids
         if skipped:
             self.stdout.write(f"skipped {skipped} file(s) that are neither video nor image")
         if not_media:
@@ -107,6 +120,19 @@ class Command(BaseCommand):
         if not no_wait:
             self._wait(job_ids)
         self._report(job_ids)
+
+    def _report_resumed(self, report: ResumeReport) -> None:
+        if report.resumed:
+            self.stdout.write(f"resumed {len(report.resumed)} unfinished item(s) from an earlier run: "
+                              f"{names(report.resumed)}")
+        if report.running:
+            self.stdout.write(f"{len(report.running)} unfinished item(s) being ingested by another process now: "
+                              f"{names(report.running)}")
+        if report.queued:
+            self.stdout.write(f"{len(report.queued)} unfinished item(s) still queued for the workers: "
+                              f"{names(report.queued)}")
+        for item, reason in report.gone:
+            self.stdout.write(self.style.ERROR(f"  not resumed: {item.original_name}: {reason}"))
 
     def _wait(self, job_ids: list[int]) -> None:
         """Progress bar over jobs finishing (instant when tasks ran in-process)."""
