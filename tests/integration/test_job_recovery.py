@@ -62,6 +62,27 @@ def test_a_job_whose_whole_worker_was_killed_is_taken_up_within_a_minute(client,
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_a_job_whose_pool_child_was_killed_is_run_again_by_the_same_worker(client, celery_worker, demo_media, settings):
+    """The OOM killer's usual victim is the pool child, not the worker: the task goes back to the queue at
+    once (acks_late + reject_on_worker_lost) and the worker's next child runs it, no sweeper needed."""
+    video_path, _, _ = demo_media
+    worker = celery_worker("w1", **DURABLE)  # no beat: only the worker itself can bring the job back
+    client.post("/api/collections/", {"name": "oom", "embedder": "testmodel"}, content_type="application/json")
+    job_id = upload(client, "/api/videos/", "oom", video_path).json()["latest_job"]["id"]
+    wait_for(lambda: IngestJob.objects.get(pk=job_id).status in (Status.DETECTING, Status.EMBEDDING), interval=0.05,
+             timeout=60, what="the job to start")
+    [child] = worker.children()
+    os.kill(child, 9)
+    killed_at = time.monotonic()
+    job = wait_for(finished(job_id), timeout=60, what="the worker's next pool child to run the job")
+    print(f"recovered in {time.monotonic() - killed_at:.1f}s after the pool child's kill")
+    assert worker.proc.poll() is None  # the same worker
+    assert job.status == Status.INDEXED, job.error
+    assert job.attempts == 2
+    result = verify(settings)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_a_job_that_kills_its_worker_every_time_gives_up(client, celery_worker, demo_media, tmp_path):
     video_path, _, _ = demo_media
     celery_worker("w1", args=with_beat(tmp_path, "w1"), VIDEOSEARCH_DIE_AT="ingest.before_swap", **DURABLE)
