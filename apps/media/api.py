@@ -10,12 +10,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api_errors import Conflict
 from apps.core.openapi import error_responses
 from apps.core.parsers import SafeJSONParser
 from apps.core.throttles import UploadAnonThrottle, UploadUserThrottle
 
 from .access import Access, Actor, may, visible_collections
-from .api_errors import Conflict
 from .models import Collection, IngestJob, Photo, Video
 from .openapi_params import ITEM_FILTERS, JOB_FILTERS, rebuild_responses, upload_responses
 from .permissions import CollectionRights

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api_errors import Conflict, ServiceUnavailable
 from apps.core.openapi import NOT_BLANK, error_responses
 from apps.core.parsers import SafeJSONParser
 from apps.core.throttles import SearchAnonThrottle, SearchUserThrottle
@@ -28,15 +28,6 @@ from .serializers import (
     response_to_dict,
 )
 from .service import SearchError, search_validated
-
-
-class ServiceUnavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "the model is not available"
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
 
 
 def run_search(request: Request, data) -> Response:
