@@ -37,7 +37,6 @@ from .services.deletion import delete_rows
 from .services.queue import noting_send_failures, send_rebuild
 from .services.register import FileGoneError, queue_again, register_stream
 from .services.sharing import UnknownUserError, set_share, shares_of
-from .services.vectors import index_summary
 
 
 def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
@@ -81,12 +80,11 @@ class CollectionViewSet(viewsets.ModelViewSet):
                     "rebuild": Access.WRITE}
     parser_classes = [SafeJSONParser]  # JSON only: a form adds nothing, and a malformed one read as an empty PATCH
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    # The serializer's ``index`` field calls ``context["index_summary"]``; the index is search's, so the viewset
+    # routed at /api/collections/ is apps/search/api.py's subclass, which passes it.
 
     def get_queryset(self) -> QuerySet:
         return visible_collections(self.request.user)
-
-    def get_serializer_context(self) -> dict:
-        return {**super().get_serializer_context(), "index_summary": index_summary}
 
     def perform_create(self, serializer) -> None:
         serializer.save(owner=self.request.user)

@@ -1,4 +1,5 @@
-"""REST endpoints: search (text, image, more-like-this) and match explanation heat maps."""
+"""REST endpoints: search (text, image, more-like-this), match explanation heat maps, and the collections
+endpoint (media's viewset, with each collection's index summary)."""
 from __future__ import annotations
 
 from django.http import HttpResponse
@@ -14,6 +15,7 @@ from apps.core.api_errors import Conflict, ServiceUnavailable
 from apps.core.openapi import NOT_BLANK, error_responses
 from apps.core.parsers import SafeJSONParser
 from apps.core.throttles import SearchAnonThrottle, SearchUserThrottle
+from apps.media import api as media_api
 from apps.media.api import collection_or_404
 
 from .embedders.base import ModelUnavailableError
@@ -28,6 +30,15 @@ from .serializers import (
     response_to_dict,
 )
 from .service import SearchError, search_validated
+from .vectors import index_summary
+
+
+class CollectionViewSet(media_api.CollectionViewSet):
+    """Collections the requesting user may see; a new one is private to its creator until shared or made public."""
+
+    def get_serializer_context(self) -> dict:
+        """Each collection's ``index`` (model, size, vector count, backend) is read from its index here."""
+        return {**super().get_serializer_context(), "index_summary": index_summary}
 
 
 def run_search(request: Request, data) -> Response:
