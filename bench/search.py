@@ -100,7 +100,8 @@ def store_write_seconds(name: str, ids: np.ndarray, vectors: np.ndarray) -> dict
         assert reader.info().count == len(ids) + 100
         t2 = time.perf_counter()
         with store._locked():
-            store._write(store._load(use_cache=False))
+            current = store._load_current(use_cache=False)
+            store._write(current.state, current.generation)
         t3 = time.perf_counter()
         query = extra[0]
         CollectionIndex(Path(tmp), backend=name).search("bench", query, 10)  # what a request pays with no open index
