@@ -40,5 +40,5 @@ class MediaTimeoutError(MediaError):
     """ffprobe/ffmpeg stopped making progress; killed so a worker never hangs on one file."""
 
 
-#: Failures caused by the file itself: its upload is unusable, so ingestion removes it (see apps/media/services/ingest.py).
+#: Failures caused by the file itself: its upload is unusable, so ingestion removes it (see apps/search/indexing.py).
 BAD_INPUT: tuple[type[MediaError], ...] = (EmptyFileError, NotAVideoError, CorruptVideoError, BlankVideoError)

@@ -102,7 +102,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         _setup(Path(tmp) / "data")
         from apps.media.services.register import create_job
-        from apps.media.services.vectors import collection_index
+        from apps.search.vectors import collection_index
 
         started = time.perf_counter()
         collection, videos, probes = _fill(Path(tmp) / "source", args.videos, args.photos)

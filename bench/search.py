@@ -100,12 +100,13 @@ def store_write_seconds(name: str, ids: np.ndarray, vectors: np.ndarray) -> dict
         assert reader.info().count == len(ids) + 100
         t2 = time.perf_counter()
         with store._locked():
-            store._write(store._load(use_cache=False))
+            current = store._load_current(use_cache=False)
+            store._write(current.state, current.generation)
         t3 = time.perf_counter()
         query = extra[0]
         CollectionIndex(Path(tmp), backend=name).search("bench", query, 10)  # what a request pays with no open index
         t4 = time.perf_counter()
-        store.search("bench", query, 10)  # an open index (apps.media.services.vectors keeps one per collection)
+        store.search("bench", query, 10)  # an open index (apps.search.vectors keeps one per collection)
         t5 = time.perf_counter()
         return {"add_100_s": round(t1 - t0, 4), "reader_catch_up_s": round(t2 - t1, 4),
                 "snapshot_write_s": round(t3 - t2, 4), "search_from_disk_s": round(t4 - t3, 4),

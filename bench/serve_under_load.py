@@ -223,8 +223,8 @@ def run(workdir: Path, database_url: str | None, clients: int, duration: float, 
     from django.db import connections
     from rest_framework.authtoken.models import Token
 
-    from apps.media.services.vectors import collection_index
     from apps.search.index import read_current
+    from apps.search.vectors import collection_index
 
     suffix = uuid.uuid4().hex[:8]
     started = time.perf_counter()

@@ -46,9 +46,9 @@ def _fill(videos: int, keyframes: int) -> object:
     from django.utils import timezone
 
     from apps.media.models import Collection, Keyframe, Scene, Status, Video
-    from apps.media.services.vectors import collection_index
     from apps.search.embedders.registry import get_embedder
     from apps.search.ids import keyframe_vector_id
+    from apps.search.vectors import collection_index
 
     collection = Collection.objects.create(name="bench", embedder="testmodel")
     embedder = get_embedder("testmodel")

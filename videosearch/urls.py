@@ -5,9 +5,9 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from apps.media.account_views import api_token
-from apps.media.api import CollectionViewSet, JobViewSet, PhotoViewSet, VideoViewSet
+from apps.media.api import JobViewSet, PhotoViewSet, VideoViewSet
 from apps.media.file_serving import serve_media
-from apps.search.api import ExplainView, SearchView
+from apps.search.api import CollectionViewSet, ExplainView, SearchView
 
 router = DefaultRouter()
 router.register("collections", CollectionViewSet, basename="collection")

@@ -7,7 +7,7 @@ from celery import shared_task
 @shared_task(name="videosearch.ingest_job", acks_late=True, reject_on_worker_lost=True)
 def ingest_job(job_id: int) -> str:
     """Ingest one video or photo. Safe to run twice: a redelivered job redoes its item from scratch."""
-    from apps.media.services.ingest import run_job
+    from apps.search.indexing import run_job
 
     return run_job(job_id)
 
@@ -15,7 +15,7 @@ def ingest_job(job_id: int) -> str:
 @shared_task(name="videosearch.ingest_photo_jobs", acks_late=True, reject_on_worker_lost=True)
 def ingest_photo_jobs(job_ids: list[int]) -> dict[int, str]:
     """Ingest a batch of photos: one embedding call and one index write. Safe to run twice."""
-    from apps.media.services.ingest import run_photo_jobs
+    from apps.search.indexing import run_photo_jobs
 
     return run_photo_jobs(job_ids)
 
@@ -24,7 +24,7 @@ def ingest_photo_jobs(job_ids: list[int]) -> dict[int, str]:
 def rebuild_index(collection_id: int) -> int:
     """Re-embed a collection with its configured model."""
     from apps.media.models import Collection
-    from apps.media.services.reindex import rebuild_collection_index
+    from apps.search.reindex import rebuild_collection_index
 
     collection = Collection.objects.filter(pk=collection_id).first()
     return rebuild_collection_index(collection) if collection else 0

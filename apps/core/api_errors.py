@@ -13,8 +13,25 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from rest_framework import status as http_status
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+
+class Conflict(APIException):
+    """409: the request is valid but the state of what it names forbids it (re-ingesting a removed file,
+    searching an index built by another model)."""
+
+    status_code = http_status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class ServiceUnavailable(APIException):
+    """503: the server cannot answer now (e.g. the model is not available)."""
+
+    status_code = http_status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "the model is not available"
 
 
 def first_message(detail: Any) -> str:

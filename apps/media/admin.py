@@ -1,23 +1,21 @@
-"""Admin: manage collections, media, scenes/keyframes and jobs; re-ingest media, rebuild indexes, check consistency."""
+"""Admin: manage collections, media, scenes/keyframes and jobs; re-ingest media, queue index rebuilds.
+
+The collection admin's index column and consistency page read the index: apps/search/admin.py registers
+the collection admin in use, this one extended with them.
+"""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 
 from .access import visible_collections
 from .forms import CollectionAdminForm
 from .models import Collection, CollectionShare, IngestJob, Keyframe, Photo, Scene, Video
-from .services import consistency
 from .services.deletion import delete_rows
 from .services.models_allowed import DEFAULT_NAME, allowed_models
 from .services.queue import send_rebuild
 from .services.register import FileGoneError, queue_again
-from .services.vectors import collection_index
 
 
 def thumb(relative: str, height: int = 60) -> str:
@@ -46,8 +44,7 @@ class ShareInline(admin.TabularInline):
 @admin.register(Collection)
 class CollectionAdmin(DeleteInOneTransaction, admin.ModelAdmin):
     form = CollectionAdminForm  # the model is a select of the operator's names (settings.EMBEDDERS)
-    list_display = ["name", "owner", "public", "model_in_use", "video_count", "photo_count", "index_summary",
-                    "created_at"]
+    list_display = ["name", "owner", "public", "model_in_use", "video_count", "photo_count", "created_at"]
     list_filter = ["public"]
     search_fields = ["name", "owner__username"]
     autocomplete_fields = ["owner"]
@@ -72,11 +69,6 @@ class CollectionAdmin(DeleteInOneTransaction, admin.ModelAdmin):
     def photo_count(self, obj: Collection) -> int:
         return obj.photos.count()
 
-    @admin.display(description="index")
-    def index_summary(self, obj: Collection) -> str:
-        info = collection_index(obj).info()
-        return f"{info.count} vectors, {info.model_id or 'empty'}"
-
     @admin.action(description="Rebuild index with the collection's model")
     def rebuild_index(self, request, queryset) -> None:
         unsent = [collection.name for collection in queryset if not send_rebuild(collection.pk)]
@@ -85,26 +77,6 @@ class CollectionAdmin(DeleteInOneTransaction, admin.ModelAdmin):
                               f"{', '.join(unsent)}; try again later.", messages.ERROR)
         if sent := queryset.count() - len(unsent):
             self.message_user(request, f"Rebuild queued for {sent} collection(s).", messages.SUCCESS)
-
-    def get_urls(self):
-        view = self.admin_site.admin_view(self.consistency_view)
-        return [
-            path("consistency/", view, name="media_collection_consistency"),
-            path("<path:object_id>/consistency/", view, name="media_collection_consistency_one"),
-            *super().get_urls(),
-        ]
-
-    def consistency_view(self, request, object_id: str | None = None) -> TemplateResponse:
-        """The report of `manage.py verify` (all collections, or one), read-only; repairs stay on the command line."""
-        collection = self.get_object(request, unquote(object_id)) if object_id is not None else None
-        if object_id is not None and collection is None:
-            raise Http404("no such collection")
-        if not self.has_view_permission(request, collection):
-            raise PermissionDenied
-        report = consistency.verify(collection)
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "collection": collection,
-                   "title": f"Consistency of {collection}" if collection else "Consistency", "report": report.as_dict()}
-        return TemplateResponse(request, "admin/media/collection/consistency.html", context)
 
 
 class SceneInline(admin.TabularInline):

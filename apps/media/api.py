@@ -10,12 +10,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api_errors import Conflict
 from apps.core.openapi import error_responses
 from apps.core.parsers import SafeJSONParser
 from apps.core.throttles import UploadAnonThrottle, UploadUserThrottle
 
 from .access import Access, Actor, may, visible_collections
-from .api_errors import Conflict
 from .models import Collection, IngestJob, Photo, Video
 from .openapi_params import ITEM_FILTERS, JOB_FILTERS, rebuild_responses, upload_responses
 from .permissions import CollectionRights
@@ -37,7 +37,6 @@ from .services.deletion import delete_rows
 from .services.queue import noting_send_failures, send_rebuild
 from .services.register import FileGoneError, queue_again, register_stream
 from .services.sharing import UnknownUserError, set_share, shares_of
-from .services.vectors import index_summary
 
 
 def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
@@ -81,12 +80,11 @@ class CollectionViewSet(viewsets.ModelViewSet):
                     "rebuild": Access.WRITE}
     parser_classes = [SafeJSONParser]  # JSON only: a form adds nothing, and a malformed one read as an empty PATCH
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    # The serializer's ``index`` field calls ``context["index_summary"]``; the index is search's, so the viewset
+    # routed at /api/collections/ is apps/search/api.py's subclass, which passes it.
 
     def get_queryset(self) -> QuerySet:
         return visible_collections(self.request.user)
-
-    def get_serializer_context(self) -> dict:
-        return {**super().get_serializer_context(), "index_summary": index_summary}
 
     def perform_create(self, serializer) -> None:
         serializer.save(owner=self.request.user)

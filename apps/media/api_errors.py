@@ -1,15 +1,10 @@
-"""API exceptions of the media endpoints whose status DRF has no class for (rendered as JSON like every error)."""
+"""API exceptions of the upload endpoints whose status DRF has no class for (rendered as JSON like every error).
+
+Those the search endpoints share (409, 503) are in apps/core/api_errors.py."""
 from __future__ import annotations
 
 from rest_framework import status
 from rest_framework.exceptions import APIException
-
-
-class Conflict(APIException):
-    """409: the request is valid but the item's state forbids it (e.g. re-ingesting a removed file)."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
 
 
 class PayloadTooLarge(APIException):

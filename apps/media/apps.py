@@ -9,7 +9,7 @@ class MediaConfig(AppConfig):
     verbose_name = "Media"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (keeps the index in step with deletions)
+        from . import signals  # noqa: F401  (keeps the files in step with deletions)
         from .services.sniff import register_media_types
 
         register_media_types()  # stored media is served with a video/image type, whatever the system's table says

@@ -1,8 +1,9 @@
-"""Keep each collection's vector index and files in step with deletions, however they happen (API, admin, cascade).
+"""Keep the files under MEDIA_ROOT in step with deletions, however they happen (API, admin, cascade).
 
-A deleted item leaves nothing under MEDIA_ROOT or in the index (vectors, file, thumbnails, staging folder,
-ingest lock); a deleted collection also takes its folders, its index and its lock. What to remove is read
-before the rows go; it is removed once the delete commits (services/cleanup.py says why).
+A deleted item leaves nothing under MEDIA_ROOT (file, thumbnails, staging folder, ingest lock); a deleted
+collection also takes its folders, its index folder and its lock. What to remove is read before the rows go;
+it is removed once the delete commits (services/cleanup.py says why). The items' vectors leave the index
+through search's own receiver (apps/search/signals.py).
 """
 from __future__ import annotations
 

@@ -1,19 +1,21 @@
-"""REST endpoints: search (text, image, more-like-this) and match explanation heat maps."""
+"""REST endpoints: search (text, image, more-like-this), match explanation heat maps, and the collections
+endpoint (media's viewset, with each collection's index summary)."""
 from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api_errors import Conflict, ServiceUnavailable
 from apps.core.openapi import NOT_BLANK, error_responses
 from apps.core.parsers import SafeJSONParser
 from apps.core.throttles import SearchAnonThrottle, SearchUserThrottle
+from apps.media import api as media_api
 from apps.media.api import collection_or_404
 
 from .embedders.base import ModelUnavailableError
@@ -28,15 +30,15 @@ from .serializers import (
     response_to_dict,
 )
 from .service import SearchError, search_validated
+from .vectors import index_summary
 
 
-class ServiceUnavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "the model is not available"
+class CollectionViewSet(media_api.CollectionViewSet):
+    """Collections the requesting user may see; a new one is private to its creator until shared or made public."""
 
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
+    def get_serializer_context(self) -> dict:
+        """Each collection's ``index`` (model, size, vector count, backend) is read from its index here."""
+        return {**super().get_serializer_context(), "index_summary": index_summary}
 
 
 def run_search(request: Request, data) -> Response:

@@ -11,6 +11,8 @@ class SearchConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from . import signals  # noqa: F401  (a deleted item's vectors leave the index)
+
         if settings.TORCH_THREADS:  # e.g. cores / worker concurrency: torch's default oversubscribes shared CPUs
             import torch
 

@@ -20,7 +20,6 @@ from PIL import Image
 from analysis.keyframe_choice import frame_quality
 from apps.media.models import Collection, Keyframe, Photo, Video
 from apps.media.services.keyframe_store import load_fingerprints
-from apps.media.services.vectors import collection_index, ensure_index_model
 
 from .calibration import NO_GOOD_MATCH_WARNING, calibration_for, mark_results
 from .embedders.registry import get_embedder
@@ -31,6 +30,7 @@ from .prompts import language_warning
 from .query import embed_query
 from .query_spec import ImageTerm, KeyframeTerm, PhotoTerm, QueryError, QuerySpec
 from .timeline import TimelineEntry, timeline_entries
+from .vectors import collection_index, ensure_index_model
 from .video_segments import video_vectors
 
 #: How many raw hits feed the clip grouping per requested result.

@@ -8,8 +8,8 @@ from django.conf import settings
 from PIL import Image
 
 from apps.media.models import Collection, Status, Video
-from apps.media.services.vectors import collection_index
 from apps.search.temporal import temporal_iou
+from apps.search.vectors import collection_index
 
 from .helpers import upload
 

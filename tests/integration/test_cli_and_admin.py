@@ -12,8 +12,8 @@ from PIL import Image
 from apps.media.models import Collection, IngestJob, Photo, Status, Video
 from apps.media.services import storage
 from apps.media.services.register import create_job
-from apps.media.services.vectors import collection_index
 from apps.search.temporal import temporal_iou
+from apps.search.vectors import collection_index
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -26,8 +26,8 @@ from apps.media.models import Collection, IngestJob, Photo, Status, Video
 from apps.media.services import checkpoints, register, storage
 from apps.media.services.keyframe_store import PENDING_VECTORS
 from apps.media.services.register import register_path
-from apps.media.services.resume import resume_unfinished
 from apps.search.index import CollectionIndex
+from apps.search.resume import resume_unfinished
 
 from ..conftest import REPO, session_database_url, wait_for
 

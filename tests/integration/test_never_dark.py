@@ -27,14 +27,14 @@ from django.db import connection
 from apps.media.models import Collection, Photo, Status, Video
 from apps.media.services import checkpoints, storage
 from apps.media.services.register import create_job, register_path
-from apps.media.services.reindex import catch_up
-from apps.media.services.vectors import collection_index
 from apps.search.embedders.registry import get_embedder
 from apps.search.ids import keyframe_vector_id, photo_vector_id
 from apps.search.index import CURRENT_FILE, read_current
 from apps.search.index_rebuild import IndexBuild
 from apps.search.query_spec import build_query
+from apps.search.reindex import catch_up
 from apps.search.service import ClipResult, PhotoResult, search
+from apps.search.vectors import collection_index
 from bench.search_load import Probe, SearchLoad
 from tests.conftest import REPO, session_database_url
 

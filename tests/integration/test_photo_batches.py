@@ -7,10 +7,10 @@ import pytest
 from django.core.management import call_command
 
 from apps.media.models import Collection, IngestJob, Photo, Status
-from apps.media.services.ingest import run_photo_jobs
-from apps.media.services.vectors import collection_index
 from apps.search.ids import photo_vector_id
 from apps.search.index import CollectionIndex
+from apps.search.indexing import run_photo_jobs
+from apps.search.vectors import collection_index
 
 from ..conftest import wait_for
 

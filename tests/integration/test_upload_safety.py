@@ -20,8 +20,8 @@ from PIL import Image
 from apps.media.api_errors import PayloadTooLarge
 from apps.media.models import Collection, Photo, Status, Video
 from apps.media.services import storage
-from apps.media.services.vectors import collection_index
 from apps.media.upload_limits import UploadLimitHandler
+from apps.search.vectors import collection_index
 
 from .helpers import upload
 

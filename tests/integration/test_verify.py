@@ -18,8 +18,9 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from apps.media.models import Collection, Keyframe, Photo, Status, Video
-from apps.media.services import ingest, locks, storage, vectors
+from apps.media.services import locks, storage
 from apps.media.services.register import register_path
+from apps.search import indexing, vectors
 from apps.search.ids import keyframe_vector_id, photo_vector_id
 from tests.conftest import session_database_url
 
@@ -251,8 +252,8 @@ class _DeletingEmbedder:
 
 
 def delete_after_embedding(monkeypatch, delete) -> None:
-    real = ingest.get_embedder
-    monkeypatch.setattr(ingest, "get_embedder", lambda spec=None: _DeletingEmbedder(real(spec), delete))
+    real = indexing.get_embedder
+    monkeypatch.setattr(indexing, "get_embedder", lambda spec=None: _DeletingEmbedder(real(spec), delete))
 
 
 def test_a_video_deleted_between_embedding_and_the_index_write_leaves_nothing(storage_dirs, demo_media, monkeypatch):
@@ -271,14 +272,14 @@ def test_a_video_deleted_between_embedding_and_the_index_write_leaves_nothing(st
 def test_a_video_deleted_during_its_analysis_leaves_nothing(storage_dirs, demo_media, monkeypatch):
     video_path, _, _ = demo_media
     collection = Collection.objects.create(name="racing", embedder="testmodel")
-    real = ingest.analyze_video
+    real = indexing.analyze_video
 
     def analyze_then_delete(*args, **kwargs):
         result = real(*args, **kwargs)  # the staging folder is full of keyframes now
         Video.objects.filter(collection=collection).delete()
         return result
 
-    monkeypatch.setattr(ingest, "analyze_video", analyze_then_delete)
+    monkeypatch.setattr(indexing, "analyze_video", analyze_then_delete)
     video = register_path(collection, video_path).item
     assert not Video.objects.exists() and not Keyframe.objects.exists()
     assert vectors.collection_index(collection).info().count == 0

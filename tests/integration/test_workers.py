@@ -9,8 +9,8 @@ from django.db.models import Count
 from PIL import Image
 
 from apps.media.models import Collection, IngestJob, Keyframe, Status
-from apps.media.services.vectors import collection_index
 from apps.search.ids import keyframe_vector_id, photo_vector_id
+from apps.search.vectors import collection_index
 
 from ..conftest import wait_for
 from .helpers import upload

@@ -117,7 +117,7 @@ def test_reset_starts_a_new_snapshot_and_drops_the_log(tmp_path: Path) -> None:
 
 def test_each_process_keeps_one_open_index_per_collection(tmp_path: Path, settings) -> None:
     from apps.media.models import Collection
-    from apps.media.services import vectors
+    from apps.search import vectors
 
     settings.INDEX_ROOT = tmp_path
     first, second = Collection(pk=1, name="a"), Collection(pk=2, name="b")

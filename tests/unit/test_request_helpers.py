@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from apps.core.api_errors import first_message
-from apps.media.management.commands.ingest import find_media
 from apps.media.services.storage import safe_name
+from apps.search.management.commands.ingest import find_media
 from apps.search.prompts import detect_language, expand_query
 from apps.search.temporal import temporal_iou
 

@@ -12,9 +12,9 @@ and its final write; timing that with sleeps is flaky on a loaded machine.
 - In this process: ``with listening(name, callback):`` calls ``callback()`` at that point.
 
 Points: ``ingest.probing``, ``ingest.keyframe_saved`` (each keyframe), ``ingest.before_swap``,
-``ingest.before_commit`` (vectors added, rows not committed), ``ingest.photo_batch_embedded`` (ingest.py);
+``ingest.before_commit`` (vectors added, rows not committed), ``ingest.photo_batch_embedded`` (apps/search/indexing.py);
 ``index.before_replace`` (each atomic index file write, apps/search/index.py); ``rebuild.started``,
-``rebuild.batch``, ``rebuild.swap`` (reindex.py).
+``rebuild.batch``, ``rebuild.swap`` (apps/search/reindex.py).
 
 Unset (production), a point costs a dictionary lookup and an environment lookup.
 

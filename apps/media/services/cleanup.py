@@ -1,53 +1,52 @@
-"""What a deleted item or collection leaves behind goes with it: vectors, files, thumbnails, staging folders, locks.
+"""What a deleted item or collection leaves on disk goes with it: files, thumbnails, staging folders, locks.
 
 A delete (API, admin, cascade from its collection) and an ingest run that finds its item deleted under
 it both end here, so whichever order they meet in, nothing is left. Removal runs once the delete has
-committed (a rolled-back delete keeps everything), and vectors are dropped under the collection's write
-lock, the one an ingest holds while it checks that its item exists and adds its vectors
-(vectors.add_item_vectors): either the ingest added first and the drop removes them, or the delete
-committed first and the ingest adds nothing.
+committed (a rolled-back delete keeps everything). The item's vectors are search's: apps/search/signals.py
+drops them once the same delete commits, under the collection's write lock, the one an ingest holds
+while it checks that its item exists and adds its vectors.
 """
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
-
-from apps.search.ids import keyframe_vector_id, photo_vector_id
+from dataclasses import dataclass
 
 from ..models import Collection, Photo, Video
-from . import storage, vectors
+from . import storage
 
 
 @dataclass(frozen=True)
 class ItemLeftovers:
-    """Everything a video or photo owns outside its row, captured before the row goes."""
+    """Everything a video or photo owns on disk outside its row, captured before the row goes."""
 
     kind: str  # "video" | "photo"
     item_id: int
     collection_id: int
     file_name: str = ""
-    vector_ids: list[int] = field(default_factory=list)
 
     @classmethod
     def of(cls, item: Video | Photo) -> ItemLeftovers:
-        """Read while the rows still exist (pre_delete): a video's keyframes go in the same delete."""
-        if isinstance(item, Video):
-            ids = [keyframe_vector_id(pk) for pk in item.keyframes.values_list("pk", flat=True)]
-            return cls("video", item.pk, item.collection_id, item.file.name or "", ids)
-        return cls("photo", item.pk, item.collection_id, item.file.name or "", [photo_vector_id(item.pk)])
+        """Read while the row still exists (pre_delete)."""
+        kind = "video" if isinstance(item, Video) else "photo"
+        return cls(kind, item.pk, item.collection_id, item.file.name or "")
 
     def remove(self) -> None:
-        """Drop the vectors (unless the whole collection went), the file, thumbnails, staging folder and lock."""
-        if Collection.objects.filter(pk=self.collection_id).exists():
-            vectors.drop_vectors(self.collection_id, self.vector_ids)
+        """Remove the file, thumbnails, staging folder and lock (and the collection's leftovers if it went too)."""
         if not Collection.objects.filter(pk=self.collection_id).exists():
-            # its collection was deleted too (even meanwhile, after the drop made its index folder anew)
-            remove_collection_leftovers(self.collection_id)
+            remove_collection_leftovers(self.collection_id)  # its collection was deleted too
         if self.file_name:
             storage.absolute(self.file_name).unlink(missing_ok=True)
         storage.remove_tree(storage.thumbnail_dir(self.collection_id, self.kind, self.item_id))
         storage.remove_tree(storage.staging_dir(self.collection_id, self.kind, self.item_id))
         storage.lock_path(self.kind, self.item_id).unlink(missing_ok=True)
+
+
+def delete_item_files(item: Video | Photo) -> None:
+    """Remove the stored file and thumbnails of an item (its row stays: e.g. a file found unusable)."""
+    kind = "video" if isinstance(item, Video) else "photo"
+    if item.file.name:
+        storage.absolute(item.file.name).unlink(missing_ok=True)
+    storage.remove_tree(storage.thumbnail_dir(item.collection_id, kind, item.pk))
 
 
 def remove_collection_leftovers(collection_id: int) -> None:

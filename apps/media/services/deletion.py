@@ -4,7 +4,8 @@ Django collects what a delete cascades to *before* it deletes. An ingest committ
 between would leave the delete with a stale list: a foreign-key error, the item kept with its new
 vectors. So the items are locked first (PostgreSQL: SELECT ... FOR UPDATE waits for the ingest's
 transaction, which holds its item's row; SQLite: BEGIN IMMEDIATE, see videosearch/database.py), and
-only then collected and deleted; signals.py removes files and vectors once the delete commits.
+only then collected and deleted; once the delete commits, signals.py removes the files and
+apps/search/signals.py the vectors.
 """
 from __future__ import annotations
 

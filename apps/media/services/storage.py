@@ -162,5 +162,5 @@ def lock_path(kind: str, item_id: int) -> Path:
 
 
 def collection_lock_path(collection_id: int) -> Path:
-    """The file held while a collection's vectors are added or an item's are dropped (see vectors.item_write)."""
+    """The file held while a collection's vectors are added or an item's are dropped (see apps/search/vectors.item_write)."""
     return media_root() / "locks" / f"collection-{collection_id}.lock"

@@ -21,7 +21,6 @@ from pathlib import Path
 from django.conf import settings
 
 from analysis.fingerprints import FILE_NAME as FINGERPRINTS_FILE
-from apps.search.index import CollectionIndex
 
 from ..models import Collection, Keyframe, Photo, Video
 from . import locks, storage
@@ -72,15 +71,14 @@ def _media(path: Path, reason: str, collection_id: int | None = None, item: tupl
     return Stray("media", str(path.relative_to(storage.media_root())), reason, collection_id, item)
 
 
-def _index(path: Path, reason: str, collection_id: int | None = None) -> Stray:
+def index_stray(path: Path, reason: str, collection_id: int | None = None) -> Stray:
     return Stray("index", str(path.relative_to(settings.INDEX_ROOT)), reason, collection_id)
 
 
 # ------------------------------------------------------------------ one live collection
 def collection_strays(collection: Collection, min_age_s: float) -> list[Stray]:
-    """Strays in the folders and index directory of a collection that exists."""
-    return [*_stored_file_strays(collection.pk, min_age_s), *_thumbnail_strays(collection.pk),
-            *_index_leftovers(collection)]
+    """Strays in the media folders of a collection that exists (its index's leftovers: apps/search/consistency.py)."""
+    return [*_stored_file_strays(collection.pk, min_age_s), *_thumbnail_strays(collection.pk)]
 
 
 def _stored_file_strays(collection_id: int, min_age_s: float) -> Iterator[Stray]:
@@ -161,13 +159,6 @@ def remove_item_strays(collection_id: int, kind: str, item_id: int) -> int:
     return sum(_delete(stray.absolute) for stray in item_strays(collection_id, kind, item_id, check_lock=False))
 
 
-def _index_leftovers(collection: Collection) -> Iterator[Stray]:
-    for path in CollectionIndex(collection.index_dir).leftovers():
-        reason = "temp file of an index write that was killed" if path.name.endswith(".tmp") else (
-            "change log of a replaced index snapshot")
-        yield _index(path, reason, collection.pk)
-
-
 # ------------------------------------------------------------------ outside any live collection
 def global_strays(min_age_s: float) -> list[Stray]:
     """Folders, index directories and locks of deleted collections and items; abandoned upload temp files."""
@@ -181,7 +172,7 @@ def global_strays(min_age_s: float) -> list[Stray]:
     for path in _children(Path(settings.INDEX_ROOT)):
         match = _INDEX_DIR.fullmatch(path.name)
         if match and int(match[1]) not in live:
-            found.append(_index(path, f"index of deleted collection {match[1]}"))
+            found.append(index_stray(path, f"index of deleted collection {match[1]}"))
     found += _lock_strays(live)
     for path in _children(storage.absolute("tmp")):
         if _age_s(path) >= min_age_s:

@@ -12,7 +12,7 @@ was down leaves the job "queued" with no task at all. The sweeper runs every
 - a queued job sent longer ago than the broker's visibility timeout (the broker lost it).
 
 A job sent again goes back to "queued" (job and item together), so the next sweep leaves it to the
-broker. Sending twice is harmless: a run skips a job another run finished (ingest.finished_status).
+broker. Sending twice is harmless: a run skips a job another run finished (jobs.finished_status).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from ..models import IngestJob, Status
 from . import locks, storage
-from .ingest import TERMINAL, gave_up_reason, mark_failed
+from .jobs import TERMINAL, gave_up_reason, mark_failed
 from .queue import send_jobs
 
 log = logging.getLogger(__name__)

@@ -14,13 +14,13 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.media.models import Collection
-from apps.media.services.reindex import rebuild_collection_index
-from apps.media.services.vectors import collection_index
 from apps.search.embedders.registry import get_embedder
 from apps.search.query_spec import build_query
+from apps.search.reindex import rebuild_collection_index
 from apps.search.service import ClipResult, search
 from apps.search.temporal import temporal_iou
 from apps.search.testmodel.demo_video import make_demo_photos, make_demo_video
+from apps.search.vectors import collection_index
 
 SHARED_MEDIA = Path(settings.BASE_DIR).parent / "shared" / "media"
 

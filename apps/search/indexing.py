@@ -1,25 +1,23 @@
-"""Run one ingest job: probe -> shots -> keyframes -> embeddings -> collection index.
+"""Run ingest jobs (the tasks' work): analyse the item (media), then index it: embeddings -> collection index.
 
 Re-running a job (a retry, a redelivery after a worker died, a re-ingest from the admin) replaces
 what an earlier attempt left, so an item never ends up with duplicate keyframes or vectors. The
 replacement is one step at the very end: until then searches keep finding the indexed version.
 An item deleted while its job runs stops the run wherever it notices (:class:`ItemDeletedError`):
 the keyframe rows and the index are written only while the item's row exists, and what the run
-wrote before goes with the item (cleanup.py).
+wrote before goes with the item (apps/media/services/cleanup.py; its vectors: signals.py).
+The job's states, attempts and lock are apps/media/services/jobs.py.
 """
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from PIL import Image
 
@@ -27,17 +25,25 @@ from analysis.errors import BAD_INPUT, BlankVideoError, EmptyFileError, MediaErr
 from analysis.probe import ProbeResult
 from analysis.shots import Shot
 from analysis.video_analysis import analyze_video
-from apps.search.embedders.base import ModelUnavailableError
-from apps.search.embedders.registry import get_embedder
-from apps.search.ids import keyframe_vector_id, keyframe_vector_ids
-from apps.search.images import ImageLoadError, open_image
-from apps.search.index import CollectionIndex, IndexModelMismatchError
+from apps.media.models import IngestJob, Keyframe, Photo, Scene, Status, Video
+from apps.media.services import checkpoints, heartbeat, storage, thumbnails
+from apps.media.services.deletion import ItemDeletedError
+from apps.media.services.jobs import (
+    JobRun,
+    drop_deleted,
+    finished_status,
+    item_exists,
+    item_lock,
+    start_run,
+)
+from apps.media.services.keyframe_store import KeyframeStaging, SavedImages, forget_pending_vectors, pending_vectors
 
-from ..models import IngestJob, Keyframe, Photo, Scene, Status, Video
-from . import checkpoints, heartbeat, locks, storage, thumbnails, vectors
-from .cleanup import ItemLeftovers
-from .deletion import ItemDeletedError
-from .keyframe_store import KeyframeStaging, SavedImages, forget_pending_vectors, pending_vectors
+from . import vectors
+from .embedders.base import ModelUnavailableError
+from .embedders.registry import get_embedder
+from .ids import keyframe_vector_id, keyframe_vector_ids
+from .images import ImageLoadError, open_image
+from .index import CollectionIndex, IndexModelMismatchError
 
 log = logging.getLogger(__name__)
 
@@ -46,102 +52,6 @@ USER_ERRORS = (MediaError, ImageLoadError, ModelUnavailableError, IndexModelMism
 #: Failures of the file itself: a never-indexed item's file is removed (the row keeps the reason).
 #: Anything else (model missing, index trouble, a timeout) keeps the file, so a re-ingest can work.
 UNUSABLE_FILE = (*BAD_INPUT, ImageLoadError)
-TERMINAL = (Status.INDEXED, Status.FAILED)
-#: What run_job reports for a job whose item was deleted while it ran.
-DELETED = "deleted"
-
-
-class JobRun:
-    """Moves one job and its item through the stages, recording progress in the database."""
-
-    def __init__(self, job: IngestJob) -> None:
-        self.job = job
-        self.item: Video | Photo = job.item
-        self._last_progress_write = 0.0
-
-    def stage(self, status: str, progress: float = 0.0) -> None:
-        """Move the job and its item to ``status`` together (one transaction): they never disagree."""
-        now = timezone.now()
-        fields: dict = {"status": status, "progress": progress, "heartbeat_at": now}
-        if status in (Status.INDEXED, Status.FAILED):
-            fields["finished_at"] = now
-        item_fields: dict = {"status": status, "updated_at": now}
-        if status == Status.INDEXED:
-            item_fields.update(indexed_at=now, error="")
-        with transaction.atomic():
-            IngestJob.objects.filter(pk=self.job.pk).update(**fields)
-            type(self.item).objects.filter(pk=self.item.pk).update(**item_fields)
-
-    def progress(self, fraction: float) -> None:
-        """Throttled progress writes: at most a few per second, whatever the caller's rate. Each is a heartbeat."""
-        now = time.monotonic()
-        if now - self._last_progress_write >= 0.5:
-            self._last_progress_write = now
-            IngestJob.objects.filter(pk=self.job.pk).update(progress=round(float(fraction), 3),
-                                                            heartbeat_at=timezone.now())
-
-    def fail(self, reason: str, exc: Exception | None = None) -> None:
-        """Record the failure on the job and the item (together); a file that ``exc`` shows unusable is removed too."""
-        mark_failed(self.job, self.item, reason)
-        if isinstance(exc, UNUSABLE_FILE):
-            discard_unusable_file(self.item)
-
-
-def mark_failed(job: IngestJob, item: Video | Photo, reason: str) -> None:
-    """The job and its item end "failed" with ``reason``, in one transaction."""
-    now = timezone.now()
-    with transaction.atomic():
-        IngestJob.objects.filter(pk=job.pk).update(status=Status.FAILED, error=reason, finished_at=now,
-                                                   heartbeat_at=now)
-        type(item).objects.filter(pk=item.pk).update(status=Status.FAILED, error=reason, updated_at=now)
-
-
-def gave_up_reason(attempts: int) -> str:
-    return f"gave up after {attempts} attempts (worker died each time)"
-
-
-def discard_unusable_file(item: Video | Photo) -> None:
-    """Delete the stored file and thumbnails of an item that was never indexed; the row keeps its error.
-
-    A bad upload is not kept on disk for nothing (nor served): the failure stays listed, and the same
-    bytes uploaded again are stored anew. An item indexed before keeps its file: its keyframes,
-    thumbnails and vectors still stand for it, and a repaired file can be re-ingested in place.
-    """
-    model = type(item)
-    if not model.objects.filter(pk=item.pk, indexed_at__isnull=True).exists():
-        return
-    vectors.delete_item_files(item)
-    cleared = {"file": "", "thumbnail": ""} if isinstance(item, Photo) else {"file": ""}
-    model.objects.filter(pk=item.pk).update(**cleared)
-
-
-@contextmanager
-def item_lock(job: IngestJob) -> Iterator[None]:
-    """One run at a time per item, across processes and machines sharing MEDIA_ROOT.
-
-    The broker may hand a task to a second worker while the first still runs it (a task longer
-    than the visibility timeout); interleaved runs would leave orphan vectors. The second run
-    waits here; the OS releases the lock when a worker dies, so a redelivered job is not blocked.
-    """
-    item = job.item
-    path = storage.lock_path(job.kind, item.pk)
-    try:
-        with locks.hold(path):
-            yield
-    finally:
-        if not item_exists(item):  # deleted meanwhile: its lock file would outlive it
-            path.unlink(missing_ok=True)
-
-
-def item_exists(item: Video | Photo) -> bool:
-    return type(item).objects.filter(pk=item.pk).exists()
-
-
-def drop_deleted(item: Video | Photo, what: str) -> str:
-    """Remove what a run wrote for an item deleted under it (its thumbnails, staging folder...)."""
-    log.info("%s: its %s was deleted during the ingest; dropped what the run wrote", what, type(item).__name__.lower())
-    ItemLeftovers(type(item).__name__.lower(), item.pk, item.collection_id).remove()
-    return DELETED
 
 
 def run_job(job_id: int) -> str:
@@ -163,35 +73,10 @@ def run_job(job_id: int) -> str:
         except Exception as exc:  # noqa: BLE001 - recorded for the user; unexpected ones logged with traceback
             if isinstance(exc, ItemDeletedError) or not item_exists(job.video):
                 return drop_deleted(job.video, f"ingest job {job.pk}")
-            run.fail(failure_reason(exc, f"ingest job {job.pk}"), exc)
+            run.fail(failure_reason(exc, f"ingest job {job.pk}"), isinstance(exc, UNUSABLE_FILE))
             return Status.FAILED
         run.stage(Status.INDEXED, 1.0)
         return Status.INDEXED
-
-
-def finished_status(job: IngestJob) -> str | None:
-    """None while the job is to be run; else its final status (a concurrent delivery finished it) or
-    "missing" (the item, and its jobs with it, was deleted before the run began)."""
-    status = IngestJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
-    if status is None:
-        return "missing"
-    return status if status in TERMINAL else None
-
-
-def start_run(job: IngestJob) -> JobRun | None:
-    """Count the attempt and clear the last error before working on the job.
-
-    None, and the job failed, when it has been started ``JOB_MAX_ATTEMPTS`` times already: each
-    earlier run died with its worker (a finished run ends the job), so this one would likely too.
-    """
-    attempts = IngestJob.objects.filter(pk=job.pk).values_list("attempts", flat=True).first() or 0
-    if attempts >= settings.JOB_MAX_ATTEMPTS:
-        log.error("ingest job %s: %s", job.pk, gave_up_reason(attempts))
-        mark_failed(job, job.item, gave_up_reason(attempts))
-        return None
-    now = timezone.now()
-    IngestJob.objects.filter(pk=job.pk).update(attempts=F("attempts") + 1, started_at=now, heartbeat_at=now, error="")
-    return JobRun(job)
 
 
 def failure_reason(exc: Exception, what: str) -> str:
@@ -247,7 +132,7 @@ def replace_keyframes(video: Video, shots: list[Shot], staging: KeyframeStaging,
     with theirs (old vectors without a row are skipped), never a video whose rows have no vectors.
     ItemDeletedError when the video was deleted meanwhile: its row is written first, so the transaction
     holds it (row lock; SQLite's write lock) until the rows, images and vectors are in; a delete waits
-    for it, then takes them all with it (cleanup.py, under the same collection write lock).
+    for it, then takes them all with it (signals.py, under the same collection write lock).
     """
     added: list[int] = []
     try:
@@ -354,7 +239,7 @@ def run_photo_jobs(job_ids: list[int]) -> dict[str, str]:
                 if isinstance(exc, ItemDeletedError) or not item_exists(job.photo):
                     results[str(job.pk)] = drop_deleted(job.photo, f"ingest job {job.pk}")
                 else:
-                    run.fail(failure_reason(exc, f"ingest job {job.pk}"), exc)
+                    run.fail(failure_reason(exc, f"ingest job {job.pk}"), isinstance(exc, UNUSABLE_FILE))
                     results[str(job.pk)] = Status.FAILED
                 continue
             by_collection.setdefault(job.collection_id, []).append(_PreparedPhoto(run, image))

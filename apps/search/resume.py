@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import IngestJob, Photo, Status, Video
-from . import locks, storage, strays
-from .ingest import TERMINAL, drop_uncommitted_vectors
-from .queue import enqueue_job
-from .register import FileGoneError, queue_again
+from apps.media.models import IngestJob, Photo, Status, Video
+from apps.media.services import locks, storage, strays
+from apps.media.services.jobs import TERMINAL
+from apps.media.services.queue import enqueue_job
+from apps.media.services.register import FileGoneError, queue_again
+
+from .indexing import drop_uncommitted_vectors
 
 SUPERSEDED = "superseded by a resumed job"
 

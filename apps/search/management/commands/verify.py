@@ -1,7 +1,7 @@
 """manage.py verify [--collection NAME] [--repair] [--json] [--stuck-after S]: are index, disk and database in step?
 
 Exits 1 while anything is inconsistent (after --repair: while anything still is), so it can run from
-cron or a health check. The logic is apps/media/services/consistency.py.
+cron or a health check. The logic is apps/search/consistency.py.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.media.access import LOCAL_OPERATOR
-from apps.media.services import consistency
 from apps.media.services.collections import UnknownCollectionError, resolve_collection
+from apps.search import consistency
 
 
 class Command(BaseCommand):

@@ -2,7 +2,8 @@
 
 Vectors of an item are added only while its row exists, and dropped once it is deleted, under one
 lock per collection (:func:`item_write`): an ingest that finishes after its item was deleted can
-therefore never leave vectors behind (see cleanup.py for the deleting side).
+therefore never leave vectors behind (see signals.py for the deleting side). Indexing and querying
+both open a collection's index through :func:`collection_index`.
 """
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from contextlib import contextmanager
 import numpy as np
 from django.conf import settings
 
-from apps.search.ids import keyframe_vector_id, photo_vector_id
-from apps.search.index import CollectionIndex, IndexModelMismatchError
+from apps.media.models import Collection, Photo, Video
+from apps.media.services import locks, storage
+from apps.media.services.deletion import ItemDeletedError
 
-from ..models import Collection, Photo, Video
-from . import locks, storage
-from .deletion import ItemDeletedError
+from .ids import keyframe_vector_id, photo_vector_id
+from .index import CollectionIndex, IndexModelMismatchError
 
 _open: OrderedDict[tuple[str, str], CollectionIndex] = OrderedDict()
 _open_lock = threading.Lock()
@@ -85,14 +86,6 @@ def drop_vectors(collection_id: int, ids: Iterable[int]) -> int:
 def remove_video_vectors(video: Video) -> int:
     ids = [keyframe_vector_id(pk) for pk in video.keyframes.values_list("pk", flat=True)]
     return collection_index(video.collection).remove(ids) if ids else 0
-
-
-def delete_item_files(item: Video | Photo) -> None:
-    """Remove the stored file and thumbnails of a deleted item."""
-    kind = "video" if isinstance(item, Video) else "photo"
-    if item.file.name:
-        storage.absolute(item.file.name).unlink(missing_ok=True)
-    storage.remove_tree(storage.thumbnail_dir(item.collection_id, kind, item.pk))
 
 
 def ensure_index_model(collection: Collection, index: CollectionIndex, model_id: str) -> None:

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.media.access import LOCAL_OPERATOR
 from apps.media.services.collections import UnknownCollectionError, resolve_collection
-from apps.media.services.reindex import rebuild_collection_index
+from apps.search.reindex import rebuild_collection_index
 
 
 class Command(BaseCommand):

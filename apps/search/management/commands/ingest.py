@@ -1,6 +1,6 @@
 """manage.py ingest PATH --collection NAME: add a file or a folder (recursively) to a collection.
 
-Run again over the same files, it resumes the items an earlier run left unfinished (services/resume.py).
+Run again over the same files, it resumes the items an earlier run left unfinished (apps/search/resume.py).
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from apps.media.services.collections import UnknownCollectionError, resolve_coll
 from apps.media.services.models_allowed import UnknownModelError, resolve_operator_choice
 from apps.media.services.queue import photo_batches
 from apps.media.services.register import register_path
-from apps.media.services.resume import ResumeReport, names, resume_unfinished
 from apps.media.services.sniff import NotMediaError
 from apps.media.services.storage import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from apps.search.resume import ResumeReport, names, resume_unfinished
 
 TERMINAL = {Status.INDEXED, Status.FAILED}
 

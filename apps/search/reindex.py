@@ -1,7 +1,7 @@
 """Rebuild a collection's index from what is stored, e.g. after switching the collection's model.
 
 Keyframes are re-embedded from their saved images, so no video is decoded again. The vectors go
-to a new index generation beside the live one (:mod:`apps.search.index_rebuild`): searches keep
+to a new index generation beside the live one (:mod:`index_rebuild`): searches keep
 answering from the old vectors until the new ones replace them in one step, a rebuild killed at
 any point changes nothing a search sees, and ingests running meanwhile are carried over.
 """
@@ -14,16 +14,17 @@ import numpy as np
 from django.conf import settings
 from django.db.models import QuerySet
 
-from apps.search.embedders.base import Embedder
-from apps.search.embedders.registry import get_embedder
-from apps.search.ids import decode_vector_id, keyframe_vector_id, photo_vector_id
-from apps.search.images import ImageLoadError, open_image
-from apps.search.index import CollectionIndex
-from apps.search.index_rebuild import BuildDelta, IndexBuild
+from apps.media.models import Collection, Keyframe, Photo
+from apps.media.services import checkpoints, storage
+from apps.media.services.keyframe_store import SavedImages
 
-from ..models import Collection, Keyframe, Photo
-from . import checkpoints, storage, vectors
-from .keyframe_store import SavedImages
+from . import vectors
+from .embedders.base import Embedder
+from .embedders.registry import get_embedder
+from .ids import decode_vector_id, keyframe_vector_id, photo_vector_id
+from .images import ImageLoadError, open_image
+from .index import CollectionIndex
+from .index_rebuild import BuildDelta, IndexBuild
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,14 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from apps.search.ids import decode_vector_id, keyframe_vector_ids, photo_vector_ids
+from apps.media.models import Collection, IngestJob, Keyframe, Photo, Status, Video
+from apps.media.services import locks, storage, strays
+from apps.media.services.register import FileGoneError, queue_again
+from apps.media.services.strays import Stray
 
-from ..models import Collection, IngestJob, Keyframe, Photo, Status, Video
-from . import locks, storage, strays, vectors
-from .register import FileGoneError, queue_again
-from .strays import Stray
+from . import vectors
+from .ids import decode_vector_id, keyframe_vector_ids, photo_vector_ids
+from .index import CollectionIndex
 
 DEFAULT_STUCK_AFTER_S = 600.0
 #: Entries listed per list in as_dict() (ids, items, strays; the counts beside them are always complete).
@@ -191,8 +193,15 @@ def verify_collection(collection: Collection, stuck_after_s: float = DEFAULT_STU
     except Exception as exc:  # noqa: BLE001 - an unreadable index is a finding, not a crash of the check
         report.error = f"the index could not be read: {type(exc).__name__}: {exc}"
     report.unfinished = _unfinished(collection, stuck_after_s)
-    report.strays = strays.collection_strays(collection, stuck_after_s)
+    report.strays = [*strays.collection_strays(collection, stuck_after_s), *_index_leftovers(collection)]
     return report
+
+
+def _index_leftovers(collection: Collection) -> list[Stray]:
+    """Temp files of killed index writes and change logs of replaced snapshots (removed as any stray)."""
+    return [strays.index_stray(path, "temp file of an index write that was killed" if path.name.endswith(".tmp")
+                               else "change log of a replaced index snapshot", collection.pk)
+            for path in CollectionIndex(collection.index_dir).leftovers()]
 
 
 def _check_vectors(collection: Collection, report: CollectionReport) -> None:
