@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers around the ingestion services (the logic lives in apps.media.services)."""
+"""Celery tasks: thin wrappers; the logic lives in apps.search.indexing (ingest runs), reindex and the media sweeper."""
 from __future__ import annotations
 
 from celery import shared_task
