@@ -51,7 +51,7 @@ _LIMITED_TO_FULL = np.clip((np.arange(256) - 16) * 255 / 219, 0, 255).round().as
 
 
 @dataclass
-class Keyframe:
+class PickedKeyframe:
     """The frame that stands for one segment in the index."""
 
     shot_index: int
@@ -67,7 +67,7 @@ class VideoAnalysis:
 
     probe: ProbeResult
     shots: list[Shot]
-    keyframes: list[Keyframe]  # empty when they were handed to ``on_keyframe`` instead
+    keyframes: list[PickedKeyframe]  # empty when they were handed to ``on_keyframe`` instead
     decode_seconds: float
     segments: list[Segment] = field(default_factory=list)  # including those without a keyframe
     fingerprints: FingerprintTrack = field(default_factory=FingerprintTrack)  # which moment is which
@@ -76,7 +76,7 @@ class VideoAnalysis:
 def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
                   on_progress: Callable[[float], None] | None = None,
                   on_probe: Callable[[ProbeResult], None] | None = None,
-                  on_keyframe: Callable[[Keyframe], None] | None = None) -> VideoAnalysis:
+                  on_keyframe: Callable[[PickedKeyframe], None] | None = None) -> VideoAnalysis:
     """Probe, decode once, detect shots and choose keyframes. Raises MediaError for bad files.
 
     ffprobe runs while ffmpeg starts (each costs ~0.09 s just to start); ``on_probe`` gets the
@@ -224,7 +224,7 @@ class SegmentBuilder:
 
     def __init__(self, *, max_gap: float, duration: float, min_shot: float = DEFAULT_MIN_SHOT,
                  min_edge_shot: float = DEFAULT_MIN_EDGE_SHOT, frame_time: float = 0.0,
-                 on_keyframe: Callable[[Keyframe], None] | None = None) -> None:
+                 on_keyframe: Callable[[PickedKeyframe], None] | None = None) -> None:
         self.max_gap = max_gap
         # Keyframes of a shot are at most max_gap + one frame apart: 2 s is no whole number of
         # frames at 29.97 fps, and 59-frame steps would drift a keyframe a frame a segment earlier.
@@ -234,7 +234,7 @@ class SegmentBuilder:
         self.min_edge_shot = min(min_edge_shot, min_shot)
         self.cuts: list[float] = []
         self.segments: list[Segment] = []
-        self.keyframes: list[Keyframe] = []
+        self.keyframes: list[PickedKeyframe] = []
         self._on_keyframe = on_keyframe if on_keyframe is not None else self.keyframes.append
         self._shot_index = 0
         self._shot_start = 0.0
@@ -325,6 +325,6 @@ class SegmentBuilder:
             self._on_keyframe(_to_keyframe(best, segment))
 
 
-def _to_keyframe(candidate: Candidate, segment: Segment) -> Keyframe:
+def _to_keyframe(candidate: Candidate, segment: Segment) -> PickedKeyframe:
     image = Image.fromarray(i420_to_rgb(candidate.frame))
-    return Keyframe(segment.shot_index, candidate.time, segment.start, segment.end, image)
+    return PickedKeyframe(segment.shot_index, candidate.time, segment.start, segment.end, image)

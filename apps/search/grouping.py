@@ -45,12 +45,12 @@ MERGE_ALPHA = 0.5
 CROSS_SHOT_ALPHA = 0.15
 #: Matching clips of one video closer than this many seconds are one moment; only the best is kept.
 MIN_SEPARATION = 1.0
-#: Segment edges closer than this (seconds) count as touching.
+#: Span edges closer than this (seconds) count as touching.
 TOUCH_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
-class Segment:
+class KeyframeSpan:
     """The part ``[start, end)`` of a video represented by one keyframe (taken at ``time``)."""
 
     keyframe_id: int
@@ -101,9 +101,9 @@ def thresholds(
     )
 
 
-def _best_per_keyframe(hits: Sequence[tuple[Segment, float]]) -> dict[int, tuple[Segment, float]]:
+def _best_per_keyframe(hits: Sequence[tuple[KeyframeSpan, float]]) -> dict[int, tuple[KeyframeSpan, float]]:
     """One entry per keyframe, keeping its highest score (a keyframe may be hit twice)."""
-    best: dict[int, tuple[Segment, float]] = {}
+    best: dict[int, tuple[KeyframeSpan, float]] = {}
     for seg, score in hits:
         score = float(score)
         if seg.keyframe_id not in best or score > best[seg.keyframe_id][1]:
@@ -111,17 +111,17 @@ def _best_per_keyframe(hits: Sequence[tuple[Segment, float]]) -> dict[int, tuple
     return best
 
 
-def _rank_key(seg: Segment, score: float) -> tuple[float, int, float, int]:
+def _rank_key(seg: KeyframeSpan, score: float) -> tuple[float, int, float, int]:
     return (-score, seg.video_id, seg.start, seg.keyframe_id)
 
 
-def _touches(a: Segment, b: Segment, touch: float) -> bool:
+def _touches(a: KeyframeSpan, b: KeyframeSpan, touch: float) -> bool:
     """Whether ``b`` starts where ``a`` ends (``a`` before ``b``)."""
     return abs(b.start - a.end) <= touch
 
 
 def _grow(
-    run: list[tuple[Segment, float]],
+    run: list[tuple[KeyframeSpan, float]],
     seed: int,
     assigned: set[int],
     floors: tuple[float, float],
@@ -135,7 +135,7 @@ def _grow(
     only (``matched``: score >= ``bar``) or non-matching ones only.
     """
 
-    def joins(cand: tuple[Segment, float], edge: Segment) -> bool:
+    def joins(cand: tuple[KeyframeSpan, float], edge: KeyframeSpan) -> bool:
         seg, score = cand
         floor = floors[0] if seg.shot_index == edge.shot_index else floors[1]
         return score >= floor and (score >= bar) == matched and seg.keyframe_id not in assigned
@@ -148,7 +148,7 @@ def _grow(
     return lo, hi
 
 
-def _clip(members: list[tuple[Segment, float]], seed: tuple[Segment, float], matched: bool) -> Clip:
+def _clip(members: list[tuple[KeyframeSpan, float]], seed: tuple[KeyframeSpan, float], matched: bool) -> Clip:
     seed_seg, seed_score = seed
     return Clip(
         video_id=seed_seg.video_id,
@@ -162,7 +162,7 @@ def _clip(members: list[tuple[Segment, float]], seed: tuple[Segment, float], mat
     )
 
 
-def _merge(by_video: dict[int, list[tuple[Segment, float]]], bars: Thresholds, touch: float) -> list[Clip]:
+def _merge(by_video: dict[int, list[tuple[KeyframeSpan, float]]], bars: Thresholds, touch: float) -> list[Clip]:
     """Seeded region growing, best seeds first, each keyframe in exactly one clip.
 
     A clip holds matching segments only, or non-matching ones only: a match never grows into the
@@ -222,7 +222,7 @@ def _clip_rank(c: Clip) -> tuple[float, int, float, int]:
 
 
 def group_hits(
-    hits: Sequence[tuple[Segment, float]],
+    hits: Sequence[tuple[KeyframeSpan, float]],
     *,
     match_fraction: float = MATCH_FRACTION,
     alpha: float = MERGE_ALPHA,
@@ -241,7 +241,7 @@ def group_hits(
     best = _best_per_keyframe(hits)
     if not best:
         return []
-    by_video: dict[int, list[tuple[Segment, float]]] = defaultdict(list)
+    by_video: dict[int, list[tuple[KeyframeSpan, float]]] = defaultdict(list)
     for seg, score in best.values():
         by_video[seg.video_id].append((seg, score))
     for run in by_video.values():

@@ -24,7 +24,7 @@ from apps.media.services.keyframe_store import load_fingerprints
 from .calibration import NO_GOOD_MATCH_WARNING, calibration_for, mark_results
 from .embedders.registry import get_embedder
 from .frame_match import FrameMatch, best_copy_match
-from .grouping import Clip, Segment, group_hits
+from .grouping import Clip, KeyframeSpan, group_hits
 from .ids import decode_vector_id, keyframe_vector_id, photo_vector_id
 from .prompts import language_warning
 from .query import embed_query
@@ -282,7 +282,7 @@ def _rank(hits: list[tuple[int, float]], media: str, exclude_photo: int | None) 
         }
         scored = [
             (
-                Segment(
+                KeyframeSpan(
                     keyframe_id=kf.pk,
                     video_id=kf.video_id,
                     shot_index=kf.scene.index,

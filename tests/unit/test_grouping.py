@@ -6,11 +6,11 @@ import random
 
 import pytest
 
-from apps.search.grouping import Clip, Segment, group_hits, thresholds
+from apps.search.grouping import Clip, KeyframeSpan, group_hits, thresholds
 
 
-def seg(kf: int, start: float, end: float, video: int = 1, shot: int = 0) -> Segment:
-    return Segment(kf, video, shot, (start + end) / 2, start, end)
+def seg(kf: int, start: float, end: float, video: int = 1, shot: int = 0) -> KeyframeSpan:
+    return KeyframeSpan(kf, video, shot, (start + end) / 2, start, end)
 
 
 # Background hits in another video so the query's score distribution has a median of 0.5.
@@ -170,12 +170,12 @@ def test_later_better_clip_wins_its_stretch() -> None:
 
 
 def test_a_neighbouring_shot_joins_only_when_it_matches_about_as_well():
-    from apps.search.grouping import Segment, group_hits
+    from apps.search.grouping import KeyframeSpan, group_hits
 
     def seg(k, shot, start, end):
-        return Segment(keyframe_id=k, video_id=1, shot_index=shot, time=(start + end) / 2, start=start, end=end)
+        return KeyframeSpan(keyframe_id=k, video_id=1, shot_index=shot, time=(start + end) / 2, start=start, end=end)
 
-    background = [(Segment(100 + i, 2, 0, 100.0 + 3 * i, 101.0 + 3 * i, 102.0 + 3 * i), 0.1) for i in range(5)]
+    background = [(KeyframeSpan(100 + i, 2, 0, 100.0 + 3 * i, 101.0 + 3 * i, 102.0 + 3 * i), 0.1) for i in range(5)]
     same_shot = [(seg(1, 0, 0.0, 3.0), 0.9), (seg(2, 0, 3.0, 6.0), 0.65)]
     next_shot = [(seg(3, 1, 6.0, 9.0), 0.65)]
     clip = group_hits(same_shot + next_shot + background)[0]
@@ -191,7 +191,7 @@ def test_a_neighbouring_shot_joins_only_when_it_matches_about_as_well():
 def _video(scores: list[float], length: float = 2.0, shots: list[int] | None = None) -> list:
     """One video cut into equal segments with these scores (one shot each unless ``shots`` says)."""
     shots = shots or list(range(len(scores)))
-    return [(Segment(i, 1, shots[i], i * length + length / 2, i * length, (i + 1) * length), s)
+    return [(KeyframeSpan(i, 1, shots[i], i * length + length / 2, i * length, (i + 1) * length), s)
             for i, s in enumerate(scores)]
 
 

@@ -17,7 +17,7 @@ MAX_FRAMES_PER_SHOT = 8
 
 
 @dataclass(frozen=True)
-class Shot:
+class FilmstripShot:
     index: int
     start: float
     end: float
@@ -26,7 +26,7 @@ class Shot:
 
 @dataclass(frozen=True)
 class Filmstrip:
-    shots: list[Shot]
+    shots: list[FilmstripShot]
     total_shots: int
 
     @property
@@ -48,5 +48,5 @@ def filmstrip(video: Video, max_shots: int = MAX_SHOTS, max_frames: int = MAX_FR
     """The video's first ``max_shots`` shots in order, each with its keyframes spread over it."""
     scenes = (Scene.objects.filter(video=video).order_by("index")
               .prefetch_related(Prefetch("keyframes", queryset=Keyframe.objects.order_by("time")))[:max_shots])
-    shots = [Shot(s.index, s.start, s.end, spread(list(s.keyframes.all()), max_frames)) for s in scenes]
+    shots = [FilmstripShot(s.index, s.start, s.end, spread(list(s.keyframes.all()), max_frames)) for s in scenes]
     return Filmstrip(shots, Scene.objects.filter(video=video).count())

@@ -23,7 +23,7 @@ from PIL import Image
 
 from analysis import fingerprints
 from analysis.fingerprints import FingerprintTrack
-from analysis.video_analysis import Keyframe
+from analysis.video_analysis import PickedKeyframe
 
 from . import storage, thumbnails
 
@@ -56,7 +56,7 @@ class KeyframeStaging:
         storage.remove_tree(self.staging_dir)  # left by a run that was killed
         storage.remove_tree(self.old_dir)
 
-    def add(self, keyframe: Keyframe) -> None:
+    def add(self, keyframe: PickedKeyframe) -> None:
         """Save one keyframe image (the ``on_keyframe`` sink of ``analyze_video``)."""
         name = f"{int(round(keyframe.time * 1000)):09d}.jpg"
         thumbnails.save_jpeg(keyframe.image, f"{self.staging_dir}/{name}")
