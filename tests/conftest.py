@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests.support import postgres
+from tests.support import shared_media as shared
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_MEDIA = REPO.parent / "shared" / "media"
+#: ../shared/media (or $VIDEOSEARCH_SHARED_MEDIA): tests/support/shared_media.py says where and what it holds.
+SHARED_MEDIA = shared.root()
 
 
 #: Rate limits for the test session: tests run hundreds of searches and uploads as one client.
@@ -110,9 +112,8 @@ def anon_client():
 
 @pytest.fixture(scope="session")
 def shared_media() -> Path:
-    if not SHARED_MEDIA.is_dir():
-        pytest.skip(f"real test media folder {SHARED_MEDIA} is absent (see ../shared/media/README.md)")
-    return SHARED_MEDIA
+    """The real test media folder, complete; else the test skips with the reason (fails in CI)."""
+    return shared.require()
 
 
 def free_port() -> int:
