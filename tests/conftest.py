@@ -13,6 +13,7 @@ import pytest
 
 from tests.support import postgres
 from tests.support import shared_media as shared
+from tests.support.skips import SkipGuard
 
 REPO = Path(__file__).resolve().parents[1]
 #: ../shared/media (or $VIDEOSEARCH_SHARED_MEDIA): tests/support/shared_media.py says where and what it holds.
@@ -32,6 +33,8 @@ def pytest_addoption(parser) -> None:
 
 def pytest_configure(config) -> None:
     os.environ.setdefault("VIDEOSEARCH_EMBEDDER", "testmodel")
+    if shared.in_ci():  # no silent skips in CI: any skip not allowed in tests/support/skips.py fails the run
+        config.pluginmanager.register(SkipGuard(), "videosearch-skip-guard")
     from django.conf import settings
 
     if postgres.wanted(config.getoption("--postgres")):
