@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the whole test suite: unit, integration (real ffmpeg, Redis, Celery
-# worker, FAISS, the bundled model, ../shared/media when present) and browser tests, on SQLite; then,
+# worker, FAISS, the bundled model, ../shared/media: without it the tests that read it skip, or fail
+# when CI is set, as does any skip not allowed in tests/support/skips.py) and browser tests, on SQLite; then,
 # when run without arguments, the integration tests that use the database again on PostgreSQL (a
 # throwaway server the tests start, see tests/support/postgres.py), the database production runs on.
 set -euo pipefail

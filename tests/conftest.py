@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.support import postgres
+from tests.support import shared_media as shared
+from tests.support.skips import SkipGuard
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_MEDIA = REPO.parent / "shared" / "media"
+#: ../shared/media (or $VIDEOSEARCH_SHARED_MEDIA): tests/support/shared_media.py says where and what it holds.
+SHARED_MEDIA = shared.root()
 
 
 #: Rate limits for the test session: tests run hundreds of searches and uploads as one client.
@@ -30,6 +33,8 @@ def pytest_addoption(parser) -> None:
 
 def pytest_configure(config) -> None:
     os.environ.setdefault("VIDEOSEARCH_EMBEDDER", "testmodel")
+    if shared.in_ci():  # no silent skips in CI: any skip not allowed in tests/support/skips.py fails the run
+        config.pluginmanager.register(SkipGuard(), "videosearch-skip-guard")
     from django.conf import settings
 
     if postgres.wanted(config.getoption("--postgres")):
@@ -110,9 +115,8 @@ def anon_client():
 
 @pytest.fixture(scope="session")
 def shared_media() -> Path:
-    if not SHARED_MEDIA.is_dir():
-        pytest.skip(f"real test media folder {SHARED_MEDIA} is absent (see ../shared/media/README.md)")
-    return SHARED_MEDIA
+    """The real test media folder, complete; else the test skips with the reason (fails in CI)."""
+    return shared.require()
 
 
 def free_port() -> int:

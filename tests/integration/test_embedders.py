@@ -23,15 +23,16 @@ from apps.search.embedders.base import Embedder
 from apps.search.embedders.hub import hub_reachable, reset_probe
 from apps.search.embedders.registry import clear_cache, list_known_models
 from apps.search.query import embed_image_query, embed_text_query
+from tests.support import shared_media as shared
 from tests.support.random_models import TINY_ARCH, random_checkpoint, register_tiny_config, tiny_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
-MEDIA = REPO.parent / "shared" / "media" / "photos"
 TEXTS = ["a photo of a cat", "кошка на диване", "a red car on a road at night " * 3]
 
 
 def real_frames(n: int = 3) -> list[Image.Image]:
-    paths = sorted((MEDIA / "skimage").glob("*.png"))[:n]
+    """Shared photos (../shared/media): the test skips without them (fails in CI), it does not go on with fewer."""
+    paths = sorted((shared.require() / "photos" / "skimage").glob("*.png"))[:n]
     return [Image.open(p).convert("RGB") for p in paths]
 
 
@@ -76,27 +77,27 @@ def vitb32(tmp_path_factory) -> tuple[str, torch.nn.Module]:
     return f"open_clip:ViT-B-32@{path}", model
 
 
+@pytest.mark.usefixtures("shared_media")  # real photos: skip without them (fail in CI)
 def test_vitb32_checkpoint_matches_plain_open_clip(vitb32) -> None:
     spec, model = vitb32
-    images = (real_frames(2) or []) + generated_frames()
+    images = real_frames(2) + generated_frames()
     ref_img, ref_txt = plain_open_clip(model, "ViT-B-32", images, TEXTS)
     embedder = get_embedder(spec)
     assert embedder.dim == 512
     assert_same_embeddings(embedder, ref_img, ref_txt, images, TEXTS)
 
 
+@pytest.mark.usefixtures("shared_media")  # real photos: skip without them (fail in CI)
 def test_testmodel_matches_plain_open_clip() -> None:
-    from apps.search.testmodel import TESTMODEL_CHECKPOINT, TESTMODEL_NAME, register_testmodel_config
-
-    if not Path(TESTMODEL_CHECKPOINT).is_file():
-        pytest.skip(f"test model checkpoint {TESTMODEL_CHECKPOINT} not trained yet")
     import open_clip
 
+    from apps.search.testmodel import TESTMODEL_CHECKPOINT, TESTMODEL_NAME, register_testmodel_config
+
+    embedder = get_embedder("testmodel")  # first: without the committed checkpoint, ModelUnavailableError says so
     register_testmodel_config()
     model = open_clip.create_model(TESTMODEL_NAME, pretrained=str(TESTMODEL_CHECKPOINT))
     images = real_frames(3) + generated_frames()
     ref_img, ref_txt = plain_open_clip(model, TESTMODEL_NAME, images, TEXTS)
-    embedder = get_embedder("testmodel")
     assert embedder.model_id.startswith("testmodel:") and len(embedder.model_id) == len("testmodel:") + 12
     assert_same_embeddings(embedder, ref_img, ref_txt, images, TEXTS)
 
@@ -239,6 +240,7 @@ def test_ruclip_shim_imports_without_patching() -> None:
     assert "ruclip" not in sys.modules and not hasattr(huggingface_hub, "cached_download")
 
 
+@pytest.mark.usefixtures("shared_media")  # real photos: skip without them (fail in CI)
 def test_ruclip_backend_from_local_folder_matches_ruclip(ruclip_dir: Path, settings) -> None:
     from apps.search.embedders.ruclip_compat import ruclip_model_module, ruclip_processor_module
 

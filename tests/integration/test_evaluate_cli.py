@@ -15,8 +15,6 @@ from PIL import Image
 
 from tests.support.random_models import tiny_checkpoint
 
-PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "photos"
-
 
 @pytest.fixture(scope="module")
 def spec(tmp_path_factory) -> str:
@@ -29,15 +27,10 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
-def needs_photos() -> None:
-    if not (PHOTOS / "coco-mini").is_dir():
-        pytest.skip(f"shared photos not found at {PHOTOS}")
-
-
-def test_retrieval_on_coco_mini(spec: str) -> None:
-    needs_photos()
-    result = json.loads(run("retrieval", "--images", str(PHOTOS / "coco-mini" / "images"),
-                            "--captions", str(PHOTOS / "coco-mini" / "captions_val2017.json"),
+def test_retrieval_on_coco_mini(spec: str, shared_media: Path) -> None:
+    photos = shared_media / "photos"
+    result = json.loads(run("retrieval", "--images", str(photos / "coco-mini" / "images"),
+                            "--captions", str(photos / "coco-mini" / "captions_val2017.json"),
                             "--model", spec, "--json"))
     assert (result["images"], result["captions"], result["lang"]) == (79, 395, "en")
     assert result["model_id"].startswith("open_clip:videosearch-tiny-random@sha256:")
@@ -47,10 +40,10 @@ def test_retrieval_on_coco_mini(spec: str) -> None:
     assert result["text_to_image"]["R@10"] < 0.5  # a random model is near chance (10/79)
 
 
-def test_retrieval_on_skimage_russian_as_table(spec: str) -> None:
-    needs_photos()
-    table = run("retrieval", "--images", str(PHOTOS / "skimage"), "--captions",
-                str(PHOTOS / "skimage" / "captions_en_ru.json"), "--lang", "ru", "--model", spec)
+def test_retrieval_on_skimage_russian_as_table(spec: str, shared_media: Path) -> None:
+    photos = shared_media / "photos"
+    table = run("retrieval", "--images", str(photos / "skimage"), "--captions",
+                str(photos / "skimage" / "captions_en_ru.json"), "--lang", "ru", "--model", spec)
     rows = dict(line.split(None, 1) for line in table.strip().splitlines())
     assert rows["lang"] == "ru" and rows["images"] == "8" and rows["captions"] == "8"
     assert float(rows["text_to_image.R@10"]) == 1.0  # 8 images: everything is in the top 10
@@ -81,10 +74,6 @@ def test_speed_torch_and_onnx_side_by_side(spec: str) -> None:
 
 
 def test_testmodel_subcommand() -> None:
-    from apps.search.testmodel import TESTMODEL_CHECKPOINT
-
-    if not Path(TESTMODEL_CHECKPOINT).is_file():
-        pytest.skip(f"test model checkpoint {TESTMODEL_CHECKPOINT} not trained yet")
     result = json.loads(run("testmodel", "--json"))
     assert result["model_id"].startswith("testmodel:")
     for lang in ("en", "ru"):

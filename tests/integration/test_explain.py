@@ -11,20 +11,18 @@ from apps.search.embedders import get_embedder
 from apps.search.embedders.common import l2_normalize
 from apps.search.explain import explain_match, explain_png, occlusion_map
 from apps.search.query import embed_image_query
+from tests.support import shared_media as shared
 from tests.support.random_models import tiny_checkpoint
 
-PHOTO = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "photos" / "skimage" / "astronaut.png"
+#: Every test here explains a match on a real photo (left_photo): skip without it (fail in CI).
+pytestmark = pytest.mark.usefixtures("shared_media")
 
 
 def left_photo() -> Image.Image:
-    if PHOTO.is_file():
-        return Image.open(PHOTO).convert("RGB").resize((112, 224))
-    rng = np.random.default_rng(3)  # a structured stand-in: smooth gradients and blocks
-    arr = np.zeros((224, 112, 3), np.uint8)
-    arr[..., 0] = np.linspace(0, 255, 112)[None, :]
-    arr[40:120, 20:90] = (250, 240, 30)
-    arr[150:200, 10:60, 2] = rng.integers(100, 255)
-    return Image.fromarray(arr)
+    """A real photo (../shared/media): the test skips without it (fails in CI) rather than going on with a
+    stand-in the assertions were not made for."""
+    photo = shared.require() / "photos" / "skimage" / "astronaut.png"
+    return Image.open(photo).convert("RGB").resize((112, 224))
 
 
 def composite() -> Image.Image:
@@ -77,10 +75,6 @@ def test_heat_sits_on_the_matching_half_open_clip(tmp_path: Path) -> None:
 
 
 def test_heat_with_test_model() -> None:
-    from apps.search.testmodel import TESTMODEL_CHECKPOINT
-
-    if not Path(TESTMODEL_CHECKPOINT).is_file():
-        pytest.skip(f"test model checkpoint {TESTMODEL_CHECKPOINT} not trained yet")
     embedder = get_embedder("testmodel")
     query = embed_image_query(embedder, left_photo())
     left, right = left_right(occlusion_map(embedder, composite(), query, grid=7))

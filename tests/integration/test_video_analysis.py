@@ -1,7 +1,9 @@
 """Video analysis against real media: cut accuracy, keyframe coverage, bad files.
 
-Uses the shared test media next to the repository (``../shared/media``); skipped only when it is
-absent. Each video is analysed once per test session (module-scoped cache) to stay fast.
+The tests marked ``needs_media`` read the shared test media next to the repository (``../shared/media``,
+tests/support/shared_media.py): without it they skip with the reason (fail in CI). The others generate
+their input with ffmpeg and always run. Each video is analysed once per test session (module-scoped
+cache) to stay fast.
 """
 from __future__ import annotations
 
@@ -23,17 +25,17 @@ from analysis.errors import (
 from analysis.probe import probe_video
 from analysis.shots import split_into_segments
 from analysis.video_analysis import VideoAnalysis, analyze_video
+from tests.support import shared_media
 
-MEDIA = Path(__file__).resolve().parents[2].parent / "shared" / "media"
+MEDIA = shared_media.root()
 VIDEOS = MEDIA / "videos"
 MAX_GAP = 3.0
 TOLERANCE_S = 0.2
 
-pytestmark = [
-    pytest.mark.skipif(not VIDEOS.is_dir(), reason=f"shared test media not found at {MEDIA}"),
-    pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
-                       reason="ffmpeg/ffprobe binaries not in PATH"),
-]
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
+                                reason="ffmpeg/ffprobe binaries not in PATH")
+#: For the tests that read MEDIA: the fixture skips them (fails them in CI) when it is missing or incomplete.
+needs_media = pytest.mark.usefixtures("shared_media")
 
 _cache: dict[str, VideoAnalysis] = {}
 
@@ -54,18 +56,21 @@ def assert_cuts_match(found: list[float], expected: list[float]) -> None:
         assert abs(got - want) <= TOLERANCE_S, f"cuts found {found}, expected {expected}"
 
 
+@needs_media
 def test_testvideo_cuts_match_ground_truth():
     frames = json.loads((MEDIA / "ground_truth" / "testvideo.mp4.ContentDetector.default.json").read_text())["cuts"]
     result = analysis("testvideo.mp4")
     assert_cuts_match(cut_times(result), [f / result.probe.fps for f in frames])
 
 
+@needs_media
 def test_big_buck_bunny_cuts_and_no_cut_in_fade_in():
     result = analysis("big_buck_bunny_0_30.webm")
     assert not [t for t in cut_times(result) if t <= 2.0]
     assert_cuts_match(cut_times(result), [11.79, 15.67, 22.96])
 
 
+@needs_media
 @pytest.mark.parametrize("name", ["traffic_camera.mp4", "highway_320x240.avi"])
 def test_static_cameras_have_no_cut_but_keyframes_all_along(name):
     result = analysis(name)
@@ -93,6 +98,7 @@ def test_keyframes_of_a_long_generated_shot_are_at_most_a_gap_apart(tmp_path):
     assert max(b - a for a, b in zip(times, times[1:])) <= 2.0 + 1 / result.probe.fps + 1e-9, times
 
 
+@needs_media
 def test_odd_matroska_with_subtitles_and_fonts_ingests():
     result = analysis("issue-236-split-copy.mkv")
     assert result.probe.width == 1920 and result.probe.container.startswith("matroska")
@@ -100,6 +106,7 @@ def test_odd_matroska_with_subtitles_and_fonts_ingests():
     assert result.keyframes[0].image.size == (456, 256)
 
 
+@needs_media
 @pytest.mark.parametrize("name", ["testvideo.mp4", "big_buck_bunny_0_30.webm", "traffic_camera.mp4",
                                   "highway_320x240.avi", "issue-236-split-copy.mkv"])
 def test_keyframes_are_consistent_with_shots_and_segments(name):
@@ -117,6 +124,7 @@ def test_keyframes_are_consistent_with_shots_and_segments(name):
     assert result.decode_seconds > 0
 
 
+@needs_media
 def test_black_leader_of_testvideo_gets_no_keyframe():
     result = analysis("testvideo.mp4")
     first = result.shots[0]
@@ -124,12 +132,14 @@ def test_black_leader_of_testvideo_gets_no_keyframe():
     assert not [k for k in result.keyframes if k.shot_index == 0]
 
 
+@needs_media
 def test_progress_is_reported_up_to_one():
     seen: list[float] = []
     analyze_video(VIDEOS / "issue-236-split-copy.mkv", on_progress=seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 5
 
 
+@needs_media
 def test_keyframes_can_be_streamed_instead_of_kept():
     kept = analysis("big_buck_bunny_0_30.webm")
     streamed = []
@@ -170,6 +180,7 @@ def test_text_or_random_bytes_are_not_a_video(tmp_path, content):
     assert_readable(err.value, tmp_path)
 
 
+@needs_media
 def test_truncated_mp4_without_index(tmp_path):
     data = (VIDEOS / "testvideo.mp4").read_bytes()
     path = tmp_path / "truncated.mp4"
@@ -183,6 +194,7 @@ def _ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True, timeout=60)
 
 
+@needs_media
 def test_60_fps_footage_is_analysed_at_30_with_the_same_cuts(tmp_path):
     """High-rate footage is thinned to 30 frames a second (half the work), cuts stay where they are."""
     path = tmp_path / "sixty.mp4"
@@ -196,6 +208,7 @@ def test_60_fps_footage_is_analysed_at_30_with_the_same_cuts(tmp_path):
 
 # --- short shots at either end, flashes and fades there ------------------------------------------
 
+@needs_media
 def test_real_cuts_a_third_of_a_second_from_either_end_are_kept(tmp_path):
     """testvideo.mp4 trimmed to start 9 frames before its cut at frame 180 and end 10 frames after the
     one at frame 394: both cuts stay (they were lost to the 0.4 s minimum shot length)."""
@@ -237,6 +250,7 @@ def test_flash_frames_and_fades_near_the_ends_make_no_cut(tmp_path):
     assert cut_times(analyze_video(fades, max_gap=2.0)) == []
 
 
+@needs_media
 def test_truncated_mp4_with_index_first_is_corrupt(tmp_path):
     whole = tmp_path / "faststart.mp4"
     _ffmpeg("-i", str(VIDEOS / "testvideo.mp4"), "-t", "8", "-c", "copy", "-movflags", "+faststart", str(whole))
@@ -303,6 +317,7 @@ def test_stalled_decoder_is_killed_not_waited_for(tmp_path):
         analyze_video(fifo)
 
 
+@needs_media
 @pytest.mark.parametrize("name", ["big_buck_bunny_0_30.webm", "testvideo.mp4"])
 def test_keyframe_pixels_match_a_full_quality_decode(name):
     """Guards the decoding shortcuts: skipping in-loop deblocking on reference frames makes errors

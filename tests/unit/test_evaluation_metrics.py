@@ -75,10 +75,8 @@ def test_coco_and_items_caption_formats(tmp_path: Path) -> None:
         load_caption_dataset(tmp_path / "images", tmp_path / "coco.json", lang="ru")
 
 
-def test_real_caption_files_parse() -> None:
-    photos = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "photos"
-    if not photos.is_dir():
-        pytest.skip(f"{photos} not present")
+def test_real_caption_files_parse(shared_media: Path) -> None:
+    photos = shared_media / "photos"
     coco = load_caption_dataset(photos / "coco-mini" / "images", photos / "coco-mini" / "captions_val2017.json")
     assert (len(coco.image_paths), len(coco.captions)) == (79, 395)
     sk = load_caption_dataset(photos / "skimage", photos / "skimage" / "captions_en_ru.json", lang="ru")
