@@ -126,8 +126,9 @@ def test_keyframes_are_consistent_with_shots_and_segments(name):
         assert kf.image.mode == "RGB" and min(kf.image.size) == short
         assert result.shots[kf.shot_index].start <= kf.time < result.shots[kf.shot_index].end + 1 / fps
     assert result.decode_seconds > 0
-    # The whole call is the decode: what it reports is the wall time around it, less only the call itself.
-    assert _wall_s[name] - 0.05 <= result.decode_seconds <= _wall_s[name], (result.decode_seconds, _wall_s[name])
+    # The whole call is the decode: what it reports is most of the wall time around it (a loaded machine may
+    # pause the caller between the two clocks, hence a ratio, not a fixed margin).
+    assert 0.7 * _wall_s[name] <= result.decode_seconds <= _wall_s[name], (result.decode_seconds, _wall_s[name])
 
 
 @needs_media
