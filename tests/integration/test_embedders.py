@@ -62,6 +62,9 @@ def assert_same_embeddings(embedder: Embedder, ref_img: np.ndarray, ref_txt: np.
     for got, ref in ((img, ref_img), (txt, ref_txt)):
         assert got.dtype == np.float32 and got.shape == ref.shape
         np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(np.linalg.norm(ref, axis=1), 1.0, atol=1e-5)
+        cosine = (got * ref).sum(axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(ref, axis=1))
+        assert cosine.min() >= 0.9999  # the direction, whatever the lengths
         assert (got * ref).sum(axis=1).min() >= 0.9999
 
 

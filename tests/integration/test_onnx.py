@@ -46,6 +46,18 @@ def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum(axis=1).min())
 
 
+def assert_parity(got: np.ndarray, ref: np.ndarray) -> None:
+    """Same embeddings: each row of both unit length, their cosine (normalised, so a longer vector
+    cannot make up for a different direction) and their plain dot product (what search computes) >= 0.999."""
+    assert got.shape == ref.shape and got.dtype == np.float32
+    for vectors in (got, ref):
+        norms = np.linalg.norm(vectors, axis=1)
+        assert np.abs(norms - 1.0).max() < 1e-3, f"not unit length: norms {norms.min():.4f}..{norms.max():.4f}"
+    unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)  # noqa: E731
+    assert min_cosine(unit(got), unit(ref)) >= 0.999
+    assert min_cosine(got, ref) >= 0.999
+
+
 def test_export_writes_graphs_and_meta(exported) -> None:
     spec, folder = exported
     meta = json.loads((folder / "meta.json").read_text())
@@ -64,10 +76,10 @@ def test_onnx_agrees_with_torch_on_generated_and_real_frames(exported) -> None:
     torch_emb, onnx_emb = get_embedder(spec), get_embedder(f"onnx:{folder}")
     assert onnx_emb.model_id == torch_emb.model_id  # one embedding space: indexes are interchangeable
     images = generated_images()
-    assert min_cosine(onnx_emb.encode_images(images), torch_emb.encode_images(images)) >= 0.999
-    assert min_cosine(onnx_emb.encode_texts(TEXTS), torch_emb.encode_texts(TEXTS)) >= 0.999
+    assert_parity(onnx_emb.encode_images(images), torch_emb.encode_images(images))
+    assert_parity(onnx_emb.encode_texts(TEXTS), torch_emb.encode_texts(TEXTS))
     frames = real_frames()
-    assert min_cosine(onnx_emb.encode_images(frames), torch_emb.encode_images(frames)) >= 0.999
+    assert_parity(onnx_emb.encode_images(frames), torch_emb.encode_images(frames))
 
 
 def test_onnx_dynamic_batch_and_no_torch_module_runs(exported, monkeypatch) -> None:
@@ -113,8 +125,8 @@ def test_onnx_testmodel_is_exported_on_first_use(tmp_path: Path, settings) -> No
     assert (tmp_path / "onnx" / "testmodel" / "meta.json").is_file()
     assert onnx_emb.model_id == torch_emb.model_id
     images = generated_images() + real_frames()
-    assert min_cosine(onnx_emb.encode_images(images), torch_emb.encode_images(images)) >= 0.999
-    assert min_cosine(onnx_emb.encode_texts(TEXTS), torch_emb.encode_texts(TEXTS)) >= 0.999
+    assert_parity(onnx_emb.encode_images(images), torch_emb.encode_images(images))
+    assert_parity(onnx_emb.encode_texts(TEXTS), torch_emb.encode_texts(TEXTS))
 
 
 def test_hf_text_tower_export_keeps_model_in_eval_and_agrees(tmp_path: Path) -> None:
@@ -138,6 +150,6 @@ def test_hf_text_tower_export_keeps_model_in_eval_and_agrees(tmp_path: Path) -> 
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["tokenizer"]["type"] == "hf" and (folder / "tokenizer" / "tokenizer.json").is_file()
     onnx_emb = OnnxEmbedder(folder)
-    assert min_cosine(onnx_emb.encode_texts(texts), before) >= 0.999
+    assert_parity(onnx_emb.encode_texts(texts), before)
     images = generated_images()
-    assert min_cosine(onnx_emb.encode_images(images), torch_emb.encode_images(images)) >= 0.999
+    assert_parity(onnx_emb.encode_images(images), torch_emb.encode_images(images))

@@ -233,3 +233,48 @@ def test_match_fraction_sets_the_bar(fraction: float, expected: list) -> None:
     hits = [*_video([0.9, 0.75], shots=[0, 0]), *BACKGROUND]
     got = [(c.start, c.end) for c in group_hits(hits, match_fraction=fraction, alpha=1.0) if c.matched]
     assert got == expected
+
+
+# The tuned rules pinned by behaviour: each case below changes its answer when the median becomes a
+# mean, the merge tolerance or the 1 s separation moves, or the separation test takes equality.
+
+
+def test_thresholds_are_measured_from_the_median_not_the_mean() -> None:
+    # Median 0, best 1: spread 1. From the mean (0.25) the match bar would be 0.475.
+    bars = thresholds([0.0, 0.0, 0.0, 1.0])
+    assert bars.match == pytest.approx(0.3)
+    assert bars.within_shot == pytest.approx(0.5)
+    assert bars.across_cut == pytest.approx(0.15)
+
+
+def test_a_hit_above_the_median_bar_but_below_a_mean_bar_matches() -> None:
+    # Scores 1.0, 0.4, 0, 0, 0: median 0, bar 0.3, so 0.4 matches (a mean of 0.28 would put it at 0.496).
+    hits = [(seg(1, 0, 2, video=1), 1.0), (seg(2, 0, 2, video=2), 0.4),
+            *[(seg(10 + i, 0, 2, video=10 + i), 0.0) for i in range(3)]]
+    assert [(c.video_id, c.matched) for c in group_hits(hits)] == [
+        (1, True), (2, True), (10, False), (11, False), (12, False)]
+
+
+@pytest.mark.parametrize(("second", "expected"), [
+    (0.69, ((0, 2), [1])),  # 0.21 below the seed: beyond 0.5 * spread (0.2), its own clip, suppressed
+    (0.71, ((0, 4), [1, 2])),  # 0.19 below: within 0.5 * spread, merges
+])
+def test_merge_tolerance_is_half_the_spread(second: float, expected: tuple) -> None:
+    # Median 0.5 (BACKGROUND), best 0.9: spread 0.4; both scores match (bar 0.62).
+    hits = [(seg(1, 0, 2), 0.90), (seg(2, 2, 4), second), *BACKGROUND]
+    clips = [c for c in group_hits(hits) if c.video_id == 1]
+    assert [((c.start, c.end), c.keyframe_ids) for c in clips] == [expected]
+
+
+@pytest.mark.parametrize(("gap", "expected"), [
+    (0.5, [(1, 0, 2)]),
+    (0.9, [(1, 0, 2)]),  # under 1 s apart: one moment, its best clip only
+    (1.0, [(1, 0, 2), (1, 3.0, 4.5)]),  # exactly 1 s apart: two moments
+    (1.2, [(1, 0, 2), (1, 3.2, 4.7)]),
+])
+def test_matching_clips_under_a_second_apart_are_one_moment(gap: float, expected: list) -> None:
+    # Both clips match (bar 0.62) and do not touch, so they never merge; only suppression can join them.
+    hits = [(seg(1, 0, 2), 0.90), (seg(2, 2 + gap, 3.5 + gap), 0.80), *BACKGROUND]
+    got = [c for c in group_hits(hits) if c.video_id == 1]
+    assert spans(got) == expected
+    assert all(c.matched for c in got)

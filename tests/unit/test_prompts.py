@@ -37,3 +37,23 @@ def test_long_queries_are_kept_as_is() -> None:
 def test_empty_query_is_rejected(text: str) -> None:
     with pytest.raises(ValueError):
         expand_query(text)
+
+
+# Literal expectations: the tests above build theirs from the same constants as the code, so a
+# template list swapped for another language would pass them.
+
+
+def test_russian_query_gets_the_russian_templates_literally() -> None:
+    assert expand_query("кошка") == ["кошка", "фото: кошка", "изображение: кошка", "кадр из видео: кошка"]
+    assert expand_query("ёжик  в\nтумане") == [
+        "ёжик в тумане", "фото: ёжик в тумане", "изображение: ёжик в тумане", "кадр из видео: ёжик в тумане"]
+
+
+def test_english_query_gets_the_english_templates_literally() -> None:
+    assert expand_query("a cat") == ["a cat", "a photo of a cat", "a picture of a cat", "a video frame showing a cat"]
+
+
+def test_language_can_be_forced_literally() -> None:
+    assert expand_query("a cat", lang="ru") == ["a cat", "фото: a cat", "изображение: a cat", "кадр из видео: a cat"]
+    assert expand_query("кошка", lang="en") == [
+        "кошка", "a photo of кошка", "a picture of кошка", "a video frame showing кошка"]
