@@ -229,7 +229,14 @@ def _candidates(index, model_id: str, vector: np.ndarray, top_k: int, media: str
     """
     k = min(max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES), max(index.info().count, 1))
     hits = index.search(model_id, vector, k)
-    return hits, _rank(hits, media, exclude_photo=exclude_photo)
+    ranked, unresolved = _rank(hits, media, exclude_photo=exclude_photo)
+    if unresolved:
+        # The index and the rows were read at two moments. A re-ingest that committed in between took
+        # the old rows this index read found, while the new vectors (in the index before the commit)
+        # were not read yet: the video would be missing. Read the index again, now after that commit.
+        hits = index.search(model_id, vector, k)
+        ranked, _ = _rank(hits, media, exclude_photo=exclude_photo)
+    return hits, ranked
 
 
 def image_warning(image: Image.Image) -> str | None:
@@ -265,14 +272,15 @@ def _split_hits(hits: list[tuple[int, float]]) -> tuple[dict[int, float], dict[i
     return keyframe_scores, photo_scores
 
 
-def _rank(hits: list[tuple[int, float]], media: str, exclude_photo: int | None) -> list:
-    """Every clip (moment) and photo of the candidate hits, best first.
+def _rank(hits: list[tuple[int, float]], media: str, exclude_photo: int | None) -> tuple[list, int]:
+    """Every clip (moment) and photo of the candidate hits, best first, and how many hits found no listed item.
 
     Items are listed once they have been indexed (``indexed_at``), whatever their status now: one
     being ingested again keeps its indexed keyframes and vectors until the new ones replace them.
     """
     keyframe_scores, photo_scores = _split_hits(hits)
     results: list[ClipResult | PhotoResult] = []
+    unresolved = 0
     if media in ("all", "videos") and keyframe_scores:
         keyframes = {
             kf.pk: kf
@@ -294,13 +302,16 @@ def _rank(hits: list[tuple[int, float]], media: str, exclude_photo: int | None) 
             )
             for pk, kf in keyframes.items()
         ]
+        unresolved += len(keyframe_scores) - len(keyframes)
         for clip in group_hits(scored):
             results.append(ClipResult(clip=clip, keyframe=keyframes[clip.best_keyframe_id]))
     if media in ("all", "photos") and photo_scores:
-        photos = Photo.objects.filter(pk__in=photo_scores, indexed_at__isnull=False).exclude(pk=exclude_photo or -1)
+        photos = list(Photo.objects.filter(pk__in=photo_scores, indexed_at__isnull=False)
+                      .exclude(pk=exclude_photo or -1))
+        unresolved += len(photo_scores) - len(photos) - (exclude_photo in photo_scores)
         results.extend(PhotoResult(photo=p, score=photo_scores[p.pk]) for p in photos)
     results.sort(key=lambda r: (-r.score, _tiebreak(r)))
-    return results
+    return results, unresolved
 
 
 def _by_video(ranked: list) -> list:

@@ -294,3 +294,31 @@ def test_searches_during_a_reingest_keep_finding_the_video(indexed, client):
     assert indexed.video.status == Status.INDEXED
     assert report.searches >= 20, report.summary()
     assert (report.errors, report.empty, report.missing_video) == (0, 0, 0), report.summary()
+
+
+def test_a_reingest_committing_between_a_searchs_index_read_and_row_read_keeps_the_video_found(indexed, client,
+                                                                                              monkeypatch):
+    """The race the 8-client load test met once in 1121 answers: a search reads the index (old vectors only),
+    a re-ingest commits (old rows gone, new rows and vectors in), then the search reads the rows. Without a
+    second index read, the video of those old vectors would be missing from the answer."""
+    from apps.search.index import CollectionIndex
+
+    collection, video = indexed.collection, indexed.video
+    old_keyframes = set(video.keyframes.values_list("pk", flat=True))
+    real_search = CollectionIndex.search
+    reads: list[set[int]] = []
+
+    def read_then_reingest(self, *args, **kwargs):
+        hits = real_search(self, *args, **kwargs)
+        reads.append({vector_id for vector_id, _ in hits})
+        if len(reads) == 1:  # the first read: let a whole re-ingest commit before the rows are read
+            response = in_thread(lambda: client.post(f"/api/videos/{video.pk}/reingest/"))  # runs the job
+            assert response.status_code == 202, response.content
+        return hits
+
+    monkeypatch.setattr(CollectionIndex, "search", read_then_reingest)
+    caption = indexed.captions[0]
+    results = search(collection, build_query(text=caption), top_k=10).results
+    assert set(video.keyframes.values_list("pk", flat=True)).isdisjoint(old_keyframes)  # it did re-ingest
+    assert reads[0] & {keyframe_vector_id(pk) for pk in old_keyframes}  # the first read found the old vectors
+    assert video.pk in {r.clip.video_id for r in results if isinstance(r, ClipResult)}
