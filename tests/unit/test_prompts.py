@@ -9,6 +9,7 @@ from apps.search.prompts import (
     SHORT_QUERY_MAX_WORDS,
     detect_language,
     expand_query,
+    language_warning,
 )
 
 
@@ -57,3 +58,23 @@ def test_language_can_be_forced_literally() -> None:
     assert expand_query("a cat", lang="ru") == ["a cat", "фото: a cat", "изображение: a cat", "кадр из видео: a cat"]
     assert expand_query("кошка", lang="en") == [
         "кошка", "a photo of кошка", "a picture of кошка", "a video frame showing кошка"]
+
+
+def test_six_words_are_templated_and_seven_are_kept_as_written() -> None:
+    """The boundary itself, in literals: a six-word query still reads like keywords, a seven-word one like a caption."""
+    six = "red car on a wet road"
+    seven = "a red car on a wet road"
+    assert expand_query(six) == [six, f"a photo of {six}", f"a picture of {six}", f"a video frame showing {six}"]
+    assert expand_query(seven) == [seven]
+
+
+@pytest.mark.parametrize(("text", "warned"), [
+    ("東京タワー tokyo", False),  # exactly half the letters (5 of 10) Latin: enough
+    ("東京タワー toky", True),  # 4 of 9: under half
+    ("東京タワーです tokyo", True),  # 5 of 12
+    ("東京 tower", False),  # 5 of 7
+    ("кот", False),
+    ("123 !?", True),  # no letters at all: its own note
+])
+def test_language_warning_when_under_half_the_letters_are_latin_or_cyrillic(text: str, warned: bool) -> None:
+    assert (language_warning(text) is not None) == warned
