@@ -29,7 +29,6 @@ import argparse
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -45,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.rebuild_under_load import _fill, _phase, _setup  # noqa: E402 - after the path is set
 from bench.search_load import Probe, SearchLoad  # noqa: E402
+from tests.support.redis_server import INSTALL_HINT, redis_command, wait_until_answering  # noqa: E402
 
 #: Seconds one rebuild or one round of re-ingests may take before the bench gives up.
 RUN_TIMEOUT = 600
@@ -141,23 +141,15 @@ class Processes:
         self._start_server(env)
 
     def _start_redis(self) -> str:
-        exe = shutil.which("redis-server")
-        if exe is None:
-            raise RuntimeError("redis-server is not installed: run scripts/setup.sh (apt-get install redis-server)")
         port = free_port()
         (self.workdir / "redis").mkdir()
-        self._start("redis", [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                              "--dir", str(self.workdir / "redis")], self.env, None)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return f"redis://127.0.0.1:{port}/0"
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("redis-server did not start")
+        command = redis_command(port, self.workdir / "redis")
+        if command is None:
+            raise RuntimeError(INSTALL_HINT)
+        self._start("redis", command, self.env, None)
+        if not wait_until_answering(port):
+            raise RuntimeError("redis-server did not start")
+        return f"redis://127.0.0.1:{port}/0"
 
     def _start_worker(self, env: dict[str, str]) -> None:
         proc = self._start("worker", [sys.executable, "-m", "celery", "-A", "videosearch", "worker", "--pool", "prefork",

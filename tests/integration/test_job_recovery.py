@@ -3,7 +3,6 @@ gives up, and an upload while Redis is down is kept and processed once it is bac
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from apps.media.models import IngestJob, Status, Video
 from videosearch.celery import app
 
 from ..conftest import REPO, WorkerProcess, free_port, reset_connections, session_database_url, wait_for
+from ..support.redis_server import answers, redis_command
 from .helpers import upload
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
@@ -107,20 +107,9 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self.answers, timeout=15, interval=0.1, what="redis-server to start")
-
-    def answers(self) -> bool:
-        import socket
-
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
+        self.proc = subprocess.Popen(redis_command(self.port, self.workdir), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_for(lambda: answers(self.port), timeout=15, interval=0.1, what="redis-server to start")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
