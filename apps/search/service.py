@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.utils.translation import gettext
 from PIL import Image
 
 from analysis.keyframe_choice import frame_quality
@@ -201,7 +202,7 @@ def video_timeline(video: Video, query: QuerySpec, *, top_k: int = 10) -> VideoT
     the video is not on the page that linked to it. Image queries are not linkable, hence refused.
     """
     if any(isinstance(term, ImageTerm) for term in query.terms):
-        raise SearchError("a query with an uploaded image cannot be repeated on the video page")
+        raise SearchError(gettext("a query with an uploaded image cannot be repeated on the video page"))
     check_page(top_k)
     collection = video.collection
     embedder = get_embedder(collection.embedder_spec)
@@ -250,15 +251,17 @@ def image_warning(image: Image.Image) -> str | None:
 def _stored_vector(collection: Collection, index, term: KeyframeTerm | PhotoTerm) -> np.ndarray:
     if isinstance(term, KeyframeTerm):
         if not Keyframe.objects.filter(pk=term.keyframe_id, video__collection=collection).exists():
-            raise SearchError(f"keyframe {term.keyframe_id} is not in collection '{collection.name}'")
+            raise SearchError(gettext("keyframe %(id)s is not in collection '%(collection)s'")
+                              % {"id": term.keyframe_id, "collection": collection.name})
         vid = keyframe_vector_id(term.keyframe_id)
     else:
         if not Photo.objects.filter(pk=term.photo_id, collection=collection).exists():
-            raise SearchError(f"photo {term.photo_id} is not in collection '{collection.name}'")
+            raise SearchError(gettext("photo %(id)s is not in collection '%(collection)s'")
+                              % {"id": term.photo_id, "collection": collection.name})
         vid = photo_vector_id(term.photo_id)
     found = index.reconstruct([vid])
     if vid not in found:
-        raise SearchError("that item has no vector yet (still being ingested?)")
+        raise SearchError(gettext("that item has no vector yet (still being ingested?)"))
     return found[vid]
 
 

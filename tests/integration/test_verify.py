@@ -130,7 +130,7 @@ def test_orphaned_and_missing_vectors_are_found_and_repaired(indexed, client):
     assert "missing: 1 vector(s)" in text() and "orphaned: 3 vector(s)" in text()
     # the admin shows the same report, read-only
     page = client.get(f"/admin/media/collection/{collection.pk}/consistency/").content.decode()
-    assert "4 problem(s)" in page and "1 &times; photo of a failed item" in page
+    assert "4 problems" in page and "1 &times; photo of a failed item" in page
     assert f"video {video.pk} {video.original_name}</a>: 1" in page
 
     code, fixed = verify(collection="checked", repair=True)
