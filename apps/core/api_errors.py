@@ -13,11 +13,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext, gettext_lazy
 from django.views import defaults
 from rest_framework import status as http_status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -49,6 +49,8 @@ def first_message(detail: Any) -> str:
 
 
 def json_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if type(exc) is Http404:  # get_object_or_404's "No Collection matches the given query." has no translation
+        exc = NotFound()
     response = exception_handler(exc, context)
     if response is None:
         return None
