@@ -216,7 +216,7 @@ def test_stray_files_folders_temp_files_and_locks_are_found_and_removed(indexed,
         code, report = verify()
         assert code == 1 and strays_of(report["report"]) == made
         page = client.get("/admin/media/collection/consistency/").content.decode()
-        assert f"{len(made)} problem(s)" in page and "<code>media/locks/video-987654.lock</code>" in page
+        assert f"{len(made)} problems" in page and "<code>media/locks/video-987654.lock</code>" in page
         assert anon_client.get("/admin/media/collection/consistency/").status_code == 302  # to the login
         assert 'href="/admin/media/collection/consistency/"' in client.get("/admin/media/collection/").content.decode()
         assert f'href="/admin/media/collection/{collection.pk}/consistency/"' in client.get(
