@@ -8,12 +8,20 @@ import re
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from apps.media.models import Collection, Status
 from apps.media.services.register import register_path
 from apps.search.testmodel.demo_video import make_demo_photos
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    """The test client runs requests in this thread, and LocaleMiddleware leaves their language active."""
+    yield
+    translation.activate("en")
 
 
 @pytest.fixture
