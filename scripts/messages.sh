@@ -18,5 +18,5 @@ fi
 stats=$(msgfmt -c --statistics -o /dev/null "$PO" 2>&1)
 echo "$PO: $stats"
 case "$stats" in
-  *fuzzy*|*untranslated*) echo "translate the entries above (msgattrib --untranslated --only-fuzzy $PO lists them)"; exit 1 ;;
+  *fuzzy*|*untranslated*) echo "translate the entries above (msgattrib --untranslated $PO and msgattrib --only-fuzzy $PO list them)"; exit 1 ;;
 esac

@@ -137,7 +137,7 @@ def search(
     started = time.perf_counter()
     check_page(top_k, offset)
     if group_by not in GROUP_BY:
-        raise SearchError(f"group_by must be one of: {', '.join(GROUP_BY)}")
+        raise SearchError(gettext("group_by must be one of: %(values)s") % {"values": ", ".join(GROUP_BY)})
     embedder = get_embedder(collection.embedder_spec)
     index = collection_index(collection)
     ensure_index_model(collection, index, embedder.model_id)
@@ -169,9 +169,9 @@ def search_validated(collection: Collection, request: Mapping[str, Any]) -> Sear
 def check_page(top_k: int, offset: int = 0) -> None:
     """SearchError unless 1 <= top_k <= MAX_TOP_K and offset + top_k <= MAX_DEPTH (offset >= 0)."""
     if not 1 <= top_k <= MAX_TOP_K:
-        raise SearchError(f"top_k must be between 1 and {MAX_TOP_K}")
+        raise SearchError(gettext("top_k must be between 1 and %(max)d") % {"max": MAX_TOP_K})
     if not 0 <= offset <= MAX_DEPTH - top_k:
-        raise SearchError(f"offset + top_k must be at most {MAX_DEPTH}")
+        raise SearchError(gettext("offset + top_k must be at most %(max)d") % {"max": MAX_DEPTH})
 
 
 def _calibrate(response: SearchResponse, embedder, query: QuerySpec, entries: list) -> None:
