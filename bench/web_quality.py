@@ -40,31 +40,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench.rebuild_under_load import _fill, _setup  # noqa: E402 - after the path is set
 from bench.serve_under_load import UNTHROTTLED, free_port, log_tail  # noqa: E402
+from tests.support.web_tools import AXE, LIGHTHOUSE, axe_violations, horizontal_overflow, missing_tool  # noqa: E402
 
-WEB_TOOLS = ROOT / "tools" / "web" / "node_modules"
-LIGHTHOUSE = WEB_TOOLS / "lighthouse" / "cli" / "index.js"
-AXE = WEB_TOOLS / "axe-core" / "axe.min.js"
-INSTALL_HINT = "run scripts/setup.sh (or: npm ci --prefix tools/web) to install the pinned Lighthouse and axe-core"
 CHROMIUM = os.environ.get("CHROME_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 CATEGORIES = ("performance", "accessibility", "best-practices")
 WIDTHS = (1366, 360)
-
-
-def axe_violations(page) -> list[dict]:
-    """axe-core's violations on the loaded page, its default rules (WCAG 2.0-2.2 A and AA, and its best
-    practices). axe was added with ``page.add_init_script``: the DevTools protocol runs it, so the site's
-    Content-Security-Policy stays on."""
-    result = page.evaluate("() => axe.run(document)")
-    return [
-        {"rule": v["id"], "impact": v["impact"], "help": v["help"],
-         "nodes": [" ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"]) for n in v["nodes"]][:8]}
-        for v in result["violations"]
-    ]
-
-
-def horizontal_overflow(page) -> int:
-    """How many CSS pixels the page scrolls sideways (0: it fits the viewport)."""
-    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
 
 
 class Server:
@@ -174,9 +154,9 @@ def browse(server: Server, pages: dict[str, str], screenshots: Path | None) -> d
 
 
 def run(workdir: Path, screenshots: Path | None, with_lighthouse: bool, keep_serving: bool) -> dict:
-    for tool in ([LIGHTHOUSE] if with_lighthouse else []) + [AXE]:
-        if not tool.exists():
-            raise SystemExit(f"{tool.relative_to(ROOT)} is missing: {INSTALL_HINT}")
+    for package in (["lighthouse"] if with_lighthouse else []) + ["axe-core"]:
+        if problem := missing_tool(package):
+            raise SystemExit(problem)
     if CHROMIUM is None:
         raise SystemExit("chromium is not installed: run scripts/setup.sh")
     pages = fill_site(workdir)
