@@ -14,10 +14,11 @@ the elements) found with Playwright, plus the console errors the page logged and
 far the page scrolls sideways (``overflow_360_px``, 0 = none). The tools come from the committed npm
 lock in ``tools/web`` (``scripts/setup.sh`` installs them: ``npm ci --prefix tools/web``).
 
-``--screenshots DIR`` also saves full-page PNGs of each page at 1366 and 360 px wide
-(``DIR/<page>-1366.png``, ``DIR/<page>-360.png``). ``--no-lighthouse`` runs axe only (seconds, not minutes).
+``--screenshots DIR`` also saves full-page PNGs of each page at 1366 and 360 px wide (``DIR/<page>-1366.png``,
+``DIR/<page>-360.png``); ``--reports DIR`` keeps Lighthouse's full JSON reports; ``--no-lighthouse`` runs the
+axe, console and overflow checks only (a minute, not three); ``--keep-serving`` leaves the server up to look.
 
-Usage: ``.venv/bin/python bench/web_quality.py [--screenshots DIR] [--no-lighthouse] [--keep-serving]``
+Usage: ``.venv/bin/python bench/web_quality.py [--screenshots DIR] [--reports DIR] [--no-lighthouse] [--keep-serving]``
 """
 from __future__ import annotations
 
@@ -153,7 +154,8 @@ def browse(server: Server, pages: dict[str, str], screenshots: Path | None) -> d
     return found
 
 
-def run(workdir: Path, screenshots: Path | None, with_lighthouse: bool, keep_serving: bool) -> dict:
+def run(workdir: Path, screenshots: Path | None, with_lighthouse: bool, keep_serving: bool,
+        reports: Path | None = None) -> dict:
     for package in (["lighthouse"] if with_lighthouse else []) + ["axe-core"]:
         if problem := missing_tool(package):
             raise SystemExit(problem)
@@ -171,8 +173,10 @@ def run(workdir: Path, screenshots: Path | None, with_lighthouse: bool, keep_ser
             screenshots.mkdir(parents=True, exist_ok=True)
         report = browse(server, pages, screenshots)
         if with_lighthouse:
+            if reports:
+                reports.mkdir(parents=True, exist_ok=True)
             for name, path in pages.items():
-                report[name].update(lighthouse(server.url + path, workdir / f"lighthouse-{name}.json"))
+                report[name].update(lighthouse(server.url + path, (reports or workdir) / f"lighthouse-{name}.json"))
         if keep_serving:
             print(f"serving {server.url} (Ctrl-C stops; log {server.log}): " + ", ".join(pages.values()),
                   file=sys.stderr)
@@ -188,13 +192,14 @@ def run(workdir: Path, screenshots: Path | None, with_lighthouse: bool, keep_ser
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--screenshots", type=Path, help="folder for full-page PNGs at 1366 and 360 px wide")
+    parser.add_argument("--reports", type=Path, help="folder to keep Lighthouse's JSON reports in")
     parser.add_argument("--no-lighthouse", action="store_true", help="axe-core, console and overflow checks only")
     parser.add_argument("--keep-serving", action="store_true", help="leave the server up after the checks")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on the way out (finally)
     with tempfile.TemporaryDirectory() as tmp:
         report = run(Path(tmp), args.screenshots.resolve() if args.screenshots else None, not args.no_lighthouse,
-                     args.keep_serving)
+                     args.keep_serving, args.reports.resolve() if args.reports else None)
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
 
