@@ -108,6 +108,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+# Files browsers fetch from the site root whatever a page names (/favicon.ico: the admin's pages name no icon,
+# and its 404 was a console error there), served by WhiteNoise from this folder.
+WHITENOISE_ROOT = BASE_DIR / "videosearch" / "site_root"
 
 DATABASES = {
     "default": database_settings(

@@ -157,6 +157,8 @@ def test_static_files_go_in_brotli_to_browsers_that_take_it_and_the_icon_is_a_lo
     favicon = fetch(server.url + icon.group(1))
     assert favicon.status == 200 and favicon.headers["content-type"].startswith("image/svg+xml")
     assert int(re.search(r"max-age=(\d+)", favicon.headers["cache-control"]).group(1)) >= ONE_YEAR
+    root_icon = fetch(server.url + "/favicon.ico")  # what a browser asks for on a page that names none (the admin)
+    assert root_icon.status == 200 and root_icon.body.startswith(b"\x00\x00\x01\x00")  # an ICO file
 
 
 def test_api_answers_json(server):
