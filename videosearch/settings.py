@@ -96,7 +96,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one until collectstatic has run
 # Static files are served by WhiteNoise, also with DEBUG off. scripts/serve.sh runs collectstatic and sets
-# VIDEOSEARCH_STATIC_MANIFEST=1: hashed names cached for a year, gzip copies made once. Without it (runserver,
+# VIDEOSEARCH_STATIC_MANIFEST=1: hashed names cached for a year, gzip and Brotli copies made once. Without it (runserver,
 # the demo, the tests) files are found in place, no collectstatic step needed.
 STATIC_MANIFEST = env_bool("VIDEOSEARCH_STATIC_MANIFEST", False)
 STORAGES = {
