@@ -62,6 +62,10 @@ def test_pages_have_no_axe_violations_no_console_errors_and_fit_a_phone(live_ser
     page = signed_in_csp_page
     page.goto(live_server.url + site["search"], wait_until="networkidle")
     assert page.locator(".result.clip").count() >= 1, "the search page shows no result"
+    # a screen of ordinary density loads the keyframes' small copies (srcset), sized before they arrive
+    first = page.locator(".result.clip img").first
+    assert first.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert first.evaluate("img => img.currentSrc").endswith(".w320.jpg")
     link = page.locator(".result.clip .video-link").first.get_attribute("href")
     pages = {**site, "video": html.unescape(link)}
 
