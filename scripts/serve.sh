@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Production web server: apply migrations, collect static files (hashed names, gzip copies), then run
+# Production web server: apply migrations, collect static files (hashed names, gzip and Brotli copies), then run
 # gunicorn in the foreground (exec, so SIGTERM from a supervisor reaches it and stops it gracefully).
 #
 #   VIDEOSEARCH_BIND                   address to listen on            (default 127.0.0.1:8000; a proxy in front)

@@ -37,5 +37,20 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# Browser-quality tools (bench/web_quality.py, tests/e2e/test_web_quality.py): Lighthouse and axe-core at the
+# versions tools/web/package-lock.json pins, installed into tools/web/node_modules (git-ignored) once per lock.
+if ! command -v npm >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+web_stamp=tools/web/node_modules/.videosearch-lock
+web_want=$(sha256sum < tools/web/package-lock.json | cut -c1-16)
+if [ "$(cat "$web_stamp" 2>/dev/null)" != "$web_want" ]; then
+  echo "== installing the web-quality tools (npm ci in tools/web: Lighthouse, axe-core)"
+  npm ci --prefix tools/web --no-audit --no-fund --loglevel=error
+  echo "$web_want" > "$web_stamp"
+fi
+
 .venv/bin/python manage.py migrate --noinput -v 0
 echo "== setup done"

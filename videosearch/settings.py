@@ -98,7 +98,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one until collectstatic has run
 # Static files are served by WhiteNoise, also with DEBUG off. scripts/serve.sh runs collectstatic and sets
-# VIDEOSEARCH_STATIC_MANIFEST=1: hashed names cached for a year, gzip copies made once. Without it (runserver,
+# VIDEOSEARCH_STATIC_MANIFEST=1: hashed names cached for a year, gzip and Brotli copies made once. Without it (runserver,
 # the demo, the tests) files are found in place, no collectstatic step needed.
 STATIC_MANIFEST = env_bool("VIDEOSEARCH_STATIC_MANIFEST", False)
 STORAGES = {
@@ -110,6 +110,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+# Files browsers fetch from the site root whatever a page names (/favicon.ico: the admin's pages name no icon,
+# and its 404 was a console error there), served by WhiteNoise from this folder.
+WHITENOISE_ROOT = BASE_DIR / "videosearch" / "site_root"
 
 DATABASES = {
     "default": database_settings(

@@ -49,7 +49,19 @@
     const end = el.dataset.end !== undefined ? parseFloat(el.dataset.end) : null;
     play(el.dataset.videoUrl, parseFloat(el.dataset.start), end, el.dataset.caption);
   });
-  if (dialog) dialog.addEventListener("close", () => player.pause());
+  if (dialog) {
+    // Keyboard users land back where they were: the modal dialog (Escape or Close shuts it) hands the
+    // focus back to the element that opened it, whichever script opened it (a result, a chip, "why?").
+    // Noted on every click before the handlers that open the dialog run (capture phase): the focused
+    // element then is the button or link that was clicked or pressed (the body after a click on a strip).
+    let opener = null;
+    document.addEventListener("click", () => { if (!dialog.open) opener = document.activeElement; }, true);
+    dialog.addEventListener("close", () => {
+      player.pause();
+      if (opener && opener !== document.body && opener.isConnected) opener.focus({ preventScroll: true });
+      opener = null;
+    });
+  }
 
   window.videosearchPlayer = { play, timecode };
 })();

@@ -32,6 +32,22 @@
     input.addEventListener("change", () => { if (input.files.length) form.requestSubmit(); });
   }
 
+  // Arrow keys move between the results' pictures (Tab still walks every control): left/right to the
+  // previous/next result, up/down a row of the grid (as many results as the first row holds).
+  const results = document.getElementById("results");
+  if (results) {
+    results.addEventListener("keydown", (ev) => {
+      const thumb = ev.target.closest(".result > .thumb");
+      if (!thumb || ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+      const thumbs = [...results.querySelectorAll(".result > .thumb")];
+      const top = thumbs[0].getBoundingClientRect().top;
+      const columns = Math.max(thumbs.findIndex((t) => t.getBoundingClientRect().top > top + 1), 0) || thumbs.length;
+      const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: columns, ArrowUp: -columns }[ev.key];
+      const next = step && thumbs[thumbs.indexOf(thumb) + step];
+      if (next) { ev.preventDefault(); next.focus(); }
+    });
+  }
+
   // Switching the view repeats the current text search at once (an image would have to be dropped again).
   const q = document.getElementById("q");
   if (form && q) {

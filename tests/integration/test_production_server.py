@@ -138,6 +138,29 @@ def test_page_and_its_static_files_are_served_compressed_and_cached_for_a_year(s
             assert b"{" in gzip.decompress(answer.body)
 
 
+def test_static_files_go_in_brotli_to_browsers_that_take_it_and_the_icon_is_a_long_cached_file(server):
+    """What Chromium asks for (br first): the smaller Brotli copy collectstatic made; the tab icon is a hashed
+    static file too (a missing /favicon.ico used to cost a console error on every page)."""
+    import brotli
+
+    page = fetch(server.url + "/").body.decode()
+    css = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', page).group(1)
+    plain = fetch(server.url + css)
+    assert plain.headers.get("content-encoding") is None
+    answer = fetch(server.url + css, {"Accept-Encoding": "gzip, deflate, br, zstd"})
+    assert answer.status == 200 and answer.headers.get("content-encoding") == "br"
+    assert "accept-encoding" in answer.headers["vary"].lower()
+    assert brotli.decompress(answer.body) == plain.body and len(answer.body) < len(plain.body) / 2
+
+    icon = re.search(r'<link rel="icon" href="(/static/img/favicon\.[0-9a-f]{12}\.svg)" type="image/svg\+xml">', page)
+    assert icon, page[:600]
+    favicon = fetch(server.url + icon.group(1))
+    assert favicon.status == 200 and favicon.headers["content-type"].startswith("image/svg+xml")
+    assert int(re.search(r"max-age=(\d+)", favicon.headers["cache-control"]).group(1)) >= ONE_YEAR
+    root_icon = fetch(server.url + "/favicon.ico")  # what a browser asks for on a page that names none (the admin)
+    assert root_icon.status == 200 and root_icon.body.startswith(b"\x00\x00\x01\x00")  # an ICO file
+
+
 def test_api_answers_json(server):
     root = fetch(server.url + "/api/")
     assert root.status == 200 and root.headers["content-type"] == "application/json"

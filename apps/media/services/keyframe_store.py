@@ -60,6 +60,7 @@ class KeyframeStaging:
         """Save one keyframe image (the ``on_keyframe`` sink of ``analyze_video``)."""
         name = f"{int(round(keyframe.time * 1000)):09d}.jpg"
         thumbnails.save_jpeg(keyframe.image, f"{self.staging_dir}/{name}")
+        thumbnails.save_small_copy(keyframe.image, f"{self.staging_dir}/{name}")  # the pages' srcset
         self.keyframes.append(StagedKeyframe(keyframe.shot_index, keyframe.time, keyframe.segment_start,
                                              keyframe.segment_end, f"{self.final_dir}/{name}"))
 

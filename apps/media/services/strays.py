@@ -23,7 +23,7 @@ from django.conf import settings
 from analysis.fingerprints import FILE_NAME as FINGERPRINTS_FILE
 
 from ..models import Collection, Keyframe, Photo, Video
-from . import locks, storage
+from . import locks, storage, thumbnails
 
 _MODELS = {"video": Video, "photo": Photo}
 _THUMB_ENTRY = re.compile(r"(video|photo)(\d+)(" + re.escape(storage.STAGING_SUFFIX) + "|"
@@ -145,6 +145,7 @@ def item_strays(collection_id: int, kind: str, item_id: int, check_lock: bool = 
     if referenced is None:
         rows = Keyframe.objects.filter(video_id=item_id) if kind == "video" else Photo.objects.filter(pk=item_id)
         referenced = set(rows.values_list("thumbnail", flat=True))
+    referenced = referenced | {thumbnails.small_name(path) for path in referenced}  # their small copies
     if kind == "video":
         referenced = referenced | {f"{folder}/{FINGERPRINTS_FILE}"}
     for path in _children(storage.absolute(folder)):
