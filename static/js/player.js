@@ -38,6 +38,7 @@
     }
     if (caption) caption.textContent = label || (bounded ? `${timecode(start)}–${timecode(end)}` : `from ${timecode(start)}`);
     if (dialog && !dialog.open) dialog.showModal();
+    if (!dialog) player.scrollIntoView({ block: "nearest" }); // the video page: a frame far down the filmstrip
     player.play().catch(() => {});
   }
 
