@@ -6,6 +6,7 @@ they show the same numbers. A real ingest (ffmpeg, the bundled model, FAISS) of 
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 import time
@@ -88,6 +89,31 @@ def test_ingest_counts_frames_then_keyframes_and_the_api_and_the_cli_show_them(
     assert f"demo.mp4: embedding 0/{keyframes} keyframes" in shown
     assert f"demo.mp4: embedding {keyframes}/{keyframes} keyframes" in shown
     assert f"demo.mp4: indexed {keyframes}/{keyframes} keyframes" in shown
+
+
+def test_photos_count_one_photo_each(client, storage_dirs, demo_media):
+    _, _, photos = demo_media
+    call_command("ingest", str(photos[0][0].parent), collection="album", model="testmodel", stdout=io.StringIO())
+    jobs = client.get("/api/jobs/").json()["results"]
+    assert len(jobs) == len(photos)
+    assert {(j["status"], j["done"], j["total"], j["unit"], j["percent"]) for j in jobs} == {
+        ("indexed", 1, 1, "photos", 100)}
+
+
+def test_with_workers_the_cli_bar_shows_the_counts_a_worker_writes(storage_dirs, celery_worker, demo_media,
+                                                                   monkeypatch):
+    video_path, _, _ = demo_media
+    frames = decoded_frames(video_path)
+    celery_worker("w1")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    call_command("ingest", str(video_path), collection="by-worker", model="testmodel", stdout=io.StringIO())
+    job = IngestJob.objects.get()
+    assert job.status == Status.INDEXED and job.done == job.total == Keyframe.objects.count()
+    # the bar polls the rows while the worker runs: some frame counts of the decode on the way
+    shown = [(int(done), int(total)) for done, total in re.findall(r"demo\.mp4: detecting (\d+)/(\d+) frames",
+                                                                   terminal.getvalue())]
+    assert shown and all(0 < done <= total and abs(total - frames) <= 1 for done, total in shown), shown
 
 
 def test_counts_start_again_with_each_stage_and_writes_are_throttled(storage_dirs):
