@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/token/", api_token, name="api-token"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the header's language switch (POST)
     path("api/search/", SearchView.as_view(), name="api-search"),
     path("api/explain/", ExplainView.as_view(), name="api-explain"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
 
@@ -16,7 +17,7 @@ def api_token(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         Token.objects.filter(user=request.user).delete()
         Token.objects.create(user=request.user)
-        messages.success(request, "A new API token was made; the previous one no longer works.")
+        messages.success(request, gettext("A new API token was made; the previous one no longer works."))
         return redirect("api-token")
     token = Token.objects.filter(user=request.user).first()
     return render(request, "registration/api_token.html", {"token": token})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -49,7 +50,7 @@ def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
         if name == "collection":
             qs = qs.filter(collection=collection_or_404(value, request.user))
         elif name in ("video", "photo") and not (value.isascii() and value.isdigit() and int(value) < 2**63):
-            raise ValidationError({name: "must be a whole number (an id)"})
+            raise ValidationError({name: gettext("must be a whole number (an id)")})
         elif "\x00" in value:  # matches nothing, as any unknown value; PostgreSQL would refuse it (a 500)
             qs = qs.none()
         else:
@@ -58,16 +59,16 @@ def filter_by_query(qs: QuerySet, request: Request, *fields: str) -> QuerySet:
 
 
 #: The 503 message when a job was recorded but could not be sent to the workers.
-QUEUE_UNAVAILABLE = "the job queue is unavailable; the upload is kept and will be processed when it is back"
+QUEUE_UNAVAILABLE = gettext_lazy("the job queue is unavailable; the upload is kept and will be processed when it is back")
 
 #: The 503 message of a rebuild asked for while the broker is down (nothing records it: the client retries).
-REBUILD_UNAVAILABLE = ("the job queue is unavailable; the rebuild was not queued (the current index keeps answering): "
-                       "try again later")
+REBUILD_UNAVAILABLE = gettext_lazy("the job queue is unavailable; the rebuild was not queued (the current index keeps "
+                                   "answering): try again later")
 
 
 def queue_unavailable(data: dict) -> Response:
     """503 for an upload or re-ingest recorded while the broker is down: kept "queued", sent by the sweeper later."""
-    return Response({"error": QUEUE_UNAVAILABLE, "status": 503, "item": data},
+    return Response({"error": str(QUEUE_UNAVAILABLE), "status": 503, "item": data},
                     status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"})
 
 
@@ -98,7 +99,7 @@ class CollectionViewSet(viewsets.ModelViewSet):
         """Re-embed the whole collection with its configured model (e.g. after changing the model)."""
         collection = self.get_object()
         if not send_rebuild(collection.pk):
-            return Response({"error": REBUILD_UNAVAILABLE, "status": 503},
+            return Response({"error": str(REBUILD_UNAVAILABLE), "status": 503},
                             status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"})
         return Response({"status": "queued", "collection": collection.pk}, status=status.HTTP_202_ACCEPTED)
 
@@ -117,7 +118,7 @@ class CollectionViewSet(viewsets.ModelViewSet):
             except ValueError as exc:
                 raise ValidationError({"user": str(exc)}) from exc
         elif not may(request.user, collection, Access.OWN):
-            self.permission_denied(request, message="only the owner sees who a collection is shared with")
+            self.permission_denied(request, message=gettext("only the owner sees who a collection is shared with"))
         return Response({"collection": collection.pk, "shares": shares_of(collection)})
 
 
@@ -144,7 +145,8 @@ class UploadMixin:
         except UnknownCollectionError as exc:
             raise ValidationError({"collection": str(exc)}) from exc
         if not may(request.user, collection, Access.WRITE):
-            self.permission_denied(request, message=f"collection '{collection.name}' is read-only for you")
+            refusal = gettext("collection '%(name)s' is read-only for you") % {"name": collection.name}
+            self.permission_denied(request, message=refusal)
         upload = fields.validated_data["file"]
         try:  # the content decides: no photo or video, or the other kind, is a 400 and leaves nothing
             with noting_send_failures() as send_failed:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from .models import Collection
 from .services.models_allowed import DEFAULT_NAME, allowed_models, model_label, unknown_model_message
@@ -23,7 +24,7 @@ class ModelSelectMixin:
         super().__init__(*args, **kwargs)
         if "embedder" in self.fields:
             self.fields["embedder"] = forms.ChoiceField(
-                choices=model_choices(), required=False, label="Model",
+                choices=model_choices(), required=False, label=gettext_lazy("Model"),
                 error_messages={"invalid_choice": unknown_model_message()},
             )
 
@@ -55,4 +56,4 @@ class MultipleFileField(forms.FileField):
 
 
 class UploadForm(forms.Form):
-    files = MultipleFileField(label="Videos or photos")
+    files = MultipleFileField(label=gettext_lazy("Videos or photos"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.urls import reverse
+from django.utils.functional import lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -23,7 +24,7 @@ def model_name_field() -> serializers.ChoiceField:
     """A name from the operator's list as it is now; never a spec (it could name a server file)."""
     return serializers.ChoiceField(
         choices=model_names(), allow_blank=True, required=False,
-        error_messages={"invalid_choice": unknown_model_message()},
+        error_messages={"invalid_choice": lazy(unknown_model_message, str)()},  # in the request's language
         help_text="model name from the server's list (blank: the server default)",
     )
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from .api_errors import PayloadTooLarge
 from .services.storage import limit_text
@@ -49,7 +50,7 @@ class UploadLimitHandler(FileUploadHandler):
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None) -> None:
         if content_length > self.limit + FORM_OVERHEAD:
             self.declared_over = True
-            message = self._record(f"the request declares {content_length} bytes")
+            message = self._record(gettext("the request declares %(bytes)s bytes") % {"bytes": content_length})
             if _is_api(self.request):
                 raise PayloadTooLarge(message)
         return None  # the parse goes on (pages: to the first file part)
@@ -59,12 +60,12 @@ class UploadLimitHandler(FileUploadHandler):
         if self.declared_over:
             self._stop()
         if content_length is not None and self.received + content_length > self.limit:
-            self._stop(f"'{file_name}' declares {content_length} bytes")
+            self._stop(gettext("'%(name)s' declares %(bytes)s bytes") % {"name": file_name, "bytes": content_length})
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
         if self.received > self.limit:
-            self._stop(f"more than {self.limit} bytes of files were received")
+            self._stop(gettext("more than %(bytes)s bytes of files were received") % {"bytes": self.limit})
         return raw_data
 
     def file_complete(self, file_size: int) -> None:
@@ -77,7 +78,8 @@ class UploadLimitHandler(FileUploadHandler):
 
     def _record(self, fact: str) -> str:
         message = getattr(self.request, _REFUSAL, "") or (
-            f"the upload is over the {limit_text(self.limit)} limit ({fact}); nothing was stored"
+            gettext("the upload is over the %(limit)s limit (%(fact)s); nothing was stored")
+            % {"limit": limit_text(self.limit), "fact": fact}
         )
         if self.request is not None:
             setattr(self.request, _REFUSAL, message)

@@ -3,6 +3,7 @@ endpoint (media's viewset, with each collection's index summary)."""
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -104,10 +105,10 @@ class ExplainView(APIView):
         text = (request.query_params.get("text") or "").strip()
         keyframe, photo = request.query_params.get("keyframe"), request.query_params.get("photo")
         if not text or (keyframe is None) == (photo is None):
-            raise ValidationError("give text and exactly one of keyframe, photo")
+            raise ValidationError(gettext("give text and exactly one of keyframe, photo"))
         for name, value in (("keyframe", keyframe), ("photo", photo)):
             if value is not None and not (value.isascii() and value.isdigit() and 0 < int(value) < 2**63):
-                raise ValidationError({name: "must be a positive whole number (an id)"})
+                raise ValidationError({name: gettext("must be a positive whole number (an id)")})
         try:
             png = explain_item(text=text, keyframe_id=keyframe, photo_id=photo, actor=request.user)
         except QueryError as exc:

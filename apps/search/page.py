@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.utils.translation import gettext, ngettext
+
 from apps.core.api_errors import first_message
 from apps.media.models import Video
 
@@ -149,8 +151,8 @@ def video_page_strip(video: Video, params: Mapping[str, str]) -> VideoPageStrip 
     if not query:
         return None
     label = " + ".join(part for part in (
-        "more like keyframe " + query["like_keyframe"] if "like_keyframe" in query else "",
-        "more like photo " + query["like_photo"] if "like_photo" in query else "",
+        gettext("more like keyframe %(id)s") % {"id": query["like_keyframe"]} if "like_keyframe" in query else "",
+        gettext("more like photo %(id)s") % {"id": query["like_photo"]} if "like_photo" in query else "",
         query.get("q", "")) if part)
     search_query = urlencode({"collection": video.collection_id, **query})
     try:
@@ -159,6 +161,25 @@ def video_page_strip(video: Video, params: Mapping[str, str]) -> VideoPageStrip 
     except (QueryError, SearchError, IndexModelMismatchError, ModelUnavailableError) as exc:
         return VideoPageStrip(None, label, search_query, str(exc))
     return VideoPageStrip(heat_strip(timeline_to_dict(timeline)), label, search_query)
+
+
+def result_counts(result: dict) -> str:
+    """What a page of results holds, in words with the language's plural forms: "3 clips, 1 photo",
+    "2 videos, 5 moments" (the moments of the videos shown), "no results"."""
+    entries = result["results"]
+    videos = [e for e in entries if e["type"] == "video"]
+    clips = sum(1 for e in entries if e["type"] == "clip")
+    photos = sum(1 for e in entries if e["type"] == "photo")
+    moments = sum(len(e["clips"]) for e in videos)
+    parts = []
+    if videos:
+        parts.append(ngettext("%(count)d video", "%(count)d videos", len(videos)) % {"count": len(videos)})
+        parts.append(ngettext("%(count)d moment", "%(count)d moments", moments) % {"count": moments})
+    if clips:
+        parts.append(ngettext("%(count)d clip", "%(count)d clips", clips) % {"count": clips})
+    if photos:
+        parts.append(ngettext("%(count)d photo", "%(count)d photos", photos) % {"count": photos})
+    return ", ".join(parts) if parts else gettext("no results")
 
 
 def page_context(result: dict, page: PageParams, params: Mapping[str, str], collection_id: int,
@@ -170,4 +191,4 @@ def page_context(result: dict, page: PageParams, params: Mapping[str, str], coll
     other = "video" if page.group_by == "clip" else "clip"
     other_view_url = "?" + urlencode({**base, "group_by": other, "top_k": page.top_k}) if base else None
     return {"paging": paging(result, page, base), "video_query": video_page_query(query, page),
-            "other_view_url": other_view_url}
+            "other_view_url": other_view_url, "result_counts": result_counts(result)}

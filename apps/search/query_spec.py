@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
 from PIL import Image
 
 from .query_syntax import parse_query_text
@@ -83,9 +84,9 @@ class QuerySpec:
 
     def __post_init__(self) -> None:
         if not self.terms:
-            raise QueryError("give a query: text, image, like_keyframe, like_photo or a query list")
+            raise QueryError(gettext("give a query: text, image, like_keyframe, like_photo or a query list"))
         if len(self.terms) > MAX_TERMS:
-            raise QueryError(f"too many terms: {len(self.terms)}, at most {MAX_TERMS}")
+            raise QueryError(gettext("too many terms: %(count)d, at most %(max)d") % {"count": len(self.terms), "max": MAX_TERMS})
         for term in self.terms:
             check_weight(term.weight)
             if isinstance(term, KeyframeTerm):
@@ -93,7 +94,7 @@ class QuerySpec:
             elif isinstance(term, PhotoTerm):
                 check_item_id(term.photo_id, "like_photo")
         if all(term.weight < 0 for term in self.terms):
-            raise QueryError("the query has only negative terms: add something to look for, e.g. 'red car -night'")
+            raise QueryError(gettext("the query has only negative terms: add something to look for, e.g. 'red car -night'"))
 
     @property
     def kind(self) -> str:
@@ -134,12 +135,12 @@ def build_query(
     found: list[Term] = []
     if text is not None and str(text).strip():
         if len(text) > MAX_TEXT_CHARS:
-            raise QueryError(f"text is over {MAX_TEXT_CHARS} characters", "text")
+            raise QueryError(gettext("text is over %(max)d characters") % {"max": MAX_TEXT_CHARS}, "text")
         found.extend(_text_terms(text))
     if image is not None:
         found.append(ImageTerm(image, check_weight(1.0 if image_weight is None else image_weight, "image_weight")))
     elif image_weight is not None:
-        raise QueryError("image_weight needs an image", "image_weight")
+        raise QueryError(gettext("image_weight needs an image"), "image_weight")
     if like_keyframe is not None:
         found.append(KeyframeTerm(check_item_id(like_keyframe, "like_keyframe")))
     if like_photo is not None:

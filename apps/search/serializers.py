@@ -10,6 +10,7 @@ import json
 
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MinLengthValidator
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field, extend_schema_serializer
 from PIL import Image
 from rest_framework import serializers
@@ -98,18 +99,18 @@ class QueryTermSerializer(serializers.Serializer):
 
     def to_internal_value(self, data: object) -> Term:
         if not isinstance(data, dict):
-            raise serializers.ValidationError("each term is an object such as {\"text\": \"red car\", \"weight\": 1}")
+            raise serializers.ValidationError(gettext('each term is an object such as {"text": "red car", "weight": 1}'))
         unknown = sorted(set(data) - set(self.fields))
         if unknown:
-            raise serializers.ValidationError(f"unknown key(s) {', '.join(map(repr, unknown))}: use text, like_keyframe, "
-                                              "like_photo, weight")
+            raise serializers.ValidationError(gettext("unknown key(s) %(keys)s: use text, like_keyframe, like_photo, weight")
+                                              % {"keys": ", ".join(map(repr, unknown))})
         for key in ("like_keyframe", "like_photo", "weight"):
             if isinstance(data.get(key), bool):
-                raise serializers.ValidationError({key: f"must be a number, got {data[key]!r}"})
+                raise serializers.ValidationError({key: gettext("must be a number, got %(value)r") % {"value": data[key]}})
         attrs = super().to_internal_value(data)
         given = [k for k in ("text", "like_keyframe", "like_photo") if k in attrs]
         if len(given) != 1:
-            raise serializers.ValidationError("each term has exactly one of: text, like_keyframe, like_photo")
+            raise serializers.ValidationError(gettext("each term has exactly one of: text, like_keyframe, like_photo"))
         try:
             weight = check_weight(attrs["weight"])
         except QueryError as exc:
@@ -135,20 +136,22 @@ class QueryTermsField(serializers.Field):
             try:
                 data = json.loads(data)
             except ValueError as exc:
-                raise serializers.ValidationError(f"not valid JSON: {exc}") from exc
+                raise serializers.ValidationError(gettext("not valid JSON: %(error)s") % {"error": exc}) from exc
             except RecursionError as exc:  # "[[[[..." deeper than the decoder's stack
-                raise serializers.ValidationError("not valid JSON: nested too deeply") from exc
+                raise serializers.ValidationError(gettext("not valid JSON: nested too deeply")) from exc
         if not isinstance(data, list) or not data:
-            raise serializers.ValidationError("must be a non-empty list of terms, e.g. [{\"text\": \"red car\"}]")
+            raise serializers.ValidationError(gettext('must be a non-empty list of terms, e.g. [{"text": "red car"}]'))
         if len(data) > MAX_TERMS:
-            raise serializers.ValidationError(f"too many terms: {len(data)}, at most {MAX_TERMS}")
+            raise serializers.ValidationError(
+                gettext("too many terms: %(count)d, at most %(max)d") % {"count": len(data), "max": MAX_TERMS})
         terms = []
         for position, item in enumerate(data, 1):
             term = QueryTermSerializer(data=item)
             try:
                 terms.append(term.to_internal_value(item))
             except serializers.ValidationError as exc:
-                raise serializers.ValidationError(f"term {position}: {first_message(exc.detail)}") from exc
+                message = gettext("term %(position)d: %(error)s") % {"position": position, "error": first_message(exc.detail)}
+                raise serializers.ValidationError(message) from exc
         return tuple(terms)
 
     def to_representation(self, value: object) -> object:
@@ -158,7 +161,7 @@ class QueryTermsField(serializers.Field):
 #: The inputs of a request that say what to look for (a request without any has nothing to search).
 QUERY_INPUTS = ("text", "image", "like_keyframe", "like_photo", "query")
 #: A text over the limit is refused without being echoed (its message states the limit only).
-TEXT_ERRORS = {"max_length": "is over {max_length} characters"}
+TEXT_ERRORS = {"max_length": gettext_lazy("is over {max_length} characters")}
 
 
 @extend_schema_serializer(component_name="Search")

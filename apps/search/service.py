@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.utils.translation import gettext
 from PIL import Image
 
 from analysis.keyframe_choice import frame_quality
@@ -136,7 +137,7 @@ def search(
     started = time.perf_counter()
     check_page(top_k, offset)
     if group_by not in GROUP_BY:
-        raise SearchError(f"group_by must be one of: {', '.join(GROUP_BY)}")
+        raise SearchError(gettext("group_by must be one of: %(values)s") % {"values": ", ".join(GROUP_BY)})
     embedder = get_embedder(collection.embedder_spec)
     index = collection_index(collection)
     ensure_index_model(collection, index, embedder.model_id)
@@ -168,9 +169,9 @@ def search_validated(collection: Collection, request: Mapping[str, Any]) -> Sear
 def check_page(top_k: int, offset: int = 0) -> None:
     """SearchError unless 1 <= top_k <= MAX_TOP_K and offset + top_k <= MAX_DEPTH (offset >= 0)."""
     if not 1 <= top_k <= MAX_TOP_K:
-        raise SearchError(f"top_k must be between 1 and {MAX_TOP_K}")
+        raise SearchError(gettext("top_k must be between 1 and %(max)d") % {"max": MAX_TOP_K})
     if not 0 <= offset <= MAX_DEPTH - top_k:
-        raise SearchError(f"offset + top_k must be at most {MAX_DEPTH}")
+        raise SearchError(gettext("offset + top_k must be at most %(max)d") % {"max": MAX_DEPTH})
 
 
 def _calibrate(response: SearchResponse, embedder, query: QuerySpec, entries: list) -> None:
@@ -201,7 +202,7 @@ def video_timeline(video: Video, query: QuerySpec, *, top_k: int = 10) -> VideoT
     the video is not on the page that linked to it. Image queries are not linkable, hence refused.
     """
     if any(isinstance(term, ImageTerm) for term in query.terms):
-        raise SearchError("a query with an uploaded image cannot be repeated on the video page")
+        raise SearchError(gettext("a query with an uploaded image cannot be repeated on the video page"))
     check_page(top_k)
     collection = video.collection
     embedder = get_embedder(collection.embedder_spec)
@@ -250,15 +251,17 @@ def image_warning(image: Image.Image) -> str | None:
 def _stored_vector(collection: Collection, index, term: KeyframeTerm | PhotoTerm) -> np.ndarray:
     if isinstance(term, KeyframeTerm):
         if not Keyframe.objects.filter(pk=term.keyframe_id, video__collection=collection).exists():
-            raise SearchError(f"keyframe {term.keyframe_id} is not in collection '{collection.name}'")
+            raise SearchError(gettext("keyframe %(id)s is not in collection '%(collection)s'")
+                              % {"id": term.keyframe_id, "collection": collection.name})
         vid = keyframe_vector_id(term.keyframe_id)
     else:
         if not Photo.objects.filter(pk=term.photo_id, collection=collection).exists():
-            raise SearchError(f"photo {term.photo_id} is not in collection '{collection.name}'")
+            raise SearchError(gettext("photo %(id)s is not in collection '%(collection)s'")
+                              % {"id": term.photo_id, "collection": collection.name})
         vid = photo_vector_id(term.photo_id)
     found = index.reconstruct([vid])
     if vid not in found:
-        raise SearchError("that item has no vector yet (still being ingested?)")
+        raise SearchError(gettext("that item has no vector yet (still being ingested?)"))
     return found[vid]
 
 

@@ -4,6 +4,8 @@
 (function () {
   const api = window.videosearchPlayer;
   if (!api) return;
+  // Translated words from the page's JSON data block (templates/base.html, {% js_strings %}).
+  const words = JSON.parse((document.getElementById("js-strings") || {}).textContent || "{}");
 
   function timeAt(strip, clientX) {
     const box = strip.querySelector(".heat-track").getBoundingClientRect();
@@ -23,7 +25,7 @@
       api.play(strip.dataset.videoUrl, start, end);
     });
     track.addEventListener("mousemove", (ev) => {
-      track.title = `Play from ${api.timecode(timeAt(strip, ev.clientX))}`;
+      track.title = (words.play_from_time || "Play from {time}").replace("{time}", api.timecode(timeAt(strip, ev.clientX)));
     });
   });
 })();

@@ -4,6 +4,8 @@
 (function () {
   const player = document.getElementById("player");
   if (!player) return;
+  // Translated words from the page's JSON data block (templates/base.html, {% js_strings %}).
+  const words = JSON.parse((document.getElementById("js-strings") || {}).textContent || "{}");
   const dialog = player.closest("dialog");
   const caption = document.getElementById("player-caption");
   let pendingStart = null; // seek target while a new source loads
@@ -36,7 +38,7 @@
       pendingStart = start;
       player.src = `${url}#t=${start.toFixed(2)}`;
     }
-    if (caption) caption.textContent = label || (bounded ? `${timecode(start)}–${timecode(end)}` : `from ${timecode(start)}`);
+    if (caption) caption.textContent = label || (bounded ? `${timecode(start)}–${timecode(end)}` : (words.from_time || "from {time}").replace("{time}", timecode(start)));
     if (dialog && !dialog.open) dialog.showModal();
     if (!dialog) player.scrollIntoView({ block: "nearest" }); // the video page: a frame far down the filmstrip
     player.play().catch(() => {});

@@ -1,6 +1,8 @@
 // Search page behaviour: "why?" heat maps, drop an image to search, switch clips / by video.
 // Playing (clips, chips, strips) is in player.js and heat_strip.js.
 (function () {
+  // Translated words from the page's JSON data block (templates/base.html, {% js_strings %}).
+  const words = JSON.parse((document.getElementById("js-strings") || {}).textContent || "{}");
   const dialog = document.getElementById("player-dialog");
   const player = document.getElementById("player");
   const caption = document.getElementById("player-caption");
@@ -12,7 +14,7 @@
       player.hidden = true;
       heatmap.hidden = false;
       heatmap.src = btn.dataset.url;
-      caption.textContent = "Where the frame matches the query (red = strongest)";
+      caption.textContent = words.heatmap_caption || "Where the frame matches the query (red = strongest)";
       dialog.showModal();
     });
   });

@@ -130,7 +130,7 @@ def test_orphaned_and_missing_vectors_are_found_and_repaired(indexed, client):
     assert "missing: 1 vector(s)" in text() and "orphaned: 3 vector(s)" in text()
     # the admin shows the same report, read-only
     page = client.get(f"/admin/media/collection/{collection.pk}/consistency/").content.decode()
-    assert "4 problem(s)" in page and "1 &times; photo of a failed item" in page
+    assert "4 problems" in page and "1 &times; photo of a failed item" in page
     assert f"video {video.pk} {video.original_name}</a>: 1" in page
 
     code, fixed = verify(collection="checked", repair=True)
@@ -216,7 +216,7 @@ def test_stray_files_folders_temp_files_and_locks_are_found_and_removed(indexed,
         code, report = verify()
         assert code == 1 and strays_of(report["report"]) == made
         page = client.get("/admin/media/collection/consistency/").content.decode()
-        assert f"{len(made)} problem(s)" in page and "<code>media/locks/video-987654.lock</code>" in page
+        assert f"{len(made)} problems" in page and "<code>media/locks/video-987654.lock</code>" in page
         assert anon_client.get("/admin/media/collection/consistency/").status_code == 302  # to the login
         assert 'href="/admin/media/collection/consistency/"' in client.get("/admin/media/collection/").content.decode()
         assert f'href="/admin/media/collection/{collection.pk}/consistency/"' in client.get(

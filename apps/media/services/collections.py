@@ -1,6 +1,8 @@
 """Find a collection by id or by name among those an actor may see, with one clear message when there is none."""
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from ..access import Actor, visible_collections
 from ..models import Collection
 
@@ -20,6 +22,7 @@ def resolve_collection(ref: str | int, actor: Actor) -> Collection:
     if found is None and ref_str.isascii() and ref_str.isdigit() and int(ref_str) < 2**63:  # "³4": isdigit, not int
         found = visible.filter(pk=int(ref_str)).first()
     if found is None:
-        names = ", ".join(visible.order_by("name").values_list("name", flat=True)[:20]) or "none yet"
-        raise UnknownCollectionError(f"unknown collection '{ref_str[:200]}' (existing: {names})")
+        names = ", ".join(visible.order_by("name").values_list("name", flat=True)[:20]) or gettext("none yet")
+        raise UnknownCollectionError(gettext("unknown collection '%(ref)s' (existing: %(names)s)")
+                                     % {"ref": ref_str[:200], "names": names})
     return found

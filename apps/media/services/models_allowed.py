@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from apps.core.errors import ModelUnavailableError
 
@@ -33,7 +34,7 @@ def model_names() -> list[str]:
 
 def unknown_model_message() -> str:
     """The one refusal for any unlisted value; it never repeats the value (it may be a path)."""
-    return "unknown model; choose one of: " + ", ".join(model_names()) + " (blank: default)"
+    return gettext("unknown model; choose one of: %(names)s (blank: default)") % {"names": ", ".join(model_names())}
 
 
 def validate_model_name(value: str) -> None:

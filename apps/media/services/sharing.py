@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext
 
 from ..models import Collection, CollectionShare
 
@@ -15,9 +16,9 @@ def set_share(collection: Collection, username: str, access: str) -> CollectionS
     # no username holds a NUL, and PostgreSQL refuses to compare text that does
     user = get_user_model().objects.filter(username=username, is_active=True).first() if "\x00" not in username else None
     if user is None:
-        raise UnknownUserError(f"no active user '{username[:150]}'")
+        raise UnknownUserError(gettext("no active user '%(name)s'") % {"name": username[:150]})
     if user.pk == collection.owner_id:
-        raise ValueError("the owner already holds every right on the collection")
+        raise ValueError(gettext("the owner already holds every right on the collection"))
     if access == "none":
         CollectionShare.objects.filter(collection=collection, user=user).delete()
         return None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from . import sniff
 
@@ -85,7 +86,8 @@ def stream_to_temp(chunks: Iterable[bytes], name: str = "upload", expect: str | 
                 digest.update(chunk)
                 size += len(chunk)
                 if size > settings.MAX_UPLOAD_BYTES:
-                    raise ValueError(f"'{name}' is larger than the {limit_text()} upload limit")
+                    raise ValueError(gettext("'%(name)s' is larger than the %(limit)s upload limit")
+                                     % {"name": name, "limit": limit_text()})
                 if media is None:
                     head += chunk
                     if len(head) >= sniff.HEAD_BYTES:
