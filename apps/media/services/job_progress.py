@@ -5,6 +5,8 @@ pages, so all of them show the same numbers: "detecting 1234/2950 frames", "embe
 """
 from __future__ import annotations
 
+from django.utils.translation import ngettext, pgettext
+
 from ..models import IngestJob, Status
 
 FRAMES, KEYFRAMES, PHOTOS = "frames", "keyframes", "photos"
@@ -33,9 +35,17 @@ def percent(job: IngestJob) -> int:
 
 
 def describe(job: IngestJob) -> str:
-    """The stage and its counts in a few words, e.g. "detecting 1234/2950 frames"."""
-    label = job.get_status_display() if job.status != Status.DETECTING else "detecting"
+    """The stage and its counts in a few words, e.g. "detecting 1234/2950 frames" (in the active language:
+    the page's; the CLI's is English)."""
+    label = job.get_status_display() if job.status != Status.DETECTING else pgettext("ingest stage", "detecting")
     counted = unit(job)
     if counted is None or job.total <= 0:
-        return label
-    return f"{label} {job.done}/{job.total} {counted}"
+        return str(label)
+    numbers = {"done": job.done, "total": job.total}
+    if counted == FRAMES:
+        counts = ngettext("%(done)d/%(total)d frame", "%(done)d/%(total)d frames", job.total) % numbers
+    elif counted == KEYFRAMES:
+        counts = ngettext("%(done)d/%(total)d keyframe", "%(done)d/%(total)d keyframes", job.total) % numbers
+    else:
+        counts = ngettext("%(done)d/%(total)d photo", "%(done)d/%(total)d photos", job.total) % numbers
+    return f"{label} {counts}"
