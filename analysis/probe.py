@@ -1,4 +1,4 @@
-"""Read what a video file is (duration, frame rate, size, codec) before decoding it.
+"""Read what a video file is (duration, frame rate, size, codec, rotation) before decoding it.
 
 Uses ffprobe's JSON output. ``ffmpeg.probe`` (ffmpeg-python 0.2.0) cannot time out, so ffprobe is run
 through ``subprocess.run`` with a timeout and its stderr is turned into a readable :class:`MediaError`.
@@ -41,6 +41,7 @@ class ProbeResult:
     container: str
     has_audio: bool
     frame_count: int | None
+    rotation: int = 0  # display rotation in degrees (0/90/180/270) from the file's metadata
 
 
 class ProbeRun:
@@ -113,7 +114,8 @@ def parse_probe(info: dict[str, Any]) -> ProbeResult:
     if any(container.startswith(f) or container.endswith(f) for f in _STILL_IMAGE_FORMATS):
         raise NotAVideoError(f"This is a still image ({container}), not a video.")
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
-    if _rotation(video) in (90, 270):  # ffmpeg auto-rotates on decode: report what is displayed
+    rotation = _rotation(video)
+    if rotation in (90, 270):  # ffmpeg auto-rotates on decode: report what is displayed
         width, height = height, width
     if width <= 0 or height <= 0:
         raise NotAVideoError("The video stream has no picture size; the file is damaged or not a video.")
@@ -131,7 +133,7 @@ def parse_probe(info: dict[str, Any]) -> ProbeResult:
         duration=duration, fps=fps, width=width, height=height,
         codec=str(video.get("codec_name") or "unknown"), container=container,
         has_audio=any(s.get("codec_type") == "audio" for s in streams),
-        frame_count=frame_count,
+        frame_count=frame_count, rotation=rotation,
     )
 
 

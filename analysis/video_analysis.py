@@ -74,7 +74,7 @@ class VideoAnalysis:
 
 
 def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
-                  on_progress: Callable[[float], None] | None = None,
+                  on_progress: Callable[[int, int], None] | None = None,
                   on_probe: Callable[[ProbeResult], None] | None = None,
                   on_keyframe: Callable[[PickedKeyframe], None] | None = None) -> VideoAnalysis:
     """Probe, decode once, detect shots and choose keyframes. Raises MediaError for bad files.
@@ -83,6 +83,8 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
     file's facts as soon as they are known, before the decode is consumed. With ``on_keyframe``
     each keyframe is handed over as soon as it is final and not kept, so memory stays flat however
     long the video (a day of traffic camera is ~40k keyframes, 14 GB as RGB images).
+    ``on_progress(done, total)`` counts frames: analysed so far over expected (:func:`expected_frames`),
+    about every 1% of the video; the last call is ``(n, n)`` with the frames actually analysed.
     """
     if max_gap <= 0:
         raise ValueError("max_gap must be positive")
@@ -102,7 +104,7 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
     probe = _settle_duration(probe, stream.report, stream.format)
     builder.finish(probe.duration)
     if on_progress is not None:
-        on_progress(1.0)
+        on_progress(stream.report.frames, stream.report.frames)
     return VideoAnalysis(
         probe=probe,
         shots=cuts_to_shots(builder.cuts, probe.duration, builder.min_shot, builder.min_edge_shot),
@@ -114,7 +116,7 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
 
 
 def _scan(stream: FrameStream, probe: ProbeResult, builder: SegmentBuilder, fingerprints: FingerprintTrack,
-          on_progress: Callable[[float], None] | None) -> None:
+          on_progress: Callable[[int, int], None] | None) -> None:
     """Feed every decoded frame to the detector and the builder (and a few a second to fingerprints)."""
     fmt = stream.format
     detector: CutDetector = FastContentDetector(threshold=CONTENT_THRESHOLD, min_scene_len=MIN_SCENE_FRAMES)
@@ -126,11 +128,12 @@ def _scan(stream: FrameStream, probe: ProbeResult, builder: SegmentBuilder, fing
     # Cuts can be reported this long after the frame they happen at (the detector's merge filter,
     # the spike detector's look-ahead, the flash check's wait for the picture to come back).
     lag = (max(reported_late, flashes.window) + 2) / float(fps)
-    expected = max(1.0, probe.duration * float(fps))
+    expected = expected_frames(probe, float(fps))
     stride = max(1, round(float(fps) / CANDIDATES_PER_SECOND))
     half_size = HalfSizeFrames(fmt)
     recent_grays: deque[np.ndarray] = deque(maxlen=detector.event_buffer_length + 4)
-    next_report = _PROGRESS_STEP
+    step = max(1, round(expected * _PROGRESS_STEP))
+    next_report = 0
     index = -1
     for index, frame in enumerate(stream.frames()):
         gray, small = half_size.convert(frame)
@@ -147,14 +150,22 @@ def _scan(stream: FrameStream, probe: ProbeResult, builder: SegmentBuilder, fing
             builder.offer(now, frame, frame_quality(full_range(gray)))
             fingerprints.offer(now, gray)
         builder.advance(settled_until=now - lag)
-        if on_progress is not None and index / expected >= next_report:
-            on_progress(min(0.99, index / expected))
-            next_report = index / expected + _PROGRESS_STEP
+        if on_progress is not None and index >= next_report:
+            on_progress(index + 1, max(expected, index + 2))  # done == total only in the last call
+            next_report = index + step
     if index >= 0:
         for cut in detector.post_process(FrameTimecode(index, fps=fps)):
             flashes.propose(cut.frame_num)
         for cut_frame in flashes.flush():
             builder.add_cut(float(cut_frame / fps))
+
+
+def expected_frames(probe: ProbeResult, fps: float) -> int:
+    """How many frames the decode should give: the file's own count when decoded at its own rate,
+    else duration x the analysis rate (a 60 fps file is analysed at 30, see :mod:`.decode`)."""
+    if probe.frame_count and abs(fps - probe.fps) < 0.01:
+        return probe.frame_count
+    return max(1, round(probe.duration * fps))
 
 
 class HalfSizeFrames:

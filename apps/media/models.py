@@ -119,6 +119,9 @@ class Video(MediaItem):
     width = models.IntegerField(null=True, blank=True)
     height = models.IntegerField(null=True, blank=True)
     codec = models.CharField(max_length=50, blank=True)
+    rotation = models.IntegerField(
+        null=True, blank=True, help_text="Display rotation in degrees (0, 90, 180, 270) from the file's metadata; "
+        "width and height are as displayed")
 
     class Meta(MediaItem.Meta):
         constraints = [models.UniqueConstraint(fields=["collection", "sha256"], name="unique_video_per_collection")]
@@ -174,6 +177,10 @@ class IngestJob(models.Model):
     photo = models.ForeignKey(Photo, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress = models.FloatField(default=0.0, help_text="0..1 within the current stage")
+    done = models.IntegerField(
+        default=0, help_text="Units of the current stage done: frames analysed (detecting), keyframes or photos "
+        "embedded (embedding, indexed)")
+    total = models.IntegerField(default=0, help_text="Units of the current stage in all; 0 while unknown")
     error = models.TextField(blank=True)
     attempts = models.IntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

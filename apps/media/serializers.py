@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from .access import Access, access_to
 from .models import Collection, IngestJob, Keyframe, Photo, Scene, Status, Video
+from .services import job_progress
 from .services.models_allowed import model_names, unknown_model_message
 
 
@@ -145,15 +146,38 @@ class SharesSerializer(serializers.Serializer):
 
 
 class JobSerializer(serializers.ModelSerializer):
+    """A job and its progress; ``done``/``total``/``unit``/``percent`` are the numbers ``manage.py ingest`` shows."""
+
     kind = serializers.ChoiceField(choices=["video", "photo"], read_only=True)
+    progress = serializers.FloatField(read_only=True, min_value=0.0, max_value=1.0,
+                                      help_text="0..1 within the current stage")
+    done = serializers.IntegerField(
+        read_only=True, min_value=0,
+        help_text="units of the current stage done: frames analysed (detecting), keyframes or photos embedded "
+                  "(embedding; indexed keeps the final count); 0 in stages that count nothing")
+    total = serializers.IntegerField(
+        read_only=True, min_value=0,
+        help_text="units of the current stage in all (frames: expected until the decode ends, then exact); "
+                  "0 while unknown. Reset to 0 when the job moves to the next stage")
+    unit = serializers.SerializerMethodField(help_text="what done/total count; null while nothing is counted")
+    percent = serializers.SerializerMethodField(
+        help_text="whole percent of the current stage, 0-100 (from done/total when known, else progress)")
 
     class Meta:
         model = IngestJob
         fields = [
-            "id", "collection", "kind", "video", "photo", "status", "progress", "error", "attempts",
-            "created_at", "started_at", "finished_at",
+            "id", "collection", "kind", "video", "photo", "status", "progress", "done", "total", "unit", "percent",
+            "error", "attempts", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=list(job_progress.UNITS), allow_null=True))
+    def get_unit(self, obj: IngestJob) -> str | None:
+        return job_progress.unit(obj)
+
+    @extend_schema_field(serializers.IntegerField(min_value=0, max_value=100))
+    def get_percent(self, obj: IngestJob) -> int:
+        return job_progress.percent(obj)
 
 
 class SceneSerializer(serializers.ModelSerializer):
@@ -199,7 +223,7 @@ class VideoSerializer(MediaItemSerializer):
         model = Video
         fields = [
             "id", "collection", "original_name", "status", "reingesting", "error", "url", "size_bytes", "sha256",
-            "duration", "fps", "width", "height", "codec", "created_at", "indexed_at", "latest_job",
+            "duration", "fps", "width", "height", "codec", "rotation", "created_at", "indexed_at", "latest_job",
         ]
         read_only_fields = fields
 

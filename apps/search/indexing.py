@@ -11,6 +11,7 @@ The job's states, attempts and lock are apps/media/services/jobs.py.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,8 @@ from apps.media.services.jobs import (
 from apps.media.services.keyframe_store import KeyframeStaging, SavedImages, forget_pending_vectors, pending_vectors
 
 from . import vectors
-from .embedders.base import ModelUnavailableError
+from .embedders.base import Embedder, ModelUnavailableError
+from .embedders.common import batched
 from .embedders.registry import get_embedder
 from .ids import keyframe_vector_id, keyframe_vector_ids
 from .images import ImageLoadError, open_image
@@ -75,7 +77,8 @@ def run_job(job_id: int) -> str:
                 return drop_deleted(job.video, f"ingest job {job.pk}")
             run.fail(failure_reason(exc, f"ingest job {job.pk}"), isinstance(exc, UNUSABLE_FILE))
             return Status.FAILED
-        run.stage(Status.INDEXED, 1.0)
+        keyframes = Keyframe.objects.filter(video=job.video).count()
+        run.stage(Status.INDEXED, 1.0, done=keyframes, total=keyframes)
         return Status.INDEXED
 
 
@@ -98,7 +101,8 @@ def ingest_video(run: JobRun, video: Video) -> None:
 
     def record_probe(info: ProbeResult) -> None:
         Video.objects.filter(pk=video.pk).update(
-            duration=info.duration, fps=info.fps, width=info.width, height=info.height, codec=info.codec
+            duration=info.duration, fps=info.fps, width=info.width, height=info.height, codec=info.codec,
+            rotation=info.rotation,
         )
         run.stage(Status.DETECTING)
 
@@ -114,13 +118,24 @@ def ingest_video(run: JobRun, video: Video) -> None:
                                  on_probe=record_probe, on_keyframe=keep)
         if not staging.keyframes:
             raise BlankVideoError("no usable frame found: the video is entirely black or blank")
+        checkpoints.reached("ingest.analysed")
         staging.save_fingerprints(analysis.fingerprints)
-        run.stage(Status.EMBEDDING)
-        embeddings = embedder.encode_images(SavedImages(staging.staged_images()))
+        embeddings = embed_keyframes(run, embedder, SavedImages(staging.staged_images()))
         checkpoints.reached("ingest.before_swap")
         replace_keyframes(video, analysis.shots, staging, index, embedder.model_id, embeddings)
     finally:
         staging.discard()  # nothing left to discard once committed
+
+
+def embed_keyframes(run: JobRun, embedder: Embedder, images: Sequence[Image.Image]) -> np.ndarray:
+    """The keyframes' vectors, embedded a batch at a time so the job counts keyframes embedded as it goes."""
+    run.stage(Status.EMBEDDING, total=len(images))
+    parts, done = [], 0
+    for chunk in batched(images, settings.EMBED_BATCH_SIZE):
+        parts.append(embedder.encode_images(chunk))
+        done += len(chunk)
+        run.progress(done, len(images))
+    return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
 
 
 def replace_keyframes(video: Video, shots: list[Shot], staging: KeyframeStaging, index: CollectionIndex,
@@ -271,7 +286,7 @@ def _embed_photo_batch(batch: list[_PreparedPhoto]) -> dict[str, str]:
     results = {}
     for job_id, item in jobs.items():
         if item.run.item.pk in kept:
-            item.run.stage(Status.INDEXED, 1.0)
+            item.run.stage(Status.INDEXED, 1.0, done=1, total=1)
             results[job_id] = Status.INDEXED
         else:
             results[job_id] = drop_deleted(item.run.item, f"ingest job {job_id}")
@@ -291,7 +306,7 @@ def prepare_photo(run: JobRun, photo: Photo) -> Image.Image:
     width, height = original_size(path)
     if not Photo.objects.filter(pk=photo.pk).update(width=width, height=height, thumbnail=thumb):
         raise ItemDeletedError(f"photo {photo.pk} was deleted during its ingest")
-    run.stage(Status.EMBEDDING)
+    run.stage(Status.EMBEDDING, total=1)  # one photo; its batch is embedded in one call
     return image
 
 

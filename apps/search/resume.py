@@ -125,7 +125,7 @@ def _take_up(item: Video | Photo, kind: str, eager: bool, report: ResumeReport) 
                 status=Status.FAILED, error=SUPERSEDED, finished_at=now)
             unchanged = IngestJob.objects.filter(pk=job.pk, status=job.status, heartbeat_at=job.heartbeat_at,
                                                  attempts=job.attempts)
-            if not unchanged.update(status=Status.QUEUED, progress=0.0, heartbeat_at=None):
+            if not unchanged.update(status=Status.QUEUED, progress=0.0, done=0, total=0, heartbeat_at=None):
                 report.queued.append(job)  # the sweeper claimed it meanwhile and sent it to the workers
                 return
             model.objects.filter(pk=item.pk).exclude(status__in=TERMINAL).update(status=Status.QUEUED, updated_at=now)

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from apps.media.access import visible_collections
 from apps.media.models import Video
 from apps.media.services.filmstrip import filmstrip
+from apps.media.services.job_history import job_history
 
 from .embedders.base import ModelUnavailableError
 from .index import IndexModelMismatchError
@@ -61,5 +62,6 @@ def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "start": _seconds(request.GET.get("t")),
         "search": video_page_strip(video, request.GET) if indexed else None,
         "keyframe_count": video.keyframes.count(),
+        "history": job_history(video),
     }
     return render(request, "media/video_detail.html", context)

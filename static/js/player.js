@@ -40,6 +40,7 @@
     }
     if (caption) caption.textContent = label || (bounded ? `${timecode(start)}–${timecode(end)}` : (words.from_time || "from {time}").replace("{time}", timecode(start)));
     if (dialog && !dialog.open) dialog.showModal();
+    if (!dialog) player.scrollIntoView({ block: "nearest" }); // the video page: a frame far down the filmstrip
     player.play().catch(() => {});
   }
 

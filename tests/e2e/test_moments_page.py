@@ -197,12 +197,30 @@ def test_heat_strips_by_video_paging_and_the_video_page(live_server, two_videos,
             for m in video_strip.locator(".moment").all()] == moments
     shots = page.locator("#filmstrip .shot")
     assert shots.count() == len(segments)
+    assert page.inner_text("#meta-rotation") == "none" and page.inner_text("#meta-file-size")
+    history = page.locator("#job-history tbody tr")  # one ingest, with its counts, one attempt, no reason
+    assert history.count() == 1
+    keyframes = once.keyframes.count()
+    assert history.locator(".status").inner_text() == f"indexed {keyframes}/{keyframes} keyframes"
+    assert history.locator(".attempts").inner_text() == "1" and history.locator(".reason").inner_text() == "–"
+    first = page.locator("#filmstrip .frame img").first  # sized before it loads, at its real size
+    first.evaluate("img => img.complete || new Promise(done => img.addEventListener('load', done))")
+    natural, box = first.evaluate("img => [[img.naturalWidth, img.naturalHeight], "
+                                  "[+img.getAttribute('width'), +img.getAttribute('height')]]")
+    assert natural == box and first.get_attribute("loading") is None
+    shown = first.bounding_box()  # still drawn in the filmstrip's 16:9 box, not stretched to the attributes
+    assert abs(shown["height"] / shown["width"] - 9 / 16) < 0.05, shown
+    assert page.locator("#filmstrip .frame img").last.get_attribute("loading") == "lazy"
     frame = shots.nth(4).locator(".frame").first
     frame_time = float(frame.get_attribute("data-start"))
     assert segments[4].start <= frame_time < segments[4].end
-    frame.click()
-    page.wait_for_function(f"Math.abs({PLAYER_TIME} - {frame_time}) < 1.0 && "
-                           "document.getElementById('player').readyState >= 1", timeout=20_000)
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    frame.click()  # the player seeks to the frame's time (and comes into view)
+    page.wait_for_function("(p => p.readyState >= 1 && !p.seeking && "
+                           f"Math.abs(p.currentTime - {frame_time}) < 0.5)(document.getElementById('player'))",
+                           timeout=20_000)
+    assert page.evaluate("(p => { const r = p.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; })"
+                         "(document.getElementById('player'))")
     page.screenshot(path=str(tmp_path / "video-page.png"), full_page=True)
 
     page.goto(f"{live_server.url}/collections/{collection.pk}/")

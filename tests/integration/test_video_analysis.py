@@ -140,10 +140,13 @@ def test_black_leader_of_testvideo_gets_no_keyframe():
 
 
 @needs_media
-def test_progress_is_reported_up_to_one():
-    seen: list[float] = []
-    analyze_video(VIDEOS / "issue-236-split-copy.mkv", on_progress=seen.append)
-    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 5
+def test_progress_counts_frames_up_to_all_of_them():
+    seen: list[tuple[int, int]] = []
+    result = analyze_video(VIDEOS / "issue-236-split-copy.mkv", on_progress=lambda done, total: seen.append((done, total)))
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and len(seen) > 5 and all(0 < d <= t for d, t in seen)
+    frames = round(result.probe.duration * result.probe.fps)
+    assert seen[-1][0] == seen[-1][1] and abs(seen[-1][1] - frames) <= 1  # the last call: all frames, analysed
 
 
 @needs_media

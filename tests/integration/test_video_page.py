@@ -5,9 +5,16 @@ API's ``timeline=true`` for the same query and page size.
 """
 from __future__ import annotations
 
-import pytest
+import re
+import subprocess
+from pathlib import Path
 
-from apps.media.models import Collection, Keyframe, Status, Video
+import pytest
+from PIL import Image
+
+from apps.media.models import Collection, IngestJob, Keyframe, Status, Video
+from apps.media.services import storage
+from apps.media.services.filmstrip import EAGER_FRAMES
 from apps.media.services.register import register_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,6 +50,15 @@ def test_video_page_shows_the_searched_strip_metadata_and_shots(client, demo_vid
     assert len(film.shots) == len(segments) and not film.truncated
     assert all(s.start <= k.time < s.end for s in film.shots for k in s.keyframes)
     assert html.count('class="frame"') == sum(len(s.keyframes) for s in film.shots)
+    # every thumbnail's box is reserved at its real size; all but the first few load lazily
+    with Image.open(storage.absolute(film.shots[0].keyframes[0].thumbnail)) as thumb:
+        assert film.thumb_size == thumb.size
+    assert html.count(f'width="{thumb.width}" height="{thumb.height}"') == html.count('class="frame"')
+    assert html.count('loading="lazy"') == html.count('class="frame"') - EAGER_FRAMES
+    assert "meta-rotation" in html and "meta-file-size" in html
+    (job,) = response.context["history"].jobs
+    assert job.status == Status.INDEXED and job.attempts == 1 and job.duration_s > 0
+    assert f"indexed {video.keyframes.count()}/{video.keyframes.count()} keyframes" in html
     assert f"/?collection={collection.pk}&amp;q=" in html  # back to the search
 
     # "more like this" links work too; a bad one says why instead of failing the page
@@ -76,6 +92,44 @@ def test_search_page_pages_by_video_with_strips(client, demo_video):
     assert by_video.context["paging"].next_url is None
     capped = client.get("/", {**params, "top_k": 10_000, "offset": 10_000})
     assert capped.status_code == 200 and capped.context["page"].top_k == 200
+
+
+def rotated_video(path: Path, degrees: int) -> Path:
+    """A 4 s 320x240 clip whose metadata says: display it rotated by ``degrees`` (as phones record).
+
+    The tag is written by a stream copy: ffmpeg 5 drops it when it encodes."""
+    plain = path.with_name(f"plain-{path.name}")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=4",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(plain)], check=True, timeout=60)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(plain), "-c", "copy", "-metadata:s:v", f"rotate={degrees}",
+                    str(path)], check=True, timeout=60)
+    return path
+
+
+def test_video_page_shows_rotation_and_every_job_with_its_reason(client, storage_dirs, tmp_path):
+    collection = Collection.objects.create(name="phone", embedder="testmodel")
+    video = register_path(collection, rotated_video(tmp_path / "portrait.mp4", 90)).item
+    video.refresh_from_db()
+    assert video.status == Status.INDEXED
+    assert (video.rotation, video.width, video.height) == (90, 240, 320)  # as displayed
+    assert client.get(f"/api/videos/{video.pk}/").json()["rotation"] == 90
+
+    storage.absolute(video.file.name).write_bytes(b"")  # the stored file is damaged: the next ingest fails
+    assert client.post(f"/api/videos/{video.pk}/reingest/").status_code == 202
+    video.refresh_from_db()
+    assert video.status == Status.FAILED
+
+    html = client.get(f"/videos/{video.pk}/").content.decode()
+    assert re.search(r'id="meta-rotation">90°<', html)
+    film = client.get(f"/videos/{video.pk}/").context["filmstrip"]
+    with Image.open(storage.absolute(film.shots[0].keyframes[0].thumbnail)) as thumb:
+        assert thumb.size == film.thumb_size == (240, 320)  # upright, like the player shows it
+    rows = re.findall(r'<tr class="job" data-status="(\w+)" data-job-id="(\d+)">(.*?)</tr>', html, re.S)
+    jobs = list(IngestJob.objects.filter(video=video).order_by("-created_at", "-id"))
+    assert [(status, int(pk)) for status, pk, _ in rows] == [(j.status, j.pk) for j in jobs]  # newest first
+    assert [status for status, _, _ in rows] == ["failed", "indexed"]
+    assert "The file is empty (0 bytes)." in rows[0][2] and re.search(r'class="took">\d+\.\d s<', rows[0][2])
+    assert 'class="reason">–<' in rows[1][2]
 
 
 def test_video_page_of_a_video_not_indexed_yet(client, storage_dirs):

@@ -11,7 +11,8 @@ and its final write; timing that with sleeps is flaky on a loaded machine.
   that kills its worker every time, for the sweeper's give-up test).
 - In this process: ``with listening(name, callback):`` calls ``callback()`` at that point.
 
-Points: ``ingest.probing``, ``ingest.keyframe_saved`` (each keyframe), ``ingest.before_swap``,
+Points: ``ingest.probing``, ``ingest.keyframe_saved`` (each keyframe), ``ingest.analysed`` (the frames
+counted, before embedding), ``ingest.before_swap``,
 ``ingest.before_commit`` (vectors added, rows not committed), ``ingest.photo_batch_embedded`` (apps/search/indexing.py);
 ``index.before_replace`` (each atomic index file write, apps/search/index.py); ``rebuild.started``,
 ``rebuild.batch``, ``rebuild.swap`` (apps/search/reindex.py).

@@ -1,7 +1,7 @@
 """A background beat that tells the sweeper a job's worker is alive, whatever the job is doing.
 
-Why a thread: some stages make no progress calls for minutes (one embedding call over all the
-keyframes, a slow index write), and a silent job is taken for one whose worker died (sweeper.py).
+Why a thread: some stages make no progress calls for minutes (a slow model's embedding batch, a
+slow index write), and a silent job is taken for one whose worker died (sweeper.py).
 The thread writes ``heartbeat_at`` every ``JOB_HEARTBEAT_S`` until the run ends; a worker that is
 SIGKILLed stops beating with it, which is the point.
 """

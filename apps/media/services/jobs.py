@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -26,6 +26,30 @@ log = logging.getLogger(__name__)
 TERMINAL = (Status.INDEXED, Status.FAILED)
 #: What a run reports for a job whose item was deleted while it ran.
 DELETED = "deleted"
+#: Progress is written at most this often (the stage's last count always).
+PROGRESS_WRITE_INTERVAL_S = 0.5
+
+
+_watchers: list[Callable[[int], None]] = []
+
+
+@contextmanager
+def watching(callback: Callable[[int], None]) -> Iterator[None]:
+    """Call ``callback(job id)`` after each stage or progress write this process makes within the block.
+
+    Why: ``manage.py ingest`` without workers runs the jobs in its own thread; its progress bar reads
+    the job's row when told it changed (with workers it polls the rows), so both show the API's numbers.
+    """
+    _watchers.append(callback)
+    try:
+        yield
+    finally:
+        _watchers.remove(callback)
+
+
+def _written(job_pk: int) -> None:
+    for callback in list(_watchers):
+        callback(job_pk)
 
 
 class JobRun:
@@ -36,10 +60,13 @@ class JobRun:
         self.item: Video | Photo = job.item
         self._last_progress_write = 0.0
 
-    def stage(self, status: str, progress: float = 0.0) -> None:
-        """Move the job and its item to ``status`` together (one transaction): they never disagree."""
+    def stage(self, status: str, progress: float = 0.0, *, done: int = 0, total: int = 0) -> None:
+        """Move the job and its item to ``status`` together (one transaction): they never disagree.
+
+        The counts start again with each stage (``total`` when already known: the keyframes to embed).
+        """
         now = timezone.now()
-        fields: dict = {"status": status, "progress": progress, "heartbeat_at": now}
+        fields: dict = {"status": status, "progress": progress, "done": done, "total": total, "heartbeat_at": now}
         if status in (Status.INDEXED, Status.FAILED):
             fields["finished_at"] = now
         item_fields: dict = {"status": status, "updated_at": now}
@@ -48,14 +75,21 @@ class JobRun:
         with transaction.atomic():
             IngestJob.objects.filter(pk=self.job.pk).update(**fields)
             type(self.item).objects.filter(pk=self.item.pk).update(**item_fields)
+        _written(self.job.pk)
 
-    def progress(self, fraction: float) -> None:
-        """Throttled progress writes: at most a few per second, whatever the caller's rate. Each is a heartbeat."""
+    def progress(self, done: int, total: int) -> None:
+        """``done`` of ``total`` units of the stage (frames, keyframes): what the jobs API and the CLI show.
+
+        Throttled: at most a few writes per second, whatever the caller's rate, but the stage's last
+        count (done == total) is always written. Each write is a heartbeat.
+        """
         now = time.monotonic()
-        if now - self._last_progress_write >= 0.5:
+        if now - self._last_progress_write >= PROGRESS_WRITE_INTERVAL_S or done >= total:
             self._last_progress_write = now
-            IngestJob.objects.filter(pk=self.job.pk).update(progress=round(float(fraction), 3),
-                                                            heartbeat_at=timezone.now())
+            IngestJob.objects.filter(pk=self.job.pk).update(
+                progress=round(min(done / total, 1.0), 3) if total > 0 else 0.0, done=done, total=total,
+                heartbeat_at=timezone.now())
+            _written(self.job.pk)
 
     def fail(self, reason: str, file_unusable: bool = False) -> None:
         """Record the failure on the job and the item (together); a file the caller found unusable is removed too."""

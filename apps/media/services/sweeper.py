@@ -93,7 +93,7 @@ def _take_up(job: IngestJob, report: SweepReport) -> None:
             report.failed.append(job.pk)
         return
     with transaction.atomic():  # claim it (another sweeper may be at it too), job and item together
-        if not unchanged.update(status=Status.QUEUED, progress=0.0, heartbeat_at=now):
+        if not unchanged.update(status=Status.QUEUED, progress=0.0, done=0, total=0, heartbeat_at=now):
             return
         type(job.item).objects.filter(pk=job.item.pk).exclude(status__in=TERMINAL).update(
             status=Status.QUEUED, updated_at=now)

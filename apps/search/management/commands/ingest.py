@@ -5,16 +5,20 @@ Run again over the same files, it resumes the items an earlier run left unfinish
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import QuerySet
 from tqdm import tqdm
 
 from apps.media.access import Access, LocalOperator, may
 from apps.media.management.cli_actor import actor_for, add_user_argument
 from apps.media.models import NOT_ONLY_DIGITS, Collection, IngestJob, Status
+from apps.media.services import job_progress
 from apps.media.services.collections import UnknownCollectionError, resolve_collection
+from apps.media.services.jobs import watching
 from apps.media.services.models_allowed import UnknownModelError, resolve_operator_choice
 from apps.media.services.queue import photo_batches
 from apps.media.services.register import register_path
@@ -39,6 +43,34 @@ def find_media(root: Path) -> tuple[list[Path], int]:
         else:
             skipped += 1
     return files, skipped
+
+
+class JobCounts:
+    """The running job's stage and counts on the current progress bar ("clip.mp4: detecting 1234/2950 frames"),
+    read from its row: the numbers the jobs API answers."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+
+    def follow(self, bar: tqdm) -> Iterator:
+        """Iterate ``bar``, showing counts on it meanwhile."""
+        self.bar = bar
+        try:
+            yield from bar
+        finally:
+            self.bar = None
+
+    def show(self, jobs: QuerySet[IngestJob]) -> None:
+        """Show the first of ``jobs`` (if any) on the bar."""
+        if self.bar is None:
+            return
+        job = jobs.select_related("video", "photo").first()
+        if job is not None and job.item is not None:
+            self.bar.set_postfix_str(f"{shorten(job.item.original_name)}: {job_progress.describe(job)}")
+
+
+def shorten(name: str, width: int = 32) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 class Command(BaseCommand):
@@ -85,8 +117,10 @@ class Command(BaseCommand):
             raise CommandError(f"user '{user}' may not add to collection '{target.name}' (read-only)")
         job_ids, duplicates, not_media, refused = [], 0, [], []
         added, unfinished = set(), {}  # items of this run; earlier ones not indexed or failed yet
-        with photo_batches():  # photos go to the workers in batches once all are registered
-            for file in tqdm(files, desc="adding", unit="file", disable=None):
+        counts = JobCounts()
+        # Without workers each file is ingested here, while it is added: the bar shows its job's counts.
+        with photo_batches(), watching(lambda job_id: counts.show(IngestJob.objects.filter(pk=job_id))):
+            for file in counts.follow(tqdm(files, desc="adding", unit="file", disable=None)):
                 try:
                     registered = register_path(target, file)
                 except NotMediaError:
@@ -118,7 +152,7 @@ class Command(BaseCommand):
         if duplicates:
             self.stdout.write(f"{duplicates} file(s) already in the collection (same content): not added again")
         if not no_wait:
-            self._wait(job_ids)
+            self._wait(job_ids, counts)
         self._report(job_ids)
 
     def _report_resumed(self, report: ResumeReport) -> None:
@@ -134,12 +168,15 @@ class Command(BaseCommand):
         for item, reason in report.gone:
             self.stdout.write(self.style.ERROR(f"  not resumed: {item.original_name}: {reason}"))
 
-    def _wait(self, job_ids: list[int]) -> None:
-        """Progress bar over jobs finishing (instant when tasks ran in-process)."""
+    def _wait(self, job_ids: list[int], counts: JobCounts) -> None:
+        """Progress bar over jobs finishing (instant when tasks ran in-process), with the running one's counts."""
         with tqdm(total=len(job_ids), desc="ingesting", unit="item", disable=None) as bar:
+            counts.bar = bar
             done = 0
             while done < len(job_ids):
                 now_done = IngestJob.objects.filter(pk__in=job_ids, status__in=TERMINAL).count()
+                counts.show(IngestJob.objects.filter(pk__in=job_ids).exclude(status__in=[*TERMINAL, Status.QUEUED])
+                            .order_by("-heartbeat_at", "-pk"))
                 bar.update(now_done - done)
                 done = now_done
                 if done < len(job_ids):
