@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from apps.media.models import IngestJob, Photo, Status, Video
 from apps.media.services import locks, storage, strays
-from apps.media.services.jobs import TERMINAL
+from apps.media.services.jobs import TERMINAL, requeue_if_unchanged
 from apps.media.services.queue import enqueue_job
 from apps.media.services.register import FileGoneError, queue_again
 
@@ -123,12 +123,9 @@ def _take_up(item: Video | Photo, kind: str, eager: bool, report: ResumeReport) 
         else:
             IngestJob.objects.filter(pk__in=[older.pk for older in jobs[1:]]).update(
                 status=Status.FAILED, error=SUPERSEDED, finished_at=now)
-            unchanged = IngestJob.objects.filter(pk=job.pk, status=job.status, heartbeat_at=job.heartbeat_at,
-                                                 attempts=job.attempts)
-            if not unchanged.update(status=Status.QUEUED, progress=0.0, done=0, total=0, heartbeat_at=None):
+            if not requeue_if_unchanged(job):
                 report.queued.append(job)  # the sweeper claimed it meanwhile and sent it to the workers
                 return
-            model.objects.filter(pk=item.pk).exclude(status__in=TERMINAL).update(status=Status.QUEUED, updated_at=now)
     job.status = Status.QUEUED
     report.resumed.append(job)
 

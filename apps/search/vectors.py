@@ -19,7 +19,7 @@ from apps.media.models import Collection, Photo, Video
 from apps.media.services import locks, storage
 from apps.media.services.deletion import ItemDeletedError
 
-from .ids import keyframe_vector_id, photo_vector_id
+from .ids import photo_vector_id
 from .index import CollectionIndex, IndexModelMismatchError
 
 _open: OrderedDict[tuple[str, str], CollectionIndex] = OrderedDict()
@@ -81,11 +81,6 @@ def drop_vectors(collection_id: int, ids: Iterable[int]) -> int:
         return 0
     with item_write(collection_id):
         return index_of(collection_id).remove(ids)
-
-
-def remove_video_vectors(video: Video) -> int:
-    ids = [keyframe_vector_id(pk) for pk in video.keyframes.values_list("pk", flat=True)]
-    return collection_index(video.collection).remove(ids) if ids else 0
 
 
 def ensure_index_model(collection: Collection, index: CollectionIndex, model_id: str) -> None:

@@ -107,6 +107,20 @@ def mark_failed(job: IngestJob, item: Video | Photo, reason: str) -> None:
         type(item).objects.filter(pk=item.pk).update(status=Status.FAILED, error=reason, updated_at=now)
 
 
+def requeue_if_unchanged(job: IngestJob, heartbeat_at=None) -> bool:
+    """Mark ``job`` and its item queued again from the start of the stages, unless the job changed since it was
+    read (another sweeper or CLI claimed it first): the one claim the sweeper and the CLI's resume both make.
+    Runs in the caller's transaction; False when the claim lost."""
+    unchanged = IngestJob.objects.filter(pk=job.pk, status=job.status, heartbeat_at=job.heartbeat_at,
+                                         attempts=job.attempts)
+    if not unchanged.update(status=Status.QUEUED, progress=0.0, done=0, total=0, heartbeat_at=heartbeat_at):
+        return False
+    item = job.item
+    type(item).objects.filter(pk=item.pk).exclude(status__in=TERMINAL).update(status=Status.QUEUED,
+                                                                              updated_at=timezone.now())
+    return True
+
+
 def gave_up_reason(attempts: int) -> str:
     return f"gave up after {attempts} attempts (worker died each time)"
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from ..models import IngestJob, Status
 from . import locks, storage
-from .jobs import TERMINAL, gave_up_reason, mark_failed
+from .jobs import TERMINAL, gave_up_reason, mark_failed, requeue_if_unchanged
 from .queue import send_jobs
 
 log = logging.getLogger(__name__)
@@ -93,10 +93,8 @@ def _take_up(job: IngestJob, report: SweepReport) -> None:
             report.failed.append(job.pk)
         return
     with transaction.atomic():  # claim it (another sweeper may be at it too), job and item together
-        if not unchanged.update(status=Status.QUEUED, progress=0.0, done=0, total=0, heartbeat_at=now):
+        if not requeue_if_unchanged(job, heartbeat_at=now):
             return
-        type(job.item).objects.filter(pk=job.item.pk).exclude(status__in=TERMINAL).update(
-            status=Status.QUEUED, updated_at=now)
     (report.sent if job.status == Status.QUEUED else report.requeued).append(job.pk)
     if not send_jobs([job.pk], photo=bool(job.photo_id), countdown=backoff_s(job.attempts)):
         # the broker is still down: unsent again, so the next sweep tries once more
