@@ -202,6 +202,7 @@ def main() -> None:
                       "vit-b-32-onnx": f"onnx:{data / 'onnx-vit-b-32'}"})
     os.environ.update(VIDEOSEARCH_DATA_DIR=str(data), VIDEOSEARCH_EMBEDDER="testmodel",
                       VIDEOSEARCH_EMBEDDERS=json.dumps(specs), VIDEOSEARCH_THROTTLE_SEARCH_USER="1000000/min",
+                      VIDEOSEARCH_ONNX_QUERIES="0",  # each backend measured as configured
                       DJANGO_SETTINGS_MODULE="videosearch.settings")
     import django
 

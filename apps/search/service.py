@@ -21,7 +21,7 @@ from analysis.keyframe_choice import frame_quality
 from apps.media.models import Collection, Keyframe, Photo, Video
 
 from .calibration import NO_GOOD_MATCH_WARNING, calibration_for, mark_results
-from .embedders.registry import get_embedder
+from .embedders.registry import query_embedder
 from .frame_match import FrameMatch, best_copy_match
 from .grouping import Clip, KeyframeSpan, group_hits
 from .ids import decode_vector_id, keyframe_vector_id, photo_vector_id
@@ -139,7 +139,7 @@ def search(
     check_page(top_k, offset)
     if group_by not in GROUP_BY:
         raise SearchError(f"group_by must be one of: {', '.join(GROUP_BY)}")
-    embedder = get_embedder(collection.embedder_spec)
+    embedder = query_embedder(collection.embedder_spec)
     index = collection_index(collection)
     ensure_index_model(collection, index, embedder.model_id)
     vector, texts, lang = _query_vector(collection, index, embedder, query)
@@ -212,7 +212,7 @@ def video_timeline(video: Video, query: QuerySpec, *, top_k: int = 10) -> VideoT
         raise SearchError("a query with an uploaded image cannot be repeated on the video page")
     check_page(top_k)
     collection = video.collection
-    embedder = get_embedder(collection.embedder_spec)
+    embedder = query_embedder(collection.embedder_spec)
     index = collection_index(collection)
     ensure_index_model(collection, index, embedder.model_id)
     vector, _, _ = _query_vector(collection, index, embedder, query)
