@@ -240,6 +240,7 @@ def main() -> None:
             collection.save(update_fields=["embedder"])
             figures["cli_onnx"] = cli_figures(env, collection.name, args.ingest_file, data)
         result["models"][model] = figures
+        print(json.dumps({model: figures}), file=sys.stderr, flush=True)  # a long run's figures so far
     result["load_average"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(result, indent=2))
 
