@@ -189,6 +189,8 @@ EMBEDDERS: dict[str, str] = parse_embedders(os.environ.get("VIDEOSEARCH_EMBEDDER
 MODEL_DIR = _models.MODEL_DIR
 TORCH_DEVICE = _models.TORCH_DEVICE
 TORCH_THREADS = int(os.environ.get("VIDEOSEARCH_TORCH_THREADS", "0"))  # 0: torch's default
+# Queries of a collection are encoded by its model's ONNX export when MODEL_DIR/onnx/ holds one (issue 11).
+ONNX_QUERIES = env_bool("VIDEOSEARCH_ONNX_QUERIES", True)
 INDEX_BACKEND = os.environ.get("VIDEOSEARCH_INDEX_BACKEND", "flat")
 # Collection indexes each process keeps loaded between requests (least recently used let go first).
 OPEN_INDEXES = int(os.environ.get("VIDEOSEARCH_OPEN_INDEXES", "8"))

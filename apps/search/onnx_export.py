@@ -12,6 +12,7 @@ The export is verified against torch before it is published (atomically: temp fo
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import shutil
 import tempfile
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 
 from apps.search.embedders.openclip_backend import OpenClipEmbedder
+from apps.search.embedders.text_trim import CAUSAL, MASKED, encode_text_causal, trim_mode, trimmed_length
 
 OPSET = 17
 META_VERSION = 1
@@ -38,13 +40,72 @@ class _ImageTower(torch.nn.Module):
         return torch.nn.functional.normalize(self.model.encode_image(pixels), dim=-1)
 
 
+class _ExportAttention(torch.nn.Module):
+    """``nn.MultiheadAttention`` (self-attention, batch first) written with shapes the tracer keeps symbolic.
+
+    torch's own attention bakes the traced sequence length into its reshapes, so a graph traced at one
+    length fails at any other; here every reshape takes the length as -1. Same weights, same arithmetic.
+    """
+
+    def __init__(self, mha: torch.nn.MultiheadAttention) -> None:
+        super().__init__()
+        self.heads = mha.num_heads
+        self.in_proj_weight, self.in_proj_bias, self.out_proj = mha.in_proj_weight, mha.in_proj_bias, mha.out_proj
+
+    def forward(self, q_x: torch.Tensor, k_x: torch.Tensor, v_x: torch.Tensor, need_weights: bool = False,
+                attn_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, None]:
+        batch, width = q_x.shape[0], q_x.shape[2]
+        q, k, v = torch.nn.functional.linear(q_x, self.in_proj_weight, self.in_proj_bias).chunk(3, dim=-1)
+        q, k, v = (t.reshape(batch, -1, self.heads, width // self.heads).transpose(1, 2) for t in (q, k, v))
+        scores = (q * (width // self.heads) ** -0.5) @ k.transpose(-2, -1)
+        if attn_mask is not None:
+            scores = scores + attn_mask
+        out = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(batch, -1, width)
+        return self.out_proj(out), None
+
+
+def _exportable_transformer(model: torch.nn.Module) -> torch.nn.Module | None:
+    """A copy of the causal text transformer with :class:`_ExportAttention`, or None when its blocks are
+    not the plain self-attention this knows (the export then keeps the fixed context length)."""
+    blocks = getattr(model.transformer, "resblocks", [])
+    if not blocks or getattr(model.transformer, "batch_first", False) is not True:
+        return None
+    for block in blocks:
+        attn = getattr(block, "attn", None)
+        if (type(attn) is not torch.nn.MultiheadAttention or not attn.batch_first or not attn._qkv_same_embed_dim
+                or attn.in_proj_bias is None or hasattr(block, "ln_1_kv")):
+            return None
+    transformer = copy.deepcopy(model.transformer)
+    for block in transformer.resblocks:
+        block.attn = _ExportAttention(block.attn)
+    return transformer.eval()
+
+
 class _TextTower(torch.nn.Module):
-    def __init__(self, model: torch.nn.Module) -> None:
+    """The text tower; for a causal open_clip tower it slices the positional embedding and mask to the
+    input's length, so the graph takes tokens of any length (the backend cuts them to the real length)."""
+
+    def __init__(self, model: torch.nn.Module, transformer: torch.nn.Module | None) -> None:
         super().__init__()
         self.model = model
+        self.transformer = transformer
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.normalize(self.model.encode_text(tokens), dim=-1)
+        if self.transformer is None:
+            x = self.model.encode_text(tokens)
+        else:
+            x = encode_text_causal(self.model, tokens, transformer=self.transformer)
+        return torch.nn.functional.normalize(x, dim=-1)
+
+
+def _text_trim_meta(model: torch.nn.Module, trim: str | None) -> dict[str, Any]:
+    """How the ONNX backend cuts token ids to their real length (``text_trim.py``), numpy-side."""
+    if trim == CAUSAL:
+        eos = getattr(model, "text_eos_id", None) if getattr(model, "text_pool_type", "argmax") == "eos" else None
+        return {"trim": CAUSAL, "eos_id": eos}
+    if trim == MASKED:
+        return {"trim": MASKED, "pad_id": int(model.text.config.pad_token_id)}
+    return {"trim": None}
 
 
 def _tokenizer_meta(embedder: OpenClipEmbedder, out: Path) -> dict[str, Any]:
@@ -82,6 +143,13 @@ def export_onnx(embedder: OpenClipEmbedder, out_dir: str | Path, *, opset: int =
     try:
         pixels = torch.randn(2, 3, h, w, generator=torch.Generator().manual_seed(0))
         tokens = embedder.tokenizer(["a photo of a cat", "кадр из видео: собака"])
+        trim = trim_mode(model)
+        transformer = _exportable_transformer(model) if trim == CAUSAL else None
+        if trim == CAUSAL and transformer is None:
+            trim = None
+        # A dynamic sequence axis when the tower may run on trimmed tokens: traced at the real length, so no
+        # shape of the trace is the context length by accident.
+        text_axes = {0: "batch", 1: "sequence"} if trim else {0: "batch"}
         with torch.inference_mode(False), _no_mha_fastpath(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TracerWarnings about python control flow on constant shapes
             # Wrappers in eval mode: the exporter restores the *wrapper's* mode afterwards, recursively, and a
@@ -89,9 +157,10 @@ def export_onnx(embedder: OpenClipEmbedder, out_dir: str | Path, *, opset: int =
             torch.onnx.export(_ImageTower(model).eval(), (pixels,), str(tmp / "image.onnx"), dynamo=False,
                               input_names=["pixels"], output_names=["embedding"], opset_version=opset,
                               dynamic_axes={"pixels": {0: "batch"}, "embedding": {0: "batch"}})
-            torch.onnx.export(_TextTower(model).eval(), (tokens,), str(tmp / "text.onnx"), dynamo=False,
+            traced = tokens[:, : trimmed_length(model, tokens, trim)] if trim else tokens
+            torch.onnx.export(_TextTower(model, transformer).eval(), (traced,), str(tmp / "text.onnx"), dynamo=False,
                               input_names=["tokens"], output_names=["embedding"], opset_version=opset,
-                              dynamic_axes={"tokens": {0: "batch"}, "embedding": {0: "batch"}})
+                              dynamic_axes={"tokens": text_axes, "embedding": {0: "batch"}})
         model.eval()
         meta = {
             "meta_version": META_VERSION,
@@ -100,7 +169,7 @@ def export_onnx(embedder: OpenClipEmbedder, out_dir: str | Path, *, opset: int =
             "dim": embedder.dim,
             "opset": opset,
             "image": {"input": "pixels", **_image_meta(embedder.preprocess_cfg)},
-            "text": {"input": "tokens"},
+            "text": {"input": "tokens", **_text_trim_meta(model, trim)},
             "tokenizer": _tokenizer_meta(embedder, tmp),
             "exported_with": {"torch": torch.__version__, "onnxruntime": ort.__version__},
         }
@@ -135,18 +204,22 @@ def _image_meta(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _verify(embedder: OpenClipEmbedder, folder: Path, images: list | None, min_cosine: float) -> None:
-    """Compare the fresh export with torch end to end (preprocessing and tokenizer included)."""
+    """Compare the fresh export with torch end to end (preprocessing and tokenizer included); texts against
+    torch's full-context encode, so a trimmed graph is checked against the untrimmed model."""
     from PIL import Image
 
+    from apps.search.embedders.common import l2_normalize
     from apps.search.embedders.onnx_backend import OnnxEmbedder
 
     if not images:
         rng = np.random.default_rng(0)
         images = [Image.fromarray(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)) for _ in range(2)]
-    texts = ["a photo of a dog", "кошка на диване"]
+    texts = ["a photo of a dog", "кошка на диване", "a video frame showing a red car driving on a wet road at night"]
     onnx = OnnxEmbedder(folder)
+    with torch.inference_mode():
+        full = l2_normalize(embedder.model.encode_text(embedder.tokenizer(texts).to(embedder.device)).float().cpu().numpy())
     cos_img = (onnx.encode_images(images) * embedder.encode_images(images)).sum(axis=1).min()
-    cos_txt = (onnx.encode_texts(texts) * embedder.encode_texts(texts)).sum(axis=1).min()
+    cos_txt = (onnx.encode_texts(texts) * full).sum(axis=1).min()
     if min(cos_img, cos_txt) < min_cosine:
         raise RuntimeError(f"ONNX export disagrees with torch: cosine image {cos_img:.5f}, text {cos_txt:.5f}")
 

@@ -19,6 +19,7 @@ from PIL import Image
 from apps.search.embedders.base import Embedder
 from apps.search.embedders.common import l2_normalize
 from apps.search.prompts import detect_language, expand_query
+from apps.search.query_cache import TEXT_QUERIES, EmbeddingCache, embedder_key
 from apps.search.query_spec import ImageTerm, KeyframeTerm, PhotoTerm, QueryError, QuerySpec, TextTerm
 
 #: A weighted sum shorter than this fraction of the weights' total is noise: the terms cancel out.
@@ -39,9 +40,14 @@ def embed_text_query(embedder: Embedder, text: str, lang: str | None = None) -> 
     return embed_text_queries(embedder, [text], lang)[0]
 
 
-def embed_text_queries(embedder: Embedder, texts: Sequence[str], lang: str | None = None) -> list[TextQuery]:
+def embed_text_queries(embedder: Embedder, texts: Sequence[str], lang: str | None = None, *,
+                       cache: EmbeddingCache | None = TEXT_QUERIES) -> list[TextQuery]:
     """Embed several text queries, each with prompt ensembling, in one model call (a query of many
-    terms pays one call's overhead, not one per term); ValueError for an empty one."""
+    terms pays one call's overhead, not one per term); ValueError for an empty one.
+
+    Queries found in ``cache`` (see query_cache.py; None: no cache) are not embedded again; the others
+    are, together, and stored there.
+    """
     if not texts:
         return []
     expanded: list[tuple[str, list[str]]] = []
@@ -51,13 +57,21 @@ def embed_text_queries(embedder: Embedder, texts: Sequence[str], lang: str | Non
         text = " ".join(str(text).split())
         text_lang = lang or detect_language(text)
         expanded.append((text_lang, expand_query(text, text_lang)))
-    vectors = embedder.encode_texts([t for _, prompts in expanded for t in prompts])
-    out, at = [], 0
-    for text_lang, prompts in expanded:
-        vector = l2_normalize(vectors[at : at + len(prompts)].mean(axis=0, keepdims=True))[0]
-        out.append(TextQuery(vector=vector, texts=prompts, lang=text_lang))
-        at += len(prompts)
-    return out
+    who = embedder_key(embedder)
+    keys = [(*who, text_lang, tuple(prompts)) for text_lang, prompts in expanded]
+    found = [cache.get(key) if cache is not None else None for key in keys]
+    missing = [i for i, vector in enumerate(found) if vector is None]
+    if missing:
+        vectors = embedder.encode_texts([t for i in missing for t in expanded[i][1]])
+        at = 0
+        for i in missing:
+            count = len(expanded[i][1])
+            found[i] = l2_normalize(vectors[at : at + count].mean(axis=0, keepdims=True))[0]
+            at += count
+            if cache is not None:
+                cache.put(keys[i], found[i])
+    return [TextQuery(vector=vector, texts=prompts, lang=text_lang)
+            for vector, (text_lang, prompts) in zip(found, expanded, strict=True)]
 
 
 def embed_image_query(embedder: Embedder, image: Image.Image) -> np.ndarray:

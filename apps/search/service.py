@@ -20,10 +20,9 @@ from PIL import Image
 
 from analysis.keyframe_choice import frame_quality
 from apps.media.models import Collection, Keyframe, Photo, Video
-from apps.media.services.keyframe_store import load_fingerprints
 
 from .calibration import NO_GOOD_MATCH_WARNING, calibration_for, mark_results
-from .embedders.registry import get_embedder
+from .embedders.registry import query_embedder
 from .frame_match import FrameMatch, best_copy_match
 from .grouping import Clip, KeyframeSpan, group_hits
 from .ids import decode_vector_id, keyframe_vector_id, photo_vector_id
@@ -44,6 +43,8 @@ MAX_DEPTH = 1000
 #: Videos of the best clips whose frame fingerprints an example image is compared with.
 FRAME_MATCH_VIDEOS = 10
 GROUP_BY = ("clip", "video")
+#: How often a search ranks again when rows of its page vanished between two reads (a re-ingest committed).
+ROW_READ_ATTEMPTS = 3
 
 
 class SearchError(ValueError):
@@ -53,7 +54,8 @@ class SearchError(ValueError):
 @dataclass
 class ClipResult:
     clip: Clip
-    keyframe: Keyframe
+    #: The best keyframe's row (with its video), read for the answer's page only (``_attach_rows``).
+    keyframe: Keyframe | None = None
     exact_frame: bool = False  # the example image is a near-copy of the frame at clip.best_time
     relevance: float | None = None  # 0..1, calibrated per model (calibration.py)
     low_confidence: bool = False  # scores below what the model's true matches almost always reach
@@ -75,7 +77,7 @@ class PhotoResult:
 class VideoResult:
     """One video of a ``group_by=video`` answer: its matching moments in time order."""
 
-    video: Video
+    video: Video | None  # read for the answer's page only (``_attach_rows``), like its clips' keyframes
     clips: list[ClipResult]
     relevance: float | None = None  # its best moment's (calibration.py)
     low_confidence: bool = False
@@ -138,21 +140,27 @@ def search(
     check_page(top_k, offset)
     if group_by not in GROUP_BY:
         raise SearchError(gettext("group_by must be one of: %(values)s") % {"values": ", ".join(GROUP_BY)})
-    embedder = get_embedder(collection.embedder_spec)
+    embedder = query_embedder(collection.embedder_spec)
     index = collection_index(collection)
     ensure_index_model(collection, index, embedder.model_id)
     vector, texts, lang = _query_vector(collection, index, embedder, query)
     response = SearchResponse(collection=collection, model_id=embedder.model_id, results=[], query_kind=query.kind,
                               embedded_texts=texts, lang=lang, warnings=query_warnings(query),
                               group_by=group_by, offset=offset, query=query)
-    hits, ranked = _candidates(index, embedder.model_id, vector, top_k, media, query.example_photo_id)
-    image = query.example_image
-    if image is not None and media in ("all", "videos"):
-        ranked = _put_copied_moment_first(collection, image, ranked, hits)
-    entries = _by_video(ranked) if group_by == "video" else ranked
+    for attempt in range(ROW_READ_ATTEMPTS):
+        hits, ranked = _candidates(index, embedder.model_id, vector, top_k, media, query.example_photo_id)
+        image = query.example_image
+        if image is not None and media in ("all", "videos"):
+            ranked = _put_copied_moment_first(collection, image, ranked, hits)
+        entries = _by_video(ranked) if group_by == "video" else ranked
+        page = entries[offset : offset + top_k]
+        # Rows deleted since the ranking read them (a re-ingest committed in between): rank again, from the
+        # index as it is now, so the re-ingested video is found under its new rows.
+        if _attach_rows(page, drop_missing=attempt == ROW_READ_ATTEMPTS - 1):
+            break
     _calibrate(response, embedder, query, entries)
     response.total = len(entries)
-    response.results = entries[offset : offset + top_k]
+    response.results = page
     if timeline:
         response.timelines = _timelines(index, embedder.model_id, vector[0], _videos_of(response.results), ranked)
     response.took_ms = (time.perf_counter() - started) * 1000
@@ -205,7 +213,7 @@ def video_timeline(video: Video, query: QuerySpec, *, top_k: int = 10) -> VideoT
         raise SearchError(gettext("a query with an uploaded image cannot be repeated on the video page"))
     check_page(top_k)
     collection = video.collection
-    embedder = get_embedder(collection.embedder_spec)
+    embedder = query_embedder(collection.embedder_spec)
     index = collection_index(collection)
     ensure_index_model(collection, index, embedder.model_id)
     vector, _, _ = _query_vector(collection, index, embedder, query)
@@ -285,29 +293,13 @@ def _rank(hits: list[tuple[int, float]], media: str, exclude_photo: int | None) 
     results: list[ClipResult | PhotoResult] = []
     unresolved = 0
     if media in ("all", "videos") and keyframe_scores:
-        keyframes = {
-            kf.pk: kf
-            for kf in Keyframe.objects.filter(pk__in=keyframe_scores, video__indexed_at__isnull=False).select_related(
-                "video", "scene"
-            )
-        }
-        scored = [
-            (
-                KeyframeSpan(
-                    keyframe_id=kf.pk,
-                    video_id=kf.video_id,
-                    shot_index=kf.scene.index,
-                    time=kf.time,
-                    start=kf.segment_start,
-                    end=kf.segment_end,
-                ),
-                keyframe_scores[pk],
-            )
-            for pk, kf in keyframes.items()
-        ]
-        unresolved += len(keyframe_scores) - len(keyframes)
-        for clip in group_hits(scored):
-            results.append(ClipResult(clip=clip, keyframe=keyframes[clip.best_keyframe_id]))
+        # One query of plain tuples: the grouping needs six numbers per hit, not 200 model instances with
+        # their videos and shots (those cost a warm search more than the encoder and FAISS together).
+        spans = Keyframe.objects.filter(pk__in=keyframe_scores, video__indexed_at__isnull=False).values_list(
+            "pk", "video_id", "scene__index", "time", "segment_start", "segment_end")
+        scored = [(KeyframeSpan(*span), keyframe_scores[span[0]]) for span in spans]
+        unresolved += len(keyframe_scores) - len(scored)
+        results.extend(ClipResult(clip=clip) for clip in group_hits(scored))
     if media in ("all", "photos") and photo_scores:
         photos = list(Photo.objects.filter(pk__in=photo_scores, indexed_at__isnull=False)
                       .exclude(pk=exclude_photo or -1))
@@ -334,13 +326,34 @@ def _by_video(ranked: list) -> list:
         elif r is clips[r.clip.video_id][0]:
             of_video = clips[r.clip.video_id]
             shown = [c for c in of_video if c.clip.matched or c.exact_frame] or of_video[:1]
-            entries.append(VideoResult(video=r.keyframe.video, clips=sorted(shown, key=lambda c: c.clip.start)))
+            entries.append(VideoResult(video=None, clips=sorted(shown, key=lambda c: c.clip.start)))
     return entries
+
+
+def _attach_rows(page: list, *, drop_missing: bool) -> bool:
+    """Read, in one query, the best keyframe (with its video) of every clip on the page, and each listed
+    video. False when a row is gone (the caller ranks again), unless ``drop_missing``: then its result goes."""
+    clips = [c for r in page if isinstance(r, VideoResult) for c in r.clips]
+    clips += [r for r in page if isinstance(r, ClipResult)]
+    wanted = {c.clip.best_keyframe_id for c in clips if c.keyframe is None}
+    rows = Keyframe.objects.filter(pk__in=wanted).select_related("video").in_bulk() if wanted else {}
+    if len(rows) < len(wanted) and not drop_missing:
+        return False
+    for c in clips:
+        if c.keyframe is None:
+            c.keyframe = rows.get(c.clip.best_keyframe_id)
+    for r in page:
+        if isinstance(r, VideoResult):
+            r.clips = [c for c in r.clips if c.keyframe is not None]
+            r.video = r.clips[0].keyframe.video if r.clips else None
+    page[:] = [r for r in page if not (isinstance(r, ClipResult) and r.keyframe is None)
+               and not (isinstance(r, VideoResult) and r.video is None)]
+    return True
 
 
 def _videos_of(results: list) -> list[int]:
     """The videos a page shows, in order of first appearance."""
-    ids = [r.clip.video_id if isinstance(r, ClipResult) else r.video.pk
+    ids = [r.clip.video_id if isinstance(r, ClipResult) else r.clips[0].clip.video_id
            for r in results if not isinstance(r, PhotoResult)]
     return list(dict.fromkeys(ids))
 
@@ -383,6 +396,8 @@ def _put_copied_moment_first(collection: Collection, image: Image.Image, results
     looked at are the ``FRAME_MATCH_VIDEOS`` with the best keyframe hits (a copied frame's video
     ranks high anyway), so the cost stays bounded however large the collection.
     """
+    from apps.media.services.keyframe_store import load_fingerprints  # imports the video analysis: only here
+
     scores, _ = _split_hits(hits)
     by_keyframe = dict(Keyframe.objects.filter(pk__in=scores).values_list("pk", "video_id"))
     video_ids = list(dict.fromkeys(by_keyframe[pk] for pk in scores if pk in by_keyframe))[:FRAME_MATCH_VIDEOS]

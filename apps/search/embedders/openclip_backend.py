@@ -27,6 +27,7 @@ from .common import (
     file_sha256,
 )
 from .hub import cached_file, fetch_file, hub_offline_forced, hub_reachable
+from .text_trim import encode_text_trimmed, trim_mode
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,8 @@ class OpenClipEmbedder:
         self.batch_size = batch_size
         #: Local folder of the transformers text model/tokenizer when it came from disk (ONNX export copies it).
         self.hf_text_path = hf_text_path
+        #: How texts are cut to their real token length (text_trim.py); None: always the full context.
+        self.text_trim = trim_mode(self.model)
         with torch.inference_mode():
             probe = self.model.encode_text(self.tokenizer(["probe"]).to(self.device))
         self.dim = int(probe.shape[-1])
@@ -256,8 +259,9 @@ class OpenClipEmbedder:
                                  self.model.encode_image, self.device)
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
-        """Tokenize with the model's own tokenizer and encode in batches."""
-        return encode_in_batches(texts, self.batch_size, self.dim, self.tokenizer, self.model.encode_text, self.device)
+        """Tokenize with the model's own tokenizer and encode in batches, each at its real token length."""
+        return encode_in_batches(texts, self.batch_size, self.dim, self.tokenizer,
+                                 lambda tokens: encode_text_trimmed(self.model, tokens, self.text_trim), self.device)
 
     def __repr__(self) -> str:
         return f"OpenClipEmbedder({self.model_id!r}, dim={self.dim}, device={self.device})"

@@ -24,6 +24,9 @@ from apps.search.service import GROUP_BY, SearchError, search_validated
 
 
 class Command(BaseCommand):
+    #: A search changes nothing, and the system checks (URLs, models, admin) cost a fresh shell about 0.3 s
+    #: of its start-up; `manage.py check`, migrate and the server run them.
+    requires_system_checks: list[str] = []
     help = "Search a collection by text (Russian or English), example image, or both; prints ranked clips and photos."
 
     def add_arguments(self, parser: CommandParser) -> None:
