@@ -288,6 +288,8 @@ def test_delete_reingest_and_rebuild_with_the_pages_token(shared, clips, setting
 
     gone = Video.objects.filter(collection=private).exclude(pk=video.pk).first()  # rows without a stored file
     Video.objects.filter(pk=gone.pk).update(file="", status=Status.FAILED, error="not a video file, or it is damaged")
+    gone_card = carol.get(f"/collections/{private.pk}/cards/?video={gone.pk}").json()["cards"][0]["html"]
+    assert 'data-action="reingest"' not in gone_card and 'data-action="delete"' in gone_card  # no file to ingest
     conflict = carol.post(f"/api/videos/{gone.pk}/reingest/", HTTP_X_CSRFTOKEN=token)
     assert conflict.status_code == 409 and "upload the file again" in conflict.json()["error"]
 
