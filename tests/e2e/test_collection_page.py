@@ -11,7 +11,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from apps.media.models import Collection, CollectionShare, Status, Video
+from apps.media.models import Collection, CollectionShare, IngestJob, Status, Video
+from tests.conftest import free_port, reset_connections
 from tests.e2e.helpers import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -166,3 +167,38 @@ def test_cards_answer_the_keyboard_and_deleting_asks_first(live_server, csp_brow
     wide = page.evaluate("""[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > 361)
                             .map(e => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)""")
     assert wide == [], wide  # the page's own content fits a phone (the header is base.html's)
+
+
+@pytest.fixture
+def broker_down(settings):
+    """Tasks sent to a Redis that is not there (nothing listens on the port), as during an outage."""
+    from videosearch.celery import app
+
+    old = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url, app.conf.task_always_eager = f"redis://127.0.0.1:{free_port()}/0", False
+    reset_connections(app)
+    yield
+    app.conf.broker_url, app.conf.task_always_eager = old
+    reset_connections(app)
+
+
+def test_while_the_queue_is_down_the_page_says_the_upload_is_kept_and_a_rebuild_was_not_queued(
+        live_server, csp_browser_page, storage_dirs, broker_down, tmp_path, admin_user):
+    collection = Collection.objects.create(name="outage", embedder="testmodel")
+    clip = make_clip(tmp_path / "kept.mp4", "testsrc=duration=2:size=160x90:rate=10")
+    page = csp_browser_page
+    sign_in(page, live_server, admin_user)
+    page.goto(f"{live_server.url}/collections/{collection.pk}/")
+    page.set_input_files("#upload input[type=file]", str(clip))  # the file picker, then the form's button
+    page.click("#upload button[type=submit]")
+    wait_until(page, "document.querySelector('#upload-list .upload[data-sent=\"100\"]')", timeout=30_000)
+    row = page.locator("#upload-list .upload")
+    assert "the job queue is unavailable; the upload is kept" in row.locator(".stage").inner_text()
+    page.wait_for_selector("#grid .card[data-status=queued]")  # its card is there, queued
+    video = Video.objects.get(collection=collection)
+    assert IngestJob.objects.get(video=video).status == Status.QUEUED
+
+    page.click("#rebuild")
+    page.click("#confirm-ok")
+    page.wait_for_selector("#collection-message.error")
+    assert page.inner_text("#collection-message").startswith("the job queue is unavailable; the rebuild was not queued")
