@@ -134,7 +134,9 @@
     const stage = document.createElement("span");
     stage.className = "stage";
     stage.textContent = t("Waiting");
-    row.append(name, bar, sent, stage);
+    const note = document.createElement("span");
+    note.className = "note";  // what the server said of this file (kept while the queue is down, a duplicate)
+    row.append(name, bar, sent, stage, note);
     uploadList.prepend(row);
     return row;
   }
@@ -174,7 +176,8 @@
         const key = `${kind}-${item.id}`;
         row.dataset.key = key;
         row.dataset.status = item.status;
-        stage.textContent = xhr.status === 200 ? t("Duplicate") : (xhr.status === 503 ? errorOf(body, "") : t("Sent"));
+        stage.textContent = t("Sent");
+        row.querySelector(".note").textContent = xhr.status === 200 ? t("Duplicate") : (xhr.status === 503 ? errorOf(body, "") : "");
         track(key);
       } else {
         row.classList.add("failed");

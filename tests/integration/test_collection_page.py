@@ -180,7 +180,7 @@ def test_a_page_costs_the_same_queries_for_ten_items_or_three_hundred(client, al
     fill(album, 240, 60, offset=100)
     large = queries(page), queries(page + "?type=photos&state=indexed")
     print(f"\nqueries for a page of the grid: {small} with 10 items, {large} with 310")
-    assert large == small
+    assert all(big <= few for big, few in zip(large, small))  # (a page of one kind skips the other's query)
     with django_assert_max_num_queries(10):
         client.get(page + "?page=4")
 

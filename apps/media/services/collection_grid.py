@@ -1,8 +1,9 @@
 """The collection page's grid: a collection's videos and photos as cards, filtered and paged in SQL.
 
-A collection can hold thousands of items, so a page costs a fixed number of queries whatever its size:
-videos and photos are one ``UNION`` ordered newest first, each row carrying what its card shows (poster
-thumbnail, shot count, the latest job's progress) through subqueries, never a query per item.
+A collection can hold thousands of items, so a page costs a fixed number of queries whatever its size, and
+the per-item work is done for the page's items only: videos and photos are paged as one ``UNION`` of their
+(kind, id, age) ordered newest first, then the page's cards are read with what each shows (poster thumbnail,
+shot count, the latest job's progress) through subqueries, never a query per item.
 """
 from __future__ import annotations
 
@@ -159,25 +160,30 @@ def _columns(kind: str) -> dict[str, Any]:
     return row
 
 
-def _rows(model: type[Video] | type[Photo], collection: Collection, states: Iterable[str] | None,
-          ids: Iterable[int] | None = None) -> QuerySet:
+def _rows(model: type[Video] | type[Photo], collection: Collection, ids: Iterable[int]) -> QuerySet:
+    """The full card rows of these items (the subqueries run for them only, not for the whole collection)."""
+    columns = _columns("video" if model is Video else "photo")
+    return model.objects.filter(collection=collection, pk__in=list(ids)).order_by().annotate(**columns).values(*columns)
+
+
+def _keys(model: type[Video] | type[Photo], collection: Collection, states: Iterable[str] | None) -> QuerySet:
+    """What the grid sorts and counts: kind, id and age of each item, from the table alone."""
     qs = model.objects.filter(collection=collection)
     if states is not None:
         qs = qs.filter(status__in=states)
-    if ids is not None:
-        qs = qs.filter(pk__in=list(ids))
-    columns = _columns("video" if model is Video else "photo")
-    return qs.order_by().annotate(**columns).values(*columns)
+    kind = "video" if model is Video else "photo"
+    return qs.order_by().annotate(g_kind=Value(kind, output_field=CharField()), g_id=F("id"),
+                                  g_created_at=F("created_at")).values("g_kind", "g_id", "g_created_at")
 
 
-def grid_rows(collection: Collection, filters: GridFilters) -> QuerySet:
-    """Every card row of the filtered grid, newest first (one query per page, one to count)."""
+def grid_keys(collection: Collection, filters: GridFilters) -> QuerySet:
+    """The filtered grid's items, newest first, as (kind, id, created_at): one ``UNION`` to page through and count."""
     states = STATES[filters.state]
     if filters.kind == "videos":
-        return _rows(Video, collection, states).order_by("-g_created_at", "-g_id")
+        return _keys(Video, collection, states).order_by("-g_created_at", "-g_id")
     if filters.kind == "photos":
-        return _rows(Photo, collection, states).order_by("-g_created_at", "-g_id")
-    return _rows(Video, collection, states).union(_rows(Photo, collection, states), all=True).order_by(
+        return _keys(Photo, collection, states).order_by("-g_created_at", "-g_id")
+    return _keys(Video, collection, states).union(_keys(Photo, collection, states), all=True).order_by(
         "-g_created_at", "-g_kind", "-g_id")
 
 
@@ -203,10 +209,13 @@ def card_of(row: Mapping[str, Any]) -> Card:
 
 def grid_page(collection: Collection, filters: GridFilters, page: str | int | None,
               per_page: int = PER_PAGE) -> tuple[Page, list[Card]]:
-    """The page of cards asked for; a page number out of range or not a number gives the last or first page."""
-    paginator = Paginator(grid_rows(collection, filters), per_page)
-    current = paginator.get_page(page)
-    return current, [card_of(row) for row in current.object_list]
+    """The page of cards asked for; a page number out of range or not a number gives the last or first page.
+    Queries: one to count, one for the page's keys, one for its videos' cards and one for its photos'."""
+    current = Paginator(grid_keys(collection, filters), per_page).get_page(page)
+    keys = [(row["g_kind"], row["g_id"]) for row in current.object_list]
+    found = {card.key: card for card in cards_by_id(collection, [i for k, i in keys if k == "video"],
+                                                    [i for k, i in keys if k == "photo"])}
+    return current, [found[f"{kind}-{pk}"] for kind, pk in keys if f"{kind}-{pk}" in found]
 
 
 def cards_by_id(collection: Collection, video_ids: Iterable[int], photo_ids: Iterable[int]) -> list[Card]:
@@ -214,9 +223,9 @@ def cards_by_id(collection: Collection, video_ids: Iterable[int], photo_ids: Ite
     video_ids, photo_ids = list(video_ids)[:MAX_TRACKED], list(photo_ids)[:MAX_TRACKED]
     rows: list[Mapping[str, Any]] = []
     if video_ids:
-        rows += list(_rows(Video, collection, None, video_ids))
+        rows += list(_rows(Video, collection, video_ids))
     if photo_ids:
-        rows += list(_rows(Photo, collection, None, photo_ids))
+        rows += list(_rows(Photo, collection, photo_ids))
     return [card_of(row) for row in rows]
 
 
