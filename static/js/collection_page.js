@@ -9,7 +9,7 @@
   const grid = document.getElementById("grid");
   const message = document.getElementById("collection-message");
   const uploadList = document.getElementById("upload-list");
-  const t = (name, arg) => (root.dataset["t" + name] || name).replace("%s", arg === undefined ? "" : arg);
+  const t = (name, arg) => (root.dataset["t" + name] || name).replace("{name}", arg === undefined ? "" : arg);
   const POLL_MS = 1500;
   const PARALLEL_UPLOADS = 2;
   const tracked = new Set();  // "video-12" keys of items whose stage is still changing

@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Collection, IngestJob, Keyframe, Photo, Scene, Status, Video
+from . import job_progress
 from .thumbnails import PHOTO_THUMB_SIDE
 
 PER_PAGE = 48
@@ -31,8 +32,6 @@ STATE_LABELS = {"all": _("All"), "active": _("In progress"), "indexed": _("Index
 KIND_LABELS = {"all": _("Videos and photos"), "videos": _("Videos"), "photos": _("Photos")}
 #: Poster size of a video card: keyframes are saved with a short side of 256 px; cards crop to 16:9.
 POSTER_SIZE = (320, 180)
-#: Progress fields a job may carry beyond ``progress`` (frames or keyframes done over total), shown when present.
-COUNT_FIELDS = ("done", "total")
 
 
 @dataclass(frozen=True)
@@ -111,18 +110,24 @@ class Card:
     def active(self) -> bool:
         return self.status in ACTIVE
 
+    def _job(self) -> IngestJob:
+        """The latest job's progress as an unsaved job: job_progress reads it as it reads a row (no query)."""
+        return IngestJob(status=self.status, video_id=self.id if self.kind == "video" else None,
+                         photo_id=self.id if self.kind == "photo" else None, progress=self.progress or 0.0,
+                         done=self.done or 0, total=self.total or 0)
+
     @property
     def percent(self) -> int | None:
-        """Whole percent of the current stage, for the stages that report one."""
+        """Whole percent of the current stage (from the counts when known), for the stages that report one:
+        the number the jobs API and the CLI's bar show."""
         if self.status not in (Status.DETECTING, Status.EMBEDDING) or self.progress is None:
             return None
-        return max(0, min(100, int(self.progress * 100)))
+        return job_progress.percent(self._job())
 
-
-def _job_fields() -> tuple[str, ...]:
-    """The job's progress fields this schema has: ``progress``, and done/total once ingest reports counts."""
-    names = {f.name for f in IngestJob._meta.get_fields()}
-    return ("progress", *(name for name in COUNT_FIELDS if name in names))
+    @property
+    def stage_text(self) -> str:
+        """The stage in a few words with its counts, "detecting 1234/2950 frames" (as the jobs API says it)."""
+        return job_progress.describe(self._job())
 
 
 def _latest_job(kind: str, field: str) -> Subquery:
@@ -155,7 +160,7 @@ def _columns(kind: str) -> dict[str, Any]:
         "g_duration": F("duration") if is_video else Value(None, output_field=FloatField()),
         "g_shots": _shot_count() if is_video else Value(None, output_field=IntegerField()),
     }
-    for field in _job_fields():
+    for field in ("progress", "done", "total"):
         row[f"g_job_{field}"] = _latest_job(kind, field)
     return row
 
