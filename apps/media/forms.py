@@ -56,4 +56,5 @@ class MultipleFileField(forms.FileField):
 
 
 class UploadForm(forms.Form):
-    files = MultipleFileField(label=gettext_lazy("Videos or photos"))
+    files = MultipleFileField(label=gettext_lazy("Videos or photos"),
+                              widget=MultipleFileInput(attrs={"multiple": True, "accept": "video/*,image/*"}))

@@ -46,8 +46,8 @@ def test_log_in_create_upload_search_log_out(live_server, storage_dirs, browser_
     album = Collection.objects.get(name="erins-album")
     assert album.owner.username == "erin" and not album.public
     page.set_input_files("#upload input[type=file]", [str(p[0]) for p in photos[:3]])
-    page.click("#upload button[type=submit]")
-    page.wait_for_selector("#photos tr[data-status='indexed']")
+    page.click("#upload button[type=submit]")  # the page's script sends each file and shows its card
+    page.wait_for_function("document.querySelectorAll(\"#grid .card[data-kind=photo][data-status='indexed']\").length === 3")
     assert Photo.objects.filter(collection=album, status="indexed").count() == 3
 
     # search it: every photo is found by its own caption, first

@@ -224,6 +224,6 @@ def test_heat_strips_by_video_paging_and_the_video_page(live_server, two_videos,
     page.screenshot(path=str(tmp_path / "video-page.png"), full_page=True)
 
     page.goto(f"{live_server.url}/collections/{collection.pk}/")
-    assert page.locator(f"#videos a[href='/videos/{once.pk}/']").count() == 1
+    assert page.locator(f"#grid a[href='/videos/{once.pk}/']").count() == 1
     assert not problems, problems
     assert Path(tmp_path / "heat-strip.png").stat().st_size > 0

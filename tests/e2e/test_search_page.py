@@ -35,4 +35,4 @@ def test_search_page_finds_and_plays_a_moment(live_server, storage_dirs, signed_
     assert start - 0.05 <= current <= end + 0.5
 
     page.goto(f"{live_server.url}/collections/{collection.pk}/")
-    assert page.locator("#videos tr[data-status='indexed']").count() == 1
+    assert page.locator("#grid .card[data-kind=video][data-status='indexed']").count() == 1

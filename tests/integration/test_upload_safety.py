@@ -154,7 +154,7 @@ def test_the_page_form_refuses_non_media_by_content_with_a_message(client, colle
     }, follow=True)
     assert response.status_code == 200
     text = response.content.decode()
-    assert "&#x27;page.mp4&#x27; is neither a video nor a photo" in text and "1 file(s) queued" in text
+    assert "&#x27;page.mp4&#x27; is neither a video nor a photo" in text and "1 file queued" in text
     assert list(Video.objects.values_list("original_name", flat=True)) == ["clip.png"]  # a video, named .png
     assert [f for f in media_files(settings) if f.startswith("videos/")] == [Video.objects.get().file.name]
     assert Video.objects.get().file.name.endswith("-clip.mp4")
