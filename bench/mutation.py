@@ -49,7 +49,8 @@ from tests.support import shared_media  # noqa: E402  (the media path the copy's
 #: Module -> the fast tests that exercise it (found by grepping tests/unit for its imports). Each runs in a few
 #: seconds; the integration tests are far slower and are not part of a mutant's test run.
 MODULES: dict[str, list[str]] = {
-    "apps/search/grouping.py": ["tests/unit/test_grouping.py", "tests/unit/test_moments_video.py"],
+    "apps/search/grouping.py": ["tests/unit/test_grouping.py", "tests/unit/test_grouping_properties.py",
+                                "tests/unit/test_moments_video.py"],
     "analysis/detectors/content.py": ["tests/unit/analysis/test_shots.py",
                                       "tests/unit/analysis/test_cut_thresholds.py",
                                       "tests/unit/analysis/test_package.py"],
