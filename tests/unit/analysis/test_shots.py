@@ -238,6 +238,44 @@ def test_fast_content_detector_keeps_edge_scoring_path():
         assert fast._frame_score == pytest.approx(ref._frame_score)
 
 
+@pytest.mark.parametrize("weights, fast_path", [
+    ({}, True),  # the default: hue, saturation, luma at 1, no edges
+    ({"delta_hue": 0.5, "delta_sat": 2.0, "delta_lum": 1.5}, True),  # weights other than 1 are applied, not ignored
+    ({"delta_edges": 0.5}, False),  # edges: only the original code scores them
+    ({"stats": True}, False),  # a stats manager records per-metric values that only the original code writes
+])
+def test_fast_content_detector_uses_its_own_scoring_exactly_when_it_can(monkeypatch, weights, fast_path):
+    """The point of the class is speed: on the default path it must not fall back to the per-plane scorer (which
+    gives the same numbers, so comparing scores alone cannot tell), and its scores must still be PySceneDetect's."""
+    from scenedetect.common import FrameTimecode
+    from scenedetect.detectors import ContentDetector
+    from scenedetect.stats_manager import StatsManager
+
+    from analysis.detectors.content import FastContentDetector
+
+    original, fallbacks = ContentDetector._calculate_frame_score, []
+
+    def spy(self, timecode, frame):
+        if isinstance(self, FastContentDetector):
+            fallbacks.append(timecode)
+        return original(self, timecode, frame)
+
+    monkeypatch.setattr(ContentDetector, "_calculate_frame_score", spy)
+    stats = weights.pop("stats", False)
+    components = ContentDetector.Components(**{**ContentDetector.Components()._asdict(), **weights})
+    ref, fast = ContentDetector(weights=components), FastContentDetector(weights=components)
+    if stats:
+        ref.stats_manager, fast.stats_manager = StatsManager(), StatsManager()
+    for i, frame in enumerate(_frames(5)):
+        ref.process_frame(FrameTimecode(i, fps=25.0), frame)
+        fast.process_frame(FrameTimecode(i, fps=25.0), frame)
+        assert fast._frame_score == pytest.approx(ref._frame_score, abs=1e-6)
+        assert fast.last_score == fast._frame_score  # what IsolatedSpikeDetector reads
+        if i == 0:
+            assert fast.last_score == 0.0  # nothing to compare the first frame with
+    assert len(fallbacks) == (0 if fast_path else 5)
+
+
 def test_isolated_spike_detector_reports_lone_spikes_only():
     from analysis.detectors.cut_filters import IsolatedSpikeDetector
 
