@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             report["modules"][module] = mutate_module(module, tree, work.resolve(), env, sample=args.sample,
                                                       seed=args.seed, timeout=args.timeout_s, deadline=deadline,
                                                       all_operators=args.all_operators)
-            print(f"{module}: {_line(report['modules'][module])}", file=sys.stderr, flush=True)
+            _progress(module, report["modules"][module])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     caught = sum(m["killed"] + m["timeouts"] for m in report["modules"].values())
@@ -301,9 +301,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _line(m: dict) -> str:
-    return (f"{m['killed'] + m['timeouts']}/{m['mutants']} killed (rate {m['kill_rate']}), {m['survived']} "
-            f"survived, {m['not_run']} not run, {m['seconds']} s")
+def _progress(module: str, m: dict) -> None:
+    """One line per module on stderr, and each survivor: what a CI log needs to show."""
+    print(f"{module}: {m['killed'] + m['timeouts']}/{m['mutants']} killed (rate {m['kill_rate']}), "
+          f"{m['survived']} survived, {m['not_run']} not run, {m['seconds']} s", file=sys.stderr, flush=True)
+    for s in m["survivors"]:
+        print(f"    survived: line {s['line']} {s['operator']}: {s['change']}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -130,6 +130,13 @@ def test_correlation_of_uniform_image_is_zero():
     assert correlation(np.zeros((4, 4), np.uint8), _textured()[:4, :4]) == 0.0
 
 
+def test_correlation_of_tiny_low_contrast_images_is_still_measured():
+    """Two pixels one level apart: the variances' product is below 1, yet the pictures are perfectly (anti)correlated."""
+    a = np.array([[10, 11]], np.uint8)
+    assert correlation(a, a) == pytest.approx(1.0)
+    assert correlation(a, a[:, ::-1]) == pytest.approx(-1.0)
+
+
 def _moving_pictures(seed: int, n: int) -> list[np.ndarray]:
     """``n`` frames of one smooth textured picture with fresh sensor noise each frame: one shot."""
     import cv2
@@ -196,6 +203,38 @@ def test_flash_rejector_trusts_cuts_it_cannot_check():
     rejector.propose(0)  # no frame before the first one
     rejector.propose(2)  # its frame before is no longer held
     assert rejector.flush() == [0, 2]
+
+
+def test_flash_rejector_never_compares_with_a_frame_it_no_longer_holds():
+    """The frames are a ring: a cut whose frame before has just dropped out is trusted, not compared with
+    whatever frame now sits in that slot (here one of the new shot, which would make it look like a flash)."""
+    from analysis.detectors.cut_filters import FlashRejector
+
+    rejector = FlashRejector(window=3, max_delay=2)  # holds the last 7 frames
+    frames = _moving_pictures(1, 6) + _moving_pictures(2, 6)  # a cut at frame 6
+    for index, frame in enumerate(frames):
+        rejector.push(index, frame)
+    rejector.propose(5)  # frame 4, the one before, left the ring with frame 11's arrival
+    assert rejector.flush() == [5]
+    rejector = FlashRejector(window=3, max_delay=2)
+    for index, frame in enumerate(frames[:6]):
+        rejector.push(index, frame)
+    rejector.propose(7)  # reported past the last frame (a detector's end-of-stream report): kept, not a crash
+    assert rejector.flush() == [7]
+
+
+def test_flash_verdict_comes_on_time_late_in_a_long_video():
+    """Frame numbers past 256 (where ``is`` stops behaving like ``==`` on ints) are decided when the window ends."""
+    from analysis.detectors.cut_filters import FlashRejector
+
+    frames = _moving_pictures(1, 300) + _moving_pictures(2, 10)
+    rejector = FlashRejector(window=5, max_delay=15)
+    seen = {}
+    for index, frame in enumerate(frames):
+        if index == 300:
+            rejector.propose(300)
+        seen[index] = rejector.push(index, frame)
+    assert [i for i, cuts in seen.items() if cuts] == [305] and seen[305] == [300]
 
 
 def _frames(n: int = 12) -> list[np.ndarray]:
@@ -289,3 +328,23 @@ def test_isolated_spike_detector_reports_lone_spikes_only():
     assert run(calm + [22.1, 20.7, 18.2] + calm) == []  # camera motion: several high frames
     assert run([3.0] * 10 + [16.4] + [3.0] * 10) == []  # only ~5x its neighbours
     assert run([26.8] + calm) == [0] and run(calm + [26.8, 0.6, 0.6, 0.6, 0.6]) == [10]
+
+
+def test_isolated_spike_bounds_min_score_ratio_and_radius():
+    """The tuned numbers by behaviour: a spike of exactly 15 (the minimum) at exactly 8x its neighbours is a cut;
+    7.5x is not, nor 14.9; every neighbour within 4 frames on either side counts, also before an early spike."""
+    from analysis.detectors.cut_filters import IsolatedSpikeDetector
+
+    def run(scores):
+        detector = IsolatedSpikeDetector()
+        return [cut for i, s in enumerate(scores) for cut in detector.push(i, s)]
+
+    assert run([1.875] * 10 + [15.0] + [1.875] * 10) == [10]  # 15 >= 8 * 1.875, and 15 >= 15
+    assert run([2.0] * 10 + [15.0] + [2.0] * 10) == []  # 7.5x
+    assert run([0.6] * 10 + [14.9] + [0.6] * 10) == []  # below the minimum score
+    for at in (1, 2, 3, 4):  # a neighbour scoring 10 that far after the spike vetoes it
+        assert run([0.6] * 10 + [26.8] + [0.6] * (at - 1) + [10.0] + [0.6] * 10) == []
+        assert run([0.6] * (10 - at) + [10.0] + [0.6] * (at - 1) + [26.8] + [0.6] * 10) == []  # ... or before
+    assert run([0.6] * 10 + [26.8] + [0.6] * 4 + [10.0] + [0.6] * 10) == [10]  # 5 frames away: too far to count
+    assert run([10.0, 0.6, 26.8] + [0.6] * 10) == []  # the spike's early neighbour counts too
+    assert run([0.6, 0.6, 26.8] + [0.6] * 10) == [2]
