@@ -28,6 +28,7 @@ def test_cuts_become_shot_boundaries_in_order():
 
 def test_cuts_outside_the_video_are_ignored():
     assert cuts_to_shots([-1.0, 0.0, 10.0, 11.0], 10.0) == [Shot(0, 0.0, 10.0)]
+    assert cuts_to_shots([4.0, 11.0, 12.0, 13.0], 10.0) == [Shot(0, 0.0, 4.0), Shot(1, 4.0, 10.0)]
 
 
 def test_cut_too_close_to_previous_boundary_is_dropped():
@@ -91,6 +92,10 @@ def test_segments_of_long_shots_are_at_least_half_a_gap():
     for length in np.linspace(3.01, 40.0, 200):
         edges = shot_segment_edges(0.0, float(length), 3.0)
         assert min(b - a for a, b in zip(edges, edges[1:])) >= 1.5 - 1e-9
+
+
+def test_no_segment_is_settled_before_a_shot_is_two_gaps_long():
+    assert [settled_segment_count(2.0, now, 3.0) for now in (2.0, 3.0, 8.0, 8.5, 11.0, 11.5)] == [0, 0, 0, 1, 1, 2]
 
 
 def test_settled_segments_never_change_when_the_shot_grows():
