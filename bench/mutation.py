@@ -173,7 +173,7 @@ def run_exec(tree: Path, config: Path, session: Path, env: dict[str, str], budge
     """``cosmic-ray exec`` within ``budget`` seconds; False when it had to be stopped (the rest stay unrun)."""
     proc = subprocess.Popen([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)],
                             cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_die_with_parent)
     try:
         proc.communicate(timeout=max(budget, 1.0))
         return True
@@ -183,6 +183,16 @@ def run_exec(tree: Path, config: Path, session: Path, env: dict[str, str], budge
         if proc.poll() is None:  # stopped by the budget or by a signal to us: take its pytest with it
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL cosmic-ray when this driver dies, even by SIGKILL (nothing else would stop it)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def results(session: Path, specs: list[Spec]) -> dict:
