@@ -69,7 +69,8 @@ MODULES: dict[str, list[str]] = {
     "apps/search/query_syntax.py": ["tests/unit/test_query_syntax.py", "tests/unit/test_query_spec.py"],
     "apps/search/query_spec.py": ["tests/unit/test_query_spec.py", "tests/unit/test_query_syntax.py"],
     "apps/search/calibration.py": ["tests/unit/test_calibration.py"],
-    "apps/search/index_backends.py": ["tests/unit/test_index.py", "tests/unit/test_index_generations.py"],
+    "apps/search/index_backends.py": ["tests/unit/test_index_backends_properties.py", "tests/unit/test_index.py",
+                                      "tests/unit/test_index_generations.py"],
     "apps/search/index_log.py": ["tests/unit/test_index_log.py", "tests/unit/test_index.py"],
 }
 
