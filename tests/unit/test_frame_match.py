@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from analysis.fingerprints import FingerprintTrack, fingerprint
 from apps.search.frame_match import STILL_STRETCH_MAX_S, best_frame_match
@@ -77,3 +78,48 @@ def test_fingerprints_ignore_brightness_and_size():
     half = frame[::2, ::2]
     assert float(fingerprint(frame) @ fingerprint(brighter)) > 0.99
     assert float(fingerprint(frame) @ fingerprint(half)) > 0.95
+
+
+def _moving(first: int, n: int) -> list[np.ndarray]:
+    return [picture(first + i) for i in range(n)]
+
+
+def test_the_same_picture_within_a_second_is_one_moment() -> None:
+    """A copy at 3.0 s seen again at 3.75 s (other frames between) is one moment; 1.5 s apart it cannot say which
+    second it copies (a stretch, as for a still shot)."""
+    still = picture(3)
+    near = _moving(200, 12) + [still] + _moving(300, 2) + [still] + _moving(400, 12)  # at 3.0 s and 3.75 s
+    match = best_frame_match(fingerprint(still), {1: track(near)})
+    assert match is not None and match.one_moment and (match.start, match.end) == (3.0, 3.75)
+    far = _moving(200, 12) + [still] + _moving(300, 5) + [still] + _moving(400, 12)  # at 3.0 s and 4.5 s
+    match = best_frame_match(fingerprint(still), {1: track(far)})
+    assert match is not None and not match.one_moment and (match.start, match.end) == (3.0, 4.5)
+
+
+def test_a_still_stretch_bridges_gaps_up_to_a_second_only() -> None:
+    still = picture(3)
+    bridged = [still] * 9 + _moving(200, 3) + [still] * 9  # 0-2 s, 0.75 s of other frames, 3-5 s
+    match = best_frame_match(fingerprint(still), {1: track(bridged)})
+    assert match is not None and not match.one_moment and (match.start, match.end) == (0.0, 5.0)
+    broken = [still] * 9 + _moving(200, 6) + [still] * 9  # a 1.5 s gap: two separate places
+    assert best_frame_match(fingerprint(still), {1: track(broken)}) is None
+
+
+@pytest.mark.parametrize(("samples", "found"), [(39, True), (43, False)])
+def test_a_still_stretch_of_up_to_ten_seconds_is_an_answer(samples: int, found: bool) -> None:
+    """9.5 s of one picture is a stretch; 10.5 s is a fixed camera, no answer."""
+    still = picture(3)
+    match = best_frame_match(fingerprint(still), {1: track(_moving(200, 4) + [still] * samples)})
+    assert (match is not None) == found
+    if found:
+        assert (match.start, match.end) == (1.0, 1.0 + (samples - 1) * 0.25)
+
+
+def test_similarity_is_never_reported_above_one() -> None:
+    """Stored fingerprints are float16: a copy can score a hair over 1, which is reported as 1."""
+    query = fingerprint(picture(3))
+    times = np.arange(8, dtype=np.float32) * 0.25
+    prints = np.stack([fingerprint(picture(50 + i)) for i in range(8)])
+    prints[4] = query * 1.0005
+    match = best_frame_match(query, {1: (times, prints)})
+    assert match is not None and match.time == 1.0 and match.similarity == 1.0
