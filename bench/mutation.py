@@ -71,7 +71,8 @@ MODULES: dict[str, list[str]] = {
     "apps/search/calibration.py": ["tests/unit/test_calibration.py"],
     "apps/search/index_backends.py": ["tests/unit/test_index_backends_properties.py", "tests/unit/test_index.py",
                                       "tests/unit/test_index_generations.py"],
-    "apps/search/index_log.py": ["tests/unit/test_index_log.py", "tests/unit/test_index.py"],
+    "apps/search/index_log.py": ["tests/unit/test_index_log_records.py", "tests/unit/test_index_log.py",
+                                 "tests/unit/test_index.py"],
 }
 
 #: pytest with only the plugin the unit tests need: autoloading schemathesis, playwright and the rest costs about
