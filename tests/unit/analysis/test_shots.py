@@ -286,6 +286,7 @@ def test_fast_content_detector_keeps_edge_scoring_path():
     ({}, True),  # the default: hue, saturation, luma at 1, no edges
     ({"delta_hue": 0.5, "delta_sat": 2.0, "delta_lum": 1.5}, True),  # weights other than 1 are applied, not ignored
     ({"delta_edges": 0.5}, False),  # edges: only the original code scores them
+    ({"delta_edges": -0.5}, False),  # ... whatever the sign of their weight
     ({"stats": True}, False),  # a stats manager records per-metric values that only the original code writes
 ])
 def test_fast_content_detector_uses_its_own_scoring_exactly_when_it_can(monkeypatch, weights, fast_path):
