@@ -1,6 +1,8 @@
 """Which moment an example image copies: reported only when it stands out."""
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -123,3 +125,50 @@ def test_similarity_is_never_reported_above_one() -> None:
     prints[4] = query * 1.0005
     match = best_frame_match(query, {1: (times, prints)})
     assert match is not None and match.time == 1.0 and match.similarity == 1.0
+
+
+def _at_similarity(query: np.ndarray, similarity: float, seed: int) -> np.ndarray:
+    """A unit vector whose cosine with the unit vector ``query`` is exactly ``similarity``."""
+    other = np.random.default_rng(seed).standard_normal(query.shape).astype(np.float64)
+    other -= (other @ query) * query
+    other /= np.linalg.norm(other)
+    return (similarity * query + np.sqrt(1 - similarity**2) * other).astype(np.float32)
+
+
+def _tracks_with(query: np.ndarray, best: float, rival: float) -> dict:
+    """Video 1 holds a frame at ``best`` similarity (at 1.0 s), video 2 one at ``rival``; the rest unrelated."""
+    times = np.arange(8, dtype=np.float32) * 0.25
+    tracks = {}
+    for video, sim in ((1, best), (2, rival)):
+        prints = np.stack([fingerprint(picture(100 * video + i)) for i in range(8)])
+        prints[4] = _at_similarity(query, sim, seed=video)
+        tracks[video] = (times, prints)
+    return tracks
+
+
+def test_a_rival_elsewhere_must_be_three_times_as_far_as_the_best() -> None:
+    """Best distance 0.05 (similarity 0.95): a rival in another video at distance 0.18 (3.6x) leaves the best
+    decisive; at 0.14 (2.8x) it is as good a candidate and nothing is reported."""
+    query = fingerprint(picture(3))
+    match = best_frame_match(query, _tracks_with(query, 0.95, 0.82))
+    assert match is not None and match.video_id == 1 and match.time == 1.0
+    assert best_frame_match(query, _tracks_with(query, 0.95, 0.86)) is None
+
+
+def test_float16_noise_between_copies_of_one_picture_does_not_split_them() -> None:
+    """An exact copy (distance 0) and a float16-rounded one (distance 3e-4) at the next sample are alike: the
+    distances under 5e-4 are noise, not a difference."""
+    query = fingerprint(picture(3))
+    times = np.arange(12, dtype=np.float32) * 0.25
+    prints = np.stack([fingerprint(picture(100 + i)) for i in range(12)])
+    prints[4], prints[5] = query, _at_similarity(query, 1 - 3e-4, seed=5)
+    match = best_frame_match(query, {1: (times, prints)})
+    assert match is not None and match.one_moment and (match.time, match.start, match.end) == (1.0, 1.0, 1.25)
+
+
+def test_a_video_of_one_fingerprint_has_no_margin_and_matches_are_immutable() -> None:
+    query = fingerprint(picture(3))
+    match = best_frame_match(query, {1: (np.asarray([2.0], np.float32), query[None, :])})
+    assert match is not None and (match.time, match.start, match.end, match.margin) == (2.0, 2.0, 2.0, 0.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        match.time = 0.0
