@@ -14,6 +14,8 @@ Not run, and not counted in the kill rate (the JSON gives their numbers):
 
 - changes inside type annotations (``annotation_mutants``): every module uses ``from __future__ import
   annotations``, so annotations are never evaluated and such a change cannot alter behaviour;
+- the mutants listed in ``EQUIVALENT`` (each with the reason no input can tell it from the original), reported
+  under ``equivalent``;
 - ``trivial_mutants``, unless ``--all-operators``: a number operator replaced by a bitwise or shift operator
   (``a + b`` -> ``a << b``) or a unary minus by ``~``. On the floats and arrays this code computes with they raise
   TypeError at once; they model no plausible bug, only pad the kill rate, and cost a test run each (~30% of all).
@@ -41,6 +43,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+import cosmic_ray.mutating  # noqa: E402
+import cosmic_ray.plugins  # noqa: E402
 from cosmic_ray.work_db import WorkDB, use_db  # noqa: E402
 from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult  # noqa: E402
 
@@ -82,6 +86,40 @@ _PACKAGES = ("analysis", "apps", "tests", "videosearch", "workers")
 
 PYTEST = "-m pytest -x -q -p no:cacheprovider -p pytest_django.plugin"
 
+
+#: Mutants checked to be equivalent (no input can tell them from the original), by module: (the line, the mutated
+#: line, why). Matched on the text, not the line number, so an entry stops matching, and the mutant is run again,
+#: as soon as its line changes. They are not run; the JSON lists them under "equivalent" with the reason.
+EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
+    "apps/search/grouping.py": [
+        ("while lo > 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
+         "while lo != 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
+         "lo starts at an index >= 0 and the loop only decrements it while it is above 0: != 0 is the same test"),
+    ],
+    "analysis/detectors/cut_filters.py": [
+        ("return float(x @ y) / denom if denom > 0 else 0.0",
+         "return float(x @ y) / denom if denom != 0 else 0.0",
+         "denom is a square root, never negative: > 0 and != 0 are the same test"),
+        ("self._first_index = 0", "self._first_index = 1",
+         "the first push() sets _first_index before anything reads it"),
+        ("self._first_index = 0", "self._first_index = -1",
+         "the first push() sets _first_index before anything reads it"),
+        ("neighbours = self._scores[max(0, at - self.radius):at] + self._scores[at + 1:at + 1 + self.radius]",
+         "neighbours = self._scores[max(0, at - self.radius):at] + self._scores[at + 1:at + 2 + self.radius]",
+         "a frame is judged when the buffer ends exactly radius frames after it: a slice end one further reads "
+         "the same frames"),
+        ("self._frames: deque[np.ndarray] = deque(maxlen=window + max_delay + 2)",
+         "self._frames: deque[np.ndarray] = deque(maxlen=window * max_delay + 2)",
+         "the ring must hold max_delay + 2 frames (the frame before a cut reported max_delay frames late, up to "
+         "now; later frames are compared as they arrive); with window >= 1 this still does: only memory changes"),
+        ("self._frames: deque[np.ndarray] = deque(maxlen=window + max_delay + 2)",
+         "self._frames: deque[np.ndarray] = deque(maxlen=window + max_delay + 1)",
+         "the ring must hold max_delay + 2 frames (see the line's other mutant); with window >= 1 this still does"),
+        ("for j in range(held.checked + 1, last + 1):", "for j in range(held.checked * 1, last + 1):",
+         "re-checks frame `checked`: a frame already found far from the picture before the cut, or at first the "
+         "cut frame itself, whose distance is 3x the limit (equal only for a cut of distance 0, never proposed)"),
+    ],
+}
 
 #: cosmic-ray operators whose mutants are "trivial" (see the docstring): the replacement, not the original.
 TRIVIAL = re.compile(r"core/ReplaceBinaryOperator_\w+_(BitOr|BitAnd|BitXor|LShift|RShift)$"
@@ -146,6 +184,25 @@ def read_specs(session: Path) -> list[Spec]:
         specs = [Spec(item.job_id, m.operator_name, m.occurrence, tuple(m.start_pos), tuple(m.end_pos))
                  for item in db.work_items for m in item.mutations]
     return sorted(specs, key=lambda s: (s.start, s.operator, s.occurrence))  # job ids are random: sort by place
+
+
+def _changed_line(source: str, spec: Spec) -> tuple[str, str]:
+    """The mutated line before and after the mutation (stripped); ("", "") when cosmic-ray makes no change."""
+    operator = cosmic_ray.plugins.get_operator(spec.operator)()
+    mutated = cosmic_ray.mutating.mutate_code(source, operator, spec.occurrence)
+    row = spec.start[0] - 1
+    if mutated is None:
+        return "", ""
+    return source.splitlines()[row].strip(), mutated.splitlines()[row].strip()
+
+
+def equivalent_reason(module: str, source: str, spec: Spec) -> str | None:
+    """Why this mutant is equivalent, when EQUIVALENT lists its exact before/after line for the module."""
+    known = EQUIVALENT.get(module, [])
+    if not known or source.splitlines()[spec.start[0] - 1].strip() not in {before for before, _, _ in known}:
+        return None
+    change = _changed_line(source, spec)
+    return next((why for before, after, why in known if (before, after) == change), None)
 
 
 def mark_skipped(session: Path, job_ids: list[str]) -> None:
@@ -252,14 +309,18 @@ def mutate_module(module: str, tree: Path, work: Path, env: dict[str, str], *, s
     trivial = {s for s in specs if not all_operators and TRIVIAL.match(s.operator) and s not in inert}
     live = [s for s in specs if s not in inert and s not in trivial]
     chosen = live if sample is None or sample >= len(live) else random.Random(f"{seed}:{module}").sample(live, sample)
-    chosen_ids = {s.job_id for s in chosen}
+    equivalent = {s: why for s in chosen if (why := equivalent_reason(module, source, s))}
+    chosen_ids = {s.job_id for s in chosen if s not in equivalent}
     mark_skipped(session, [s.job_id for s in specs if s.job_id not in chosen_ids])
     finished = run_exec(tree, config, session, env, deadline - time.monotonic())
     out = {"tests": tests, "mutants_total": len(live), "annotation_mutants": len(inert),
            "trivial_mutants": len(trivial)}
     out |= results(session, specs)
-    out["skipped"] -= len(inert) + len(trivial)
+    out["skipped"] -= len(inert) + len(trivial) + len(equivalent)
     out["skipped_by_sample"] = out.pop("skipped")
+    out["equivalent"] = [{"line": spec.start[0], "operator": spec.operator.removeprefix("core/"),
+                          "change": " -> ".join(_changed_line(source, spec)), "why": why}
+                         for spec, why in sorted(equivalent.items(), key=lambda item: item[0].start)]
     out |= {"budget_exhausted": not finished, "per_mutant_timeout_s": per_mutant,
             "baseline_s": round(baseline, 1), "seconds": round(time.monotonic() - started, 1)}
     return out
@@ -317,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
 def _progress(module: str, m: dict) -> None:
     """One line per module on stderr, and each survivor: what a CI log needs to show."""
     print(f"{module}: {m['killed'] + m['timeouts']}/{m['mutants']} killed (rate {m['kill_rate']}), "
-          f"{m['survived']} survived, {m['not_run']} not run, {m['seconds']} s", file=sys.stderr, flush=True)
+          f"{m['survived']} survived, {len(m['equivalent'])} equivalent (not run), {m['not_run']} not run, "
+          f"{m['seconds']} s", file=sys.stderr, flush=True)
     for s in m["survivors"]:
         print(f"    survived: line {s['line']} {s['operator']}: {s['change']}", file=sys.stderr, flush=True)
 
