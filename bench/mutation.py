@@ -96,6 +96,11 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "while lo != 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
          "lo starts at an index >= 0 and the loop only decrements it while it is above 0: != 0 is the same test"),
     ],
+    "apps/search/query_syntax.py": [
+        ("if len(word) > 1 and word[0] in _SIGNS and word[1].isalnum():",
+         "if len(word) != 1 and word[0] in _SIGNS and word[1].isalnum():",
+         "words come from str.split(), never empty: len(word) > 1 and != 1 are the same test"),
+    ],
     "analysis/detectors/cut_filters.py": [
         ("return float(x @ y) / denom if denom > 0 else 0.0",
          "return float(x @ y) / denom if denom != 0 else 0.0",
