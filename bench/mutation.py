@@ -87,9 +87,10 @@ _PACKAGES = ("analysis", "apps", "tests", "videosearch", "workers")
 PYTEST = "-m pytest -x -q -p no:cacheprovider -p pytest_django.plugin"
 
 
-#: Mutants checked to be equivalent (no input can tell them from the original), by module: (the line, the mutated
-#: line, why). Matched on the text, not the line number, so an entry stops matching, and the mutant is run again,
-#: as soon as its line changes. They are not run; the JSON lists them under "equivalent" with the reason.
+#: Mutants checked to be equivalent (no input can tell them from the original; the few accepted otherwise say so),
+#: by module: (the line, the mutated line, why). Matched on the text, not the line number, so an entry stops
+#: matching, and the mutant is run again, as soon as its line changes. They are not run; the JSON lists them under
+#: "equivalent" with the reason.
 EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
     "apps/search/grouping.py": [
         ("while lo > 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
@@ -100,6 +101,15 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
         ("if len(word) > 1 and word[0] in _SIGNS and word[1].isalnum():",
          "if len(word) != 1 and word[0] in _SIGNS and word[1].isalnum():",
          "words come from str.split(), never empty: len(word) > 1 and != 1 are the same test"),
+    ],
+    "analysis/keyframe_choice.py": [
+        ("return FrameQuality(float(mean[0, 0]), float(std[0, 0]), float(lap_std[0, 0]) ** 2)",
+         "return FrameQuality(float(mean[0, 0]), float(std[0, -1]), float(lap_std[0, 0]) ** 2)",
+         "cv2.meanStdDev of a one-channel image returns 1 x 1 arrays: [0, -1] is [0, 0]"),
+        ("key = int(time // self._bucket)", "key = int(time / self._bucket)",
+         "accepted, not strictly equivalent: the two differ only where float floor and true division round apart "
+         "(1.0 // 0.1 == 9.0), moving a frame on a bucket edge to the next bucket; bucket edges are arbitrary "
+         "(buckets only bound memory), so pinning either rounding would pin an artefact"),
     ],
     "analysis/detectors/cut_filters.py": [
         ("return float(x @ y) / denom if denom > 0 else 0.0",
