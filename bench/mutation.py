@@ -102,6 +102,13 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "if len(word) != 1 and word[0] in _SIGNS and word[1].isalnum():",
          "words come from str.split(), never empty: len(word) > 1 and != 1 are the same test"),
     ],
+    "apps/search/query_spec.py": [
+        ("if all(term.weight < 0 for term in self.terms):", "if all(term.weight <= 0 for term in self.terms):",
+         "check_weight, called on every term just above, refuses a weight of 0: < 0 and <= 0 agree on all "
+         "weights that get here"),
+        ("if kinds == {TextTerm}:", "if kinds <= {TextTerm}:",
+         "a spec has at least one term (checked in __post_init__), so kinds is never the empty set"),
+    ],
     "analysis/keyframe_choice.py": [
         ("return FrameQuality(float(mean[0, 0]), float(std[0, 0]), float(lap_std[0, 0]) ** 2)",
          "return FrameQuality(float(mean[0, 0]), float(std[0, -1]), float(lap_std[0, 0]) ** 2)",
