@@ -69,6 +69,17 @@ def test_a_model_that_cannot_tell_matches_from_unrelated_pairs_still_gets_ordere
     assert constant.floor < constant.threshold < constant.good == 0.5
 
 
+def test_fitted_anchors_are_the_3rd_percentile_median_and_99th_percentile():
+    """Known answers: true-match scores 0.00..1.00 in steps of 0.01, unrelated ones 0.0000..0.0100."""
+    anchors = fit_anchors(np.arange(101) / 100, np.arange(101) / 10_000)
+    assert (anchors.floor, anchors.threshold, anchors.good) == pytest.approx((0.0099, 0.03, 0.5))
+
+
+def test_anchors_of_a_model_with_one_score_are_kept_a_thousandth_apart():
+    anchors = fit_anchors([0.5, 0.5], [0.5])
+    assert (anchors.floor, anchors.threshold, anchors.good) == pytest.approx((0.498, 0.499, 0.5))
+
+
 def test_fit_needs_both_distributions():
     with pytest.raises(ValueError):
         fit_anchors([], [0.1])
