@@ -102,6 +102,20 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "if len(word) != 1 and word[0] in _SIGNS and word[1].isalnum():",
          "words come from str.split(), never empty: len(word) > 1 and != 1 are the same test"),
     ],
+    "apps/search/calibration.py": [
+        ("RECIPE_VERSION = 2", "RECIPE_VERSION = 3",
+         "accepted: a recipe bump only makes the files of older runs be measured again; no answer changes"),
+        ("RECIPE_VERSION = 2", "RECIPE_VERSION = 1",
+         "accepted: a recipe bump only makes the files of older runs be measured again; no answer changes"),
+        ("CALIBRATION_SEED = 424_242", "CALIBRATION_SEED = 424241",
+         "accepted: the seed only picks which generated scenes are measured; any seed calibrates as well"),
+        ("CALIBRATION_SEED = 424_242", "CALIBRATION_SEED = 424243",
+         "accepted: the seed only picks which generated scenes are measured; any seed calibrates as well"),
+        ('recipe=int(data.get("recipe", 0)))', 'recipe=int(data.get("recipe", 1)))',
+         "a file without a recipe reads as stale with any default other than RECIPE_VERSION (2)"),
+        ('recipe=int(data.get("recipe", 0)))', 'recipe=int(data.get("recipe", -1)))',
+         "a file without a recipe reads as stale with any default other than RECIPE_VERSION (2)"),
+    ],
     "apps/search/query_spec.py": [
         ("if all(term.weight < 0 for term in self.terms):", "if all(term.weight <= 0 for term in self.terms):",
          "check_weight, called on every term just above, refuses a weight of 0: < 0 and <= 0 agree on all "

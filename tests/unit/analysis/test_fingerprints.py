@@ -18,6 +18,8 @@ def test_a_flat_or_nearly_flat_image_has_no_fingerprint() -> None:
     for flat in (np.full((16, 16), 128, np.uint8), checker(128, 129)):
         print_ = fingerprint(flat)
         assert print_.shape == (256,) and print_.dtype == np.float32 and not print_.any()
+    at_the_bar = fingerprint(checker(128, 130))  # std exactly 1 level: a picture, just
+    assert np.linalg.norm(at_the_bar) == pytest.approx(1.0)
     print_ = fingerprint(checker(128, 131))
     assert print_.shape == (256,) and np.linalg.norm(print_) == pytest.approx(1.0)
     assert print_.mean() == pytest.approx(0.0, abs=1e-7)
