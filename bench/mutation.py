@@ -116,6 +116,17 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
         ('recipe=int(data.get("recipe", 0)))', 'recipe=int(data.get("recipe", -1)))',
          "a file without a recipe reads as stale with any default other than RECIPE_VERSION (2)"),
     ],
+    "apps/search/index_backends.py": [
+        ("top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None",
+         "top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m <= self.ntotal else None",
+         "when m == ntotal a partition at m - 1 keeps every column, as the arange it replaces does: only the work "
+         "differs"),
+        ("with _threads_for(1):  # OpenMP threads would spin on after it and slow the request's next steps",
+         "with _threads_for( 2):  # OpenMP threads would spin on after it and slow the request's next steps",
+         "any count below SINGLE_THREAD_BELOW (16) selects the same single-thread branch"),
+        ("self.nprobe = 0", "self.nprobe = 1", "nprobe is read only once trained, and _train sets it first"),
+        ("self.nprobe = 0", "self.nprobe = -1", "nprobe is read only once trained, and _train sets it first"),
+    ],
     "apps/search/query_spec.py": [
         ("if all(term.weight < 0 for term in self.terms):", "if all(term.weight <= 0 for term in self.terms):",
          "check_weight, called on every term just above, refuses a weight of 0: < 0 and <= 0 agree on all "

@@ -3,12 +3,16 @@ holding exactly the vectors the model holds, searching them exactly (flat, NumPy
 serialized or cloned copy behaves the same and independently."""
 from __future__ import annotations
 
+import json
+import struct
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.search.index_backends import BACKENDS
+from apps.search import index_backends
+from apps.search.index_backends import BACKENDS, ivf_nlist, ivf_nprobe
 
 DIM = 4
 
@@ -67,3 +71,35 @@ def test_a_backend_holds_and_searches_exactly_what_was_added_and_not_removed(nam
     twin.add(np.asarray([1000], np.int64), np.ones((1, DIM), np.float32))
     twin.remove(np.asarray(list(model)[:1], np.int64))
     _check(backend, model, query, k)  # the original is untouched by changes to its clone
+
+
+@pytest.mark.parametrize(("n", "nlist"), [(100, 16), (1000, 25), (8192, 90), (1_000_000, 1000)])
+def test_ivf_list_count_is_about_sqrt_n_with_39_points_per_list(n: int, nlist: int) -> None:
+    """sqrt(n), but never fewer than 39 training points a list (1000 vectors: 25 lists, not 31), nor under 16."""
+    assert ivf_nlist(n) == nlist
+
+
+@pytest.mark.parametrize(("nlist", "nprobe"), [(20, 16), (130, 16), (136, 17), (1000, 125)])
+def test_ivf_probes_an_eighth_of_the_lists_and_at_least_16(nlist: int, nprobe: int) -> None:
+    got = ivf_nprobe(nlist)
+    assert got == nprobe and isinstance(got, int)
+
+
+def _trained_n(backend) -> int:
+    (hlen,) = struct.unpack_from("<I", backend.serialize())
+    return json.loads(backend.serialize()[4:4 + hlen])["trained_n"]
+
+
+def test_ivf_trains_at_exactly_the_threshold_and_retrains_past_four_times_it(monkeypatch) -> None:
+    monkeypatch.setattr(index_backends, "IVF_MIN_TRAIN", 800)
+    rng = np.random.default_rng(0)
+    backend = BACKENDS["ivf"](8)
+    backend.add(np.arange(799, dtype=np.int64), rng.standard_normal((799, 8)).astype(np.float32))
+    assert not backend.trained
+    backend.add(np.asarray([799], np.int64), rng.standard_normal((1, 8)).astype(np.float32))
+    assert backend.trained and _trained_n(backend) == 800
+    backend.add(np.arange(800, 3199, dtype=np.int64), rng.standard_normal((2399, 8)).astype(np.float32))
+    assert _trained_n(backend) == 800  # 3199 < 4 x 800: same lists
+    backend.add(np.arange(3199, 3300, dtype=np.int64), rng.standard_normal((101, 8)).astype(np.float32))
+    assert _trained_n(backend) == 3300 and backend._ivf.nlist == ivf_nlist(3300)  # jumped past 3200: retrained
+    assert backend.ntotal == 3300 and sorted(backend.ids().tolist()) == list(range(3300))
