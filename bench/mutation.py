@@ -127,6 +127,13 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
         ("self.nprobe = 0", "self.nprobe = 1", "nprobe is read only once trained, and _train sets it first"),
         ("self.nprobe = 0", "self.nprobe = -1", "nprobe is read only once trained, and _train sets it first"),
     ],
+    "apps/search/frame_match.py": [
+        ("scored = [item for item in scored if len(item[1])]", "scored = [item for item in scored if len(item[ 2])]",
+         "item[1] (times) and item[2] (their similarities) always have the same length"),
+        ("margin = float(np.median(np.diff(best_times))) / 2 if len(best_times) > 1 else 0.0",
+         "margin = float(np.median(np.diff(best_times))) / 2 if len(best_times) != 1 else 0.0",
+         "_judge drops videos without fingerprints first: best_times is never empty"),
+    ],
     "apps/search/query_spec.py": [
         ("if all(term.weight < 0 for term in self.terms):", "if all(term.weight <= 0 for term in self.terms):",
          "check_weight, called on every term just above, refuses a weight of 0: < 0 and <= 0 agree on all "

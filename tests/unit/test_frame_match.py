@@ -172,3 +172,20 @@ def test_a_video_of_one_fingerprint_has_no_margin_and_matches_are_immutable() ->
     assert match is not None and (match.time, match.start, match.end, match.margin) == (2.0, 2.0, 2.0, 0.0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         match.time = 0.0
+
+
+def test_exactly_three_times_the_best_distance_is_far_enough() -> None:
+    """Scores chosen exact in binary: best 0.9375 (distance 1/16), another frame at 0.8125 (3/16, exactly three
+    times as far). Only a frame *closer* than three times counts as alike or as a rival."""
+    query = np.zeros(256, np.float32)
+    query[0] = 1.0
+    times = np.arange(8, dtype=np.float32) * 0.25
+    prints = np.zeros((8, 256), np.float32)
+    prints[:, 1] = 1.0  # sim 0 with the query
+    prints[4, 0], prints[5, 0] = 0.9375, 0.8125
+    match = best_frame_match(query, {1: (times, prints)})
+    assert match is not None and (match.time, match.start, match.end) == (1.0, 1.0, 1.0)
+    rival = np.zeros((8, 256), np.float32)
+    rival[2, 0] = 0.8125
+    match = best_frame_match(query, {1: (times, prints), 2: (times, rival)})
+    assert match is not None and match.video_id == 1
