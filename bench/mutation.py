@@ -138,6 +138,15 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "margin = float(np.median(np.diff(best_times))) / 2 if len(best_times) != 1 else 0.0",
          "_judge drops videos without fingerprints first: best_times is never empty"),
     ],
+    "apps/search/index_log.py": [
+        ("if os.fstat(fd).st_size != valid_end:", "if os.fstat(fd).st_size is not valid_end:",
+         "truncating a file to the size it has is a no-op, so truncating also when the sizes are equal (as `is not` "
+         "does for ints over 256) changes nothing"),
+        ("if os.fstat(fd).st_size != valid_end:", "if os.fstat(fd).st_size > valid_end:",
+         "valid_end is where a reader of this file stopped, never past its end: > and != agree"),
+        ("if os.fstat(fd).st_size != valid_end:", "if os.fstat(fd).st_size >= valid_end:",
+         "valid_end never exceeds the size, and truncating to the size the file has is a no-op"),
+    ],
     "apps/search/query_spec.py": [
         ("if all(term.weight < 0 for term in self.terms):", "if all(term.weight <= 0 for term in self.terms):",
          "check_weight, called on every term just above, refuses a weight of 0: < 0 and <= 0 agree on all "

@@ -68,6 +68,7 @@ def test_a_file_cut_anywhere_reads_as_the_records_before_the_cut(tmp_path_factor
     assert end == ends[whole] and len(got) == whole
     extra = LogRecord("remove", None, np.asarray([7], np.int64))
     assert append(path, end, extra) == end + len(encode(extra))  # the torn tail is cut off first
+    assert path.stat().st_size == end + len(encode(extra))  # ... all of it, however long
     got, _ = read_from(path, 0)
     assert len(got) == whole + 1 and same(got[-1], extra)
 
@@ -95,3 +96,28 @@ def test_a_damaged_body_stops_the_reader(tmp_path: Path) -> None:
 
 def test_no_log_file_reads_as_none(tmp_path: Path) -> None:
     assert read_from(tmp_path / "missing.bin", 0) is None
+
+
+def test_appends_are_durable_and_the_log_is_readable_by_other_users(tmp_path: Path, monkeypatch) -> None:
+    """Every append fsyncs the file; the first also fsyncs the folder (the new name). The log is 0644 (less the
+    umask): workers running as other users read it."""
+    import os
+    import stat
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    path = tmp_path / "log-1.bin"
+    rec = LogRecord("remove", None, np.asarray([1], np.int64))
+    end = append(path, 0, rec)
+    assert synced == [str(path), str(tmp_path)]
+    append(path, end, rec)
+    assert synced == [str(path), str(tmp_path), str(path)]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644 & ~umask
