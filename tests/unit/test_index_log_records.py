@@ -2,11 +2,13 @@
 boundary; a file cut anywhere reads as the records before the cut; the next append cuts a torn tail off."""
 from __future__ import annotations
 
+import dataclasses
 import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -92,6 +94,11 @@ def test_a_damaged_body_stops_the_reader(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     got, end = read_from(path, 0)
     assert [r.ids.tolist() for r in got] == [[0]] and end == ends[1]
+
+
+def test_records_are_immutable() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        LogRecord("remove", None, np.asarray([1], np.int64)).op = "add"
 
 
 def test_no_log_file_reads_as_none(tmp_path: Path) -> None:
