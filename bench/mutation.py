@@ -353,6 +353,10 @@ def mutate_module(module: str, tree: Path, work: Path, env: dict[str, str], *, s
                   timeout: float | None, deadline: float, all_operators: bool) -> dict:
     started = time.monotonic()
     tests = MODULES[module]
+    if time.monotonic() >= deadline:
+        return {"tests": tests, "budget_exhausted": True, "mutants": 0, "killed": 0, "survived": 0, "timeouts": 0,
+                "incompetent": 0, "not_run": None, "kill_rate": None, "survivors": [], "equivalent": [],
+                "seconds": 0.0}
     command = [sys.executable, *PYTEST.split(), *tests]
     stem = module.replace("/", "_").removesuffix(".py")
     config, session = work / f"{stem}.toml", work / f"{stem}.sqlite"
@@ -369,7 +373,8 @@ def mutate_module(module: str, tree: Path, work: Path, env: dict[str, str], *, s
         "[cosmic-ray.distributor]\nname = \"local\"\n")
     subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "init", str(config), str(session)], cwd=tree, env=env,
                    check=True, capture_output=True)
-    source = (tree / module).read_text()
+    pristine = (tree / module).read_bytes()
+    source = pristine.decode()
     spans = annotation_spans(source)
     specs = read_specs(session)
     inert = {s for s in specs if any(a <= s.start and s.end <= b for a, b in spans)}
@@ -379,7 +384,10 @@ def mutate_module(module: str, tree: Path, work: Path, env: dict[str, str], *, s
     equivalent = {s: why for s in chosen if (why := equivalent_reason(module, source, s))}
     chosen_ids = {s.job_id for s in chosen if s not in equivalent}
     mark_skipped(session, [s.job_id for s in specs if s.job_id not in chosen_ids])
-    finished = run_exec(tree, config, session, env, deadline - time.monotonic())
+    try:
+        finished = run_exec(tree, config, session, env, deadline - time.monotonic())
+    finally:  # cosmic-ray stopped mid-mutant (budget, signal) leaves its mutant in the copy: the next modules'
+        (tree / module).write_bytes(pristine)  # tests import this file too
     out = {"tests": tests, "mutants_total": len(live), "annotation_mutants": len(inert),
            "trivial_mutants": len(trivial)}
     out |= results(session, specs)
