@@ -296,6 +296,6 @@ def test_a_later_clip_joins_the_moment_just_before_it_not_an_earlier_one() -> No
 
 
 def test_a_non_match_ending_exactly_a_second_before_a_match_is_shown() -> None:
-    hits = [(seg(1, 5, 6), 0.9), (seg(2, 2, 4), 0.55), *BACKGROUND]
+    hits = [(seg(1, 5, 6), 0.9), (seg(2, 2, 4), 0.55), (seg(3, 0, 1), 0.55), *BACKGROUND]
     clips = [c for c in group_hits(hits) if c.video_id == 1]
-    assert spans(clips) == [(1, 5, 6), (1, 2, 4)] and [c.matched for c in clips] == [True, False]
+    assert spans(clips) == [(1, 5, 6), (1, 0, 1), (1, 2, 4)] and [c.matched for c in clips] == [True, False, False]
