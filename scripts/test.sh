@@ -13,6 +13,7 @@ if [ $# -gt 0 ]; then  # the tests asked for, on SQLite (add --postgres for Post
   exec .venv/bin/python -m pytest -q "$@"
 fi
 status=0
+MUTATION_SAMPLE=${MUTATION_SAMPLE:-5}
 .venv/bin/python -m pytest -q || status=$?
 # Integration tests only: the unit tests use no database. Browser tests excluded: Chromium is slow, and
 # what they do to the database the test-client integration tests do too. The --postgres run itself skips
@@ -21,4 +22,9 @@ status=0
 # on PostgreSQL.
 echo "== the integration tests again, on PostgreSQL"
 .venv/bin/python -m pytest -q --postgres tests/integration -m "not browser" || status=$?
+# Mutation testing (bench/mutation.py, cosmic-ray): a seeded sample of small bugs planted in each core module must
+# be caught by that module's unit tests. A few minutes; the full run is in README.md ("Mutation testing").
+echo "== mutation testing, a sample of $MUTATION_SAMPLE mutants per core module"
+.venv/bin/python bench/mutation.py --sample "$MUTATION_SAMPLE" --budget-s 300 --min-kill-rate 0.85 \
+  > "${TMPDIR:-/tmp}/videosearch-mutation.json" || status=$?
 exit $status

@@ -1,6 +1,7 @@
 """Calibration maths: anchors from score distributions, relevance, low confidence, caching per model."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 
@@ -67,6 +68,39 @@ def test_a_model_that_cannot_tell_matches_from_unrelated_pairs_still_gets_ordere
     assert 0.0 <= anchors.relevance(0.3) <= 1.0
     constant = fit_anchors([0.5, 0.5], [0.5])
     assert constant.floor < constant.threshold < constant.good == 0.5
+
+
+def test_fitted_anchors_are_the_3rd_percentile_median_and_99th_percentile():
+    """Known answers: true-match scores 0.00..1.00 in steps of 0.01, unrelated ones 0.0000..0.0100."""
+    anchors = fit_anchors(np.arange(101) / 100, np.arange(101) / 10_000)
+    assert (anchors.floor, anchors.threshold, anchors.good) == pytest.approx((0.0099, 0.03, 0.5))
+
+
+def test_anchors_of_a_model_with_one_score_are_kept_a_thousandth_apart():
+    anchors = fit_anchors([0.5, 0.5], [0.5])
+    assert (anchors.floor, anchors.threshold, anchors.good) == pytest.approx((0.498, 0.499, 0.5))
+
+
+def test_relevance_above_the_threshold_is_measured_from_the_threshold():
+    """Anchors far apart (good over twice the threshold), where a remainder would read differently from a
+    difference: halfway from 0.2 to 0.8 is 75%."""
+    anchors = Anchors(floor=0.0, threshold=0.2, good=0.8)
+    assert anchors.relevance(0.5) == pytest.approx(0.75)
+    assert anchors.relevance(0.1) == pytest.approx(0.25)
+
+
+def test_anchors_are_immutable():
+    """One model's anchors are cached and shared by every request: none may change them."""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ANCHORS.threshold = 0.0
+
+
+def test_calibration_scenes_cycle_through_the_render_sizes_and_are_deterministic():
+    specs, images = calibration.calibration_scenes(9)
+    assert len(specs) == len(images) == 9
+    assert [im.size for im in images] == [(320, 240), (640, 360), (480, 480), (224, 224)] * 2 + [(320, 240)]
+    _, again = calibration.calibration_scenes(9)
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(images, again))
 
 
 def test_fit_needs_both_distributions():
@@ -164,13 +198,22 @@ def test_measured_once_per_model_then_read_from_the_shared_file(measured, tmp_pa
     assert len(list(tmp_path.glob("*.json"))) == 2
 
 
-@pytest.mark.parametrize("content", ["not json", '{"model_id": "fake:hash"}', "stale"])
+@pytest.mark.parametrize("content", ["not json", '{"model_id": "fake:hash"}', "stale", "newer", "other model",
+                                     "no recipe"])
 def test_an_unreadable_or_stale_file_is_measured_again(measured, tmp_path, content):
     embedder = HashEmbedder()
     path = calibration.cache_path(tmp_path, embedder.model_id)
-    if content == "stale":
-        old = ModelCalibration(embedder.model_id, text={"en": ANCHORS}, recipe=calibration.RECIPE_VERSION - 1)
-        content = old.to_json()
+    if content in ("stale", "newer"):  # written by another recipe, older or newer: not this one's anchors
+        shift = -1 if content == "stale" else 1
+        content = ModelCalibration(embedder.model_id, text={"en": ANCHORS},
+                                   recipe=calibration.RECIPE_VERSION + shift).to_json()
+    elif content == "other model":  # a file copied over another model's (ids sorting before and after)
+        for other in ("fake:a", "fake:z"):
+            path.write_text(ModelCalibration(other, text={"en": ANCHORS}).to_json())
+            assert calibration._read(path, embedder.model_id) is None
+        content = ModelCalibration("fake:z", text={"en": ANCHORS}).to_json()
+    elif content == "no recipe":  # written before recipes were versioned
+        content = '{"model_id": "fake:hash", "text": {"en": {"floor": 0.2, "threshold": 0.6, "good": 0.8}}}'
     path.write_text(content)
     assert calibration.calibration_for(embedder, tmp_path).recipe == calibration.RECIPE_VERSION
     assert measured == ["fake:hash"]

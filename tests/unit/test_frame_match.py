@@ -1,8 +1,11 @@
 """Which moment an example image copies: reported only when it stands out."""
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
+import pytest
 
 from analysis.fingerprints import FingerprintTrack, fingerprint
 from apps.search.frame_match import STILL_STRETCH_MAX_S, best_frame_match
@@ -77,3 +80,112 @@ def test_fingerprints_ignore_brightness_and_size():
     half = frame[::2, ::2]
     assert float(fingerprint(frame) @ fingerprint(brighter)) > 0.99
     assert float(fingerprint(frame) @ fingerprint(half)) > 0.95
+
+
+def _moving(first: int, n: int) -> list[np.ndarray]:
+    return [picture(first + i) for i in range(n)]
+
+
+def test_the_same_picture_within_a_second_is_one_moment() -> None:
+    """A copy at 3.0 s seen again at 3.75 s (other frames between) is one moment; 1.5 s apart it cannot say which
+    second it copies (a stretch, as for a still shot)."""
+    still = picture(3)
+    near = _moving(200, 12) + [still] + _moving(300, 2) + [still] + _moving(400, 12)  # at 3.0 s and 3.75 s
+    match = best_frame_match(fingerprint(still), {1: track(near)})
+    assert match is not None and match.one_moment and (match.start, match.end) == (3.0, 3.75)
+    far = _moving(200, 12) + [still] + _moving(300, 5) + [still] + _moving(400, 12)  # at 3.0 s and 4.5 s
+    match = best_frame_match(fingerprint(still), {1: track(far)})
+    assert match is not None and not match.one_moment and (match.start, match.end) == (3.0, 4.5)
+
+
+def test_a_still_stretch_bridges_gaps_up_to_a_second_only() -> None:
+    still = picture(3)
+    bridged = [still] * 9 + _moving(200, 3) + [still] * 9  # 0-2 s, 0.75 s of other frames, 3-5 s
+    match = best_frame_match(fingerprint(still), {1: track(bridged)})
+    assert match is not None and not match.one_moment and (match.start, match.end) == (0.0, 5.0)
+    broken = [still] * 9 + _moving(200, 6) + [still] * 9  # a 1.5 s gap: two separate places
+    assert best_frame_match(fingerprint(still), {1: track(broken)}) is None
+
+
+@pytest.mark.parametrize(("samples", "found"), [(39, True), (43, False)])
+def test_a_still_stretch_of_up_to_ten_seconds_is_an_answer(samples: int, found: bool) -> None:
+    """9.5 s of one picture is a stretch; 10.5 s is a fixed camera, no answer."""
+    still = picture(3)
+    match = best_frame_match(fingerprint(still), {1: track(_moving(200, 4) + [still] * samples)})
+    assert (match is not None) == found
+    if found:
+        assert (match.start, match.end) == (1.0, 1.0 + (samples - 1) * 0.25)
+
+
+def test_similarity_is_never_reported_above_one() -> None:
+    """Stored fingerprints are float16: a copy can score a hair over 1, which is reported as 1."""
+    query = fingerprint(picture(3))
+    times = np.arange(8, dtype=np.float32) * 0.25
+    prints = np.stack([fingerprint(picture(50 + i)) for i in range(8)])
+    prints[4] = query * 1.0005
+    match = best_frame_match(query, {1: (times, prints)})
+    assert match is not None and match.time == 1.0 and match.similarity == 1.0
+
+
+def _at_similarity(query: np.ndarray, similarity: float, seed: int) -> np.ndarray:
+    """A unit vector whose cosine with the unit vector ``query`` is exactly ``similarity``."""
+    other = np.random.default_rng(seed).standard_normal(query.shape).astype(np.float64)
+    other -= (other @ query) * query
+    other /= np.linalg.norm(other)
+    return (similarity * query + np.sqrt(1 - similarity**2) * other).astype(np.float32)
+
+
+def _tracks_with(query: np.ndarray, best: float, rival: float) -> dict:
+    """Video 1 holds a frame at ``best`` similarity (at 1.0 s), video 2 one at ``rival``; the rest unrelated."""
+    times = np.arange(8, dtype=np.float32) * 0.25
+    tracks = {}
+    for video, sim in ((1, best), (2, rival)):
+        prints = np.stack([fingerprint(picture(100 * video + i)) for i in range(8)])
+        prints[4] = _at_similarity(query, sim, seed=video)
+        tracks[video] = (times, prints)
+    return tracks
+
+
+def test_a_rival_elsewhere_must_be_three_times_as_far_as_the_best() -> None:
+    """Best distance 0.05 (similarity 0.95): a rival in another video at distance 0.18 (3.6x) leaves the best
+    decisive; at 0.14 (2.8x) it is as good a candidate and nothing is reported."""
+    query = fingerprint(picture(3))
+    match = best_frame_match(query, _tracks_with(query, 0.95, 0.82))
+    assert match is not None and match.video_id == 1 and match.time == 1.0
+    assert best_frame_match(query, _tracks_with(query, 0.95, 0.86)) is None
+
+
+def test_float16_noise_between_copies_of_one_picture_does_not_split_them() -> None:
+    """An exact copy (distance 0) and a float16-rounded one (distance 3e-4) at the next sample are alike: the
+    distances under 5e-4 are noise, not a difference."""
+    query = fingerprint(picture(3))
+    times = np.arange(12, dtype=np.float32) * 0.25
+    prints = np.stack([fingerprint(picture(100 + i)) for i in range(12)])
+    prints[4], prints[5] = query, _at_similarity(query, 1 - 3e-4, seed=5)
+    match = best_frame_match(query, {1: (times, prints)})
+    assert match is not None and match.one_moment and (match.time, match.start, match.end) == (1.0, 1.0, 1.25)
+
+
+def test_a_video_of_one_fingerprint_has_no_margin_and_matches_are_immutable() -> None:
+    query = fingerprint(picture(3))
+    match = best_frame_match(query, {1: (np.asarray([2.0], np.float32), query[None, :])})
+    assert match is not None and (match.time, match.start, match.end, match.margin) == (2.0, 2.0, 2.0, 0.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        match.time = 0.0
+
+
+def test_exactly_three_times_the_best_distance_is_far_enough() -> None:
+    """Scores chosen exact in binary: best 0.9375 (distance 1/16), another frame at 0.8125 (3/16, exactly three
+    times as far). Only a frame *closer* than three times counts as alike or as a rival."""
+    query = np.zeros(256, np.float32)
+    query[0] = 1.0
+    times = np.arange(8, dtype=np.float32) * 0.25
+    prints = np.zeros((8, 256), np.float32)
+    prints[:, 1] = 1.0  # sim 0 with the query
+    prints[4, 0], prints[5, 0] = 0.9375, 0.8125
+    match = best_frame_match(query, {1: (times, prints)})
+    assert match is not None and (match.time, match.start, match.end) == (1.0, 1.0, 1.0)
+    rival = np.zeros((8, 256), np.float32)
+    rival[2, 0] = 0.8125
+    match = best_frame_match(query, {1: (times, prints), 2: (times, rival)})
+    assert match is not None and match.video_id == 1

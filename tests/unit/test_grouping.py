@@ -143,8 +143,10 @@ def test_invariant_to_score_scale_and_offset() -> None:
         assert got == base
 
 
-def test_duplicate_keyframe_keeps_its_best_score() -> None:
-    hits = [(seg(1, 0, 2), 0.3), (seg(1, 0, 2), 0.8)]
+@pytest.mark.parametrize("first, second", [(0.3, 0.8), (0.8, 0.3)])
+def test_duplicate_keyframe_keeps_its_best_score(first: float, second: float) -> None:
+    """Whichever order the two hits of one keyframe come in (the later one is not simply taken)."""
+    hits = [(seg(1, 0, 2), first), (seg(1, 0, 2), second)]
     (clip,) = group_hits(hits)
     assert clip.score == 0.8 and clip.keyframe_ids == [1]
 
@@ -278,3 +280,22 @@ def test_matching_clips_under_a_second_apart_are_one_moment(gap: float, expected
     got = [c for c in group_hits(hits) if c.video_id == 1]
     assert spans(got) == expected
     assert all(c.matched for c in got)
+
+
+def test_a_clip_grows_back_over_several_segments_but_not_back_across_a_cut() -> None:
+    rising = [(seg(i, 2 * i, 2 * i + 2), s) for i, s in enumerate([0.86, 0.87, 0.88, 0.9])]
+    assert spans([c for c in group_hits([*rising, *BACKGROUND]) if c.video_id == 1]) == [(1, 0, 8)]
+    # spread 0.4: within a shot 0.2 below the seed joins, across a cut only 0.06; the earlier shot scores 0.1 below
+    cut = [(seg(1, 0, 2, shot=0), 0.8), (seg(2, 2, 4, shot=1), 0.9)]
+    assert spans([c for c in group_hits([*cut, *BACKGROUND]) if c.video_id == 1]) == [(1, 2, 4)]
+
+
+def test_a_later_clip_joins_the_moment_just_before_it_not_an_earlier_one() -> None:
+    hits = [(seg(1, 0, 1), 0.8), (seg(2, 10, 11), 0.7), (seg(3, 11.5, 12.5), 0.9), *BACKGROUND]
+    assert spans([c for c in group_hits(hits) if c.video_id == 1]) == [(1, 11.5, 12.5), (1, 0, 1)]
+
+
+def test_a_non_match_ending_exactly_a_second_before_a_match_is_shown() -> None:
+    hits = [(seg(1, 5, 6), 0.9), (seg(2, 2, 4), 0.55), (seg(3, 0, 1), 0.55), *BACKGROUND]
+    clips = [c for c in group_hits(hits) if c.video_id == 1]
+    assert spans(clips) == [(1, 5, 6), (1, 0, 1), (1, 2, 4)] and [c.matched for c in clips] == [True, False, False]

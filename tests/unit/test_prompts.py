@@ -60,6 +60,13 @@ def test_language_can_be_forced_literally() -> None:
         "кошка", "a photo of кошка", "a picture of кошка", "a video frame showing кошка"]
 
 
+def test_any_other_language_gets_the_english_templates_and_ru_is_read_by_value() -> None:
+    english = ["a cat", "a photo of a cat", "a picture of a cat", "a video frame showing a cat"]
+    assert expand_query("a cat", lang="uk") == expand_query("a cat", lang="zh") == english  # "uk" sorts after "ru"
+    from_request = "".join(["r", "u"])  # a language read from a request: equal to "ru", not the same object
+    assert expand_query("a cat", lang=from_request) == ["a cat", "фото: a cat", "изображение: a cat", "кадр из видео: a cat"]
+
+
 def test_six_words_are_templated_and_seven_are_kept_as_written() -> None:
     """The boundary itself, in literals: a six-word query still reads like keywords, a seven-word one like a caption."""
     six = "red car on a wet road"

@@ -170,3 +170,16 @@ def test_combining_rescales_non_unit_inputs_and_keeps_float32():
     a, b = np.array([3.0, 0.0], np.float32), np.array([0.0, 0.5], np.float32)
     combined = combine_vectors([a, b], [1.0, 1.0])
     assert combined.dtype == np.float32 and np.allclose(combined, [2 ** -0.5, 2 ** -0.5])
+
+
+def test_terms_weigh_one_unless_told_otherwise():
+    image = Image.new("RGB", (4, 4))
+    assert [t.weight for t in (TextTerm("car"), ImageTerm(image), KeyframeTerm(5), PhotoTerm(6))] == [1.0] * 4
+    query = build_query(text="car", image=image, like_keyframe=5, like_photo=6)
+    assert [t.weight for t in query.terms] == [1.0] * 4
+
+
+def test_the_largest_64_bit_id_is_accepted():
+    largest = 2**63 - 1
+    assert build_query(like_keyframe=largest).terms == (KeyframeTerm(largest),)
+    assert build_query(like_photo=largest).terms == (PhotoTerm(largest),)

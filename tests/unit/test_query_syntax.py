@@ -75,3 +75,21 @@ def test_hostile_input_never_crashes_with_anything_but_a_syntax_error():
         except QuerySyntaxError:
             continue
         assert all(isinstance(t, str) and t and isinstance(w, float) for t, w in terms)
+
+
+def test_error_messages_name_the_operators_as_typed():
+    with pytest.raises(QuerySyntaxError) as error:
+        parse_query_text("car + -night")
+    assert str(error.value) == "'+' must be followed by a term, not by another '-'"
+    with pytest.raises(QuerySyntaxError) as error:
+        parse_query_text("car + +night")
+    assert str(error.value) == "'+' must be followed by a term, not by another '+'"
+    with pytest.raises(QuerySyntaxError) as error:
+        parse_query_text("car -night +")
+    assert str(error.value) == "'+' at the end of the query must be followed by a term"
+
+
+def test_a_weight_needs_a_letter_right_before_the_colon():
+    """The character right before the colon decides, not the first one of the word."""
+    assert parse_query_text("mp3:2") == [("mp3:2", 1.0)]  # a digit before the colon: text, like 12:30
+    assert parse_query_text("2cars:2") == [("2cars", 2.0)]

@@ -37,7 +37,8 @@ class _Frames:
 def _cuts(lumas: list[int], fps: int) -> tuple[list[float], list[Segment]]:
     duration = len(lumas) / fps
     builder = SegmentBuilder(max_gap=3.0, duration=duration, frame_time=1 / fps)
-    _scan(_Frames(lumas, fps), SimpleNamespace(duration=duration), builder, FingerprintTrack(), None)
+    probe = SimpleNamespace(duration=duration, fps=float(fps), frame_count=len(lumas))  # what _scan reads
+    _scan(_Frames(lumas, fps), probe, builder, FingerprintTrack(), None)
     builder.finish(duration)
     return builder.cuts, builder.segments
 

@@ -150,6 +150,91 @@ def test_bucket_pool_split_starts_a_new_bucket():
     assert [c.time for c in pool.take(0.0, None)] == [0.1, 0.2]
 
 
+# --- the tuned numbers, by behaviour on either side of them ------------------------------------
+
+
+def test_black_and_blank_bounds() -> None:
+    """Black is strictly darker than 24 and strictly flatter than 12; blank strictly flatter than 6."""
+    assert FrameQuality(23.9, 11.9, 0.0).black and not FrameQuality(24.0, 11.9, 0.0).black
+    assert not FrameQuality(23.9, 12.0, 0.0).black
+    assert FrameQuality(24.0, 11.9, 0.0).usable and not FrameQuality(23.9, 11.9, 0.0).usable
+    assert FrameQuality(128.0, 6.0, 0.0).usable and not FrameQuality(128.0, 5.9, 0.0).usable
+
+
+@pytest.mark.parametrize(("quality", "score"), [
+    (FrameQuality(128.0, 32.0, 9.0), 10.0),  # well exposed, full contrast: 1 + sharpness
+    (FrameQuality(32.0, 16.0, 3.0), 4 * 0.5 * 0.5),  # dim (32/64) and half contrast (16/32)
+    (FrameQuality(230.0, 64.0, 1.0), 2 * (25 / 64)),  # bright: (255 - 230)/64; contrast capped at 1
+    (FrameQuality(252.0, 64.0, 1.0), 2 * 0.05),  # exposure (3/64) floored at 0.05
+    (FrameQuality(128.0, 3.0, 50.0), -0.25),  # unusable: -1 / (1 + std), whatever the sharpness
+])
+def test_frame_score_known_values(quality: FrameQuality, score: float) -> None:
+    assert quality.score == pytest.approx(score)
+
+
+def test_frame_quality_of_one_hard_edge() -> None:
+    """Half black, half grey 100: mean 50, std 50; the Laplacian is +-100 on the two edge columns (2 of 112), so
+    its variance (the sharpness, not its standard deviation) is 2 * 100**2 / 112."""
+    img = np.zeros((H, W, 3), np.uint8)
+    img[:, W // 2:] = 100
+    quality = frame_quality(img)
+    assert (quality.mean, quality.std) == (50.0, 50.0)
+    assert quality.sharpness == pytest.approx(2 * 100**2 / 112)
+
+
+def test_shot_end_guard_narrows_a_short_last_segment() -> None:
+    """0.8 s at the shot's end: the window's right edge is 0.25 s before the cut (0.55), not the quarter (0.6)."""
+    cands = [cand(0.5, blurred(1)), cand(0.58, textured(2))]
+    assert choose_keyframe(cands, 0.0, 0.8, shot_end=0.8).time == 0.5
+    # 0.4 s: the guard would pass the centre (10.15 < 10.2), so the window ends at the centre
+    cands = [cand(10.18, blurred(1)), cand(10.35, textured(2))]
+    assert choose_keyframe(cands, 10.0, 10.4, shot_end=10.4).time == 10.18
+
+
+def test_latest_after_the_window_leaves_it_alone() -> None:
+    # window [0.75, 2.25]; latest 2.9 is after it: the sharp frame at 2.6 stays outside
+    cands = [cand(1.5, blurred(1)), cand(2.6, textured(2))]
+    assert choose_keyframe(cands, 0.0, 3.0, latest=2.9).time == 1.5
+
+
+def test_latest_slides_the_window_keeping_its_width() -> None:
+    # window [10.75, 12.25], width 1.5; latest 12.0 slides it to [10.5, 12.0]: 10.3 stays outside
+    cands = [cand(10.3, textured(1)), cand(11.4, blurred(2))]
+    assert choose_keyframe(cands, 10.0, 13.0, latest=12.0).time == 11.4
+
+
+def test_latest_after_the_centre_keeps_the_centre_as_target() -> None:
+    frame, q = textured(1), frame_quality(textured(1))
+    cands = [Candidate(1.1, q, frame), Candidate(1.8, q, frame)]  # equal quality: the nearer to 1.5 wins
+    assert choose_keyframe(cands, 0.0, 3.0, latest=2.9).time == 1.8
+
+
+def test_a_segment_before_the_shot_end_keeps_the_near_best_rule() -> None:
+    sharp = frame_quality(textured(1))
+    nearly = FrameQuality(sharp.mean, sharp.std, sharp.sharpness * 0.9)
+    frame = textured(1)
+    cands = [Candidate(0.8, sharp, frame), Candidate(1.6, nearly, frame)]
+    assert choose_keyframe(cands, 0.0, 3.0, shot_end=6.0).time == 1.6
+
+
+def test_exactly_ninety_percent_of_the_sharpest_is_near_best() -> None:
+    best, ninety = FrameQuality(128.0, 32.0, 9.0), FrameQuality(128.0, 32.0, 8.0)  # scores 10 and 9
+    frame = textured(1)
+    cands = [Candidate(0.8, best, frame), Candidate(1.5, ninety, frame)]
+    assert choose_keyframe(cands, 0.0, 3.0).time == 1.5
+    below = FrameQuality(128.0, 32.0, 7.99)
+    assert choose_keyframe([Candidate(0.8, best, frame), Candidate(1.5, below, frame)], 0.0, 3.0).time == 0.8
+
+
+def test_bucket_pool_compares_with_the_latest_bucket() -> None:
+    pool = BucketPool(bucket=0.5)
+    pool.offer(0.0, frame_quality(textured()), textured())
+    pool.offer(0.6, frame_quality(black()), black())
+    pool.offer(0.7, frame_quality(blurred()), blurred())  # same bucket as 0.6, and better than it
+    pool.offer(0.8, frame_quality(flat()), flat())  # same bucket, worse than 0.7
+    assert [c.time for c in pool.take(0.0, None)] == [0.0, 0.7]
+
+
 # --- streaming: SegmentBuilder ----------------------------------------------------------------
 
 def _stream(duration: float, cuts: list[float], *, fps: float = 25.0, max_gap: float = 3.0,

@@ -28,6 +28,7 @@ def test_cuts_become_shot_boundaries_in_order():
 
 def test_cuts_outside_the_video_are_ignored():
     assert cuts_to_shots([-1.0, 0.0, 10.0, 11.0], 10.0) == [Shot(0, 0.0, 10.0)]
+    assert cuts_to_shots([4.0, 11.0, 12.0, 13.0], 10.0) == [Shot(0, 0.0, 4.0), Shot(1, 4.0, 10.0)]
 
 
 def test_cut_too_close_to_previous_boundary_is_dropped():
@@ -93,6 +94,10 @@ def test_segments_of_long_shots_are_at_least_half_a_gap():
         assert min(b - a for a, b in zip(edges, edges[1:])) >= 1.5 - 1e-9
 
 
+def test_no_segment_is_settled_before_a_shot_is_two_gaps_long():
+    assert [settled_segment_count(2.0, now, 3.0) for now in (2.0, 3.0, 8.0, 8.5, 11.0, 11.5)] == [0, 0, 0, 1, 1, 2]
+
+
 def test_settled_segments_never_change_when_the_shot_grows():
     start, max_gap = 2.0, 3.0
     for now in np.linspace(2.0, 30.0, 300):
@@ -128,6 +133,13 @@ def test_brightening_is_not_a_fade_out():
 
 def test_correlation_of_uniform_image_is_zero():
     assert correlation(np.zeros((4, 4), np.uint8), _textured()[:4, :4]) == 0.0
+
+
+def test_correlation_of_tiny_low_contrast_images_is_still_measured():
+    """Two pixels one level apart: the variances' product is below 1, yet the pictures are perfectly (anti)correlated."""
+    a = np.array([[10, 11]], np.uint8)
+    assert correlation(a, a) == pytest.approx(1.0)
+    assert correlation(a, a[:, ::-1]) == pytest.approx(-1.0)
 
 
 def _moving_pictures(seed: int, n: int) -> list[np.ndarray]:
@@ -198,6 +210,38 @@ def test_flash_rejector_trusts_cuts_it_cannot_check():
     assert rejector.flush() == [0, 2]
 
 
+def test_flash_rejector_never_compares_with_a_frame_it_no_longer_holds():
+    """The frames are a ring: a cut whose frame before has just dropped out is trusted, not compared with
+    whatever frame now sits in that slot (here one of the new shot, which would make it look like a flash)."""
+    from analysis.detectors.cut_filters import FlashRejector
+
+    rejector = FlashRejector(window=3, max_delay=2)  # holds the last 7 frames
+    frames = _moving_pictures(1, 6) + _moving_pictures(2, 6)  # a cut at frame 6
+    for index, frame in enumerate(frames):
+        rejector.push(index, frame)
+    rejector.propose(5)  # frame 4, the one before, left the ring with frame 11's arrival
+    assert rejector.flush() == [5]
+    rejector = FlashRejector(window=3, max_delay=2)
+    for index, frame in enumerate(frames[:6]):
+        rejector.push(index, frame)
+    rejector.propose(7)  # reported past the last frame (a detector's end-of-stream report): kept, not a crash
+    assert rejector.flush() == [7]
+
+
+def test_flash_verdict_comes_on_time_late_in_a_long_video():
+    """Frame numbers past 256 (where ``is`` stops behaving like ``==`` on ints) are decided when the window ends."""
+    from analysis.detectors.cut_filters import FlashRejector
+
+    frames = _moving_pictures(1, 300) + _moving_pictures(2, 10)
+    rejector = FlashRejector(window=5, max_delay=15)
+    seen = {}
+    for index, frame in enumerate(frames):
+        if index == 300:
+            rejector.propose(300)
+        seen[index] = rejector.push(index, frame)
+    assert [i for i, cuts in seen.items() if cuts] == [305] and seen[305] == [300]
+
+
 def _frames(n: int = 12) -> list[np.ndarray]:
     rng = np.random.default_rng(3)
     base = rng.integers(0, 256, size=(48, 80, 3), dtype=np.uint8)
@@ -238,6 +282,45 @@ def test_fast_content_detector_keeps_edge_scoring_path():
         assert fast._frame_score == pytest.approx(ref._frame_score)
 
 
+@pytest.mark.parametrize("weights, fast_path", [
+    ({}, True),  # the default: hue, saturation, luma at 1, no edges
+    ({"delta_hue": 0.5, "delta_sat": 2.0, "delta_lum": 1.5}, True),  # weights other than 1 are applied, not ignored
+    ({"delta_edges": 0.5}, False),  # edges: only the original code scores them
+    ({"delta_edges": -0.5}, False),  # ... whatever the sign of their weight
+    ({"stats": True}, False),  # a stats manager records per-metric values that only the original code writes
+])
+def test_fast_content_detector_uses_its_own_scoring_exactly_when_it_can(monkeypatch, weights, fast_path):
+    """The point of the class is speed: on the default path it must not fall back to the per-plane scorer (which
+    gives the same numbers, so comparing scores alone cannot tell), and its scores must still be PySceneDetect's."""
+    from scenedetect.common import FrameTimecode
+    from scenedetect.detectors import ContentDetector
+    from scenedetect.stats_manager import StatsManager
+
+    from analysis.detectors.content import FastContentDetector
+
+    original, fallbacks = ContentDetector._calculate_frame_score, []
+
+    def spy(self, timecode, frame):
+        if isinstance(self, FastContentDetector):
+            fallbacks.append(timecode)
+        return original(self, timecode, frame)
+
+    monkeypatch.setattr(ContentDetector, "_calculate_frame_score", spy)
+    stats = weights.pop("stats", False)
+    components = ContentDetector.Components(**{**ContentDetector.Components()._asdict(), **weights})
+    ref, fast = ContentDetector(weights=components), FastContentDetector(weights=components)
+    if stats:
+        ref.stats_manager, fast.stats_manager = StatsManager(), StatsManager()
+    for i, frame in enumerate(_frames(5)):
+        ref.process_frame(FrameTimecode(i, fps=25.0), frame)
+        fast.process_frame(FrameTimecode(i, fps=25.0), frame)
+        assert fast._frame_score == pytest.approx(ref._frame_score, abs=1e-6)
+        assert fast.last_score == fast._frame_score  # what IsolatedSpikeDetector reads
+        if i == 0:
+            assert fast.last_score == 0.0  # nothing to compare the first frame with
+    assert len(fallbacks) == (0 if fast_path else 5)
+
+
 def test_isolated_spike_detector_reports_lone_spikes_only():
     from analysis.detectors.cut_filters import IsolatedSpikeDetector
 
@@ -251,3 +334,23 @@ def test_isolated_spike_detector_reports_lone_spikes_only():
     assert run(calm + [22.1, 20.7, 18.2] + calm) == []  # camera motion: several high frames
     assert run([3.0] * 10 + [16.4] + [3.0] * 10) == []  # only ~5x its neighbours
     assert run([26.8] + calm) == [0] and run(calm + [26.8, 0.6, 0.6, 0.6, 0.6]) == [10]
+
+
+def test_isolated_spike_bounds_min_score_ratio_and_radius():
+    """The tuned numbers by behaviour: a spike of exactly 15 (the minimum) at exactly 8x its neighbours is a cut;
+    7.5x is not, nor 14.9; every neighbour within 4 frames on either side counts, also before an early spike."""
+    from analysis.detectors.cut_filters import IsolatedSpikeDetector
+
+    def run(scores):
+        detector = IsolatedSpikeDetector()
+        return [cut for i, s in enumerate(scores) for cut in detector.push(i, s)]
+
+    assert run([1.875] * 10 + [15.0] + [1.875] * 10) == [10]  # 15 >= 8 * 1.875, and 15 >= 15
+    assert run([2.0] * 10 + [15.0] + [2.0] * 10) == []  # 7.5x
+    assert run([0.6] * 10 + [14.9] + [0.6] * 10) == []  # below the minimum score
+    for at in (1, 2, 3, 4):  # a neighbour scoring 10 that far after the spike vetoes it
+        assert run([0.6] * 10 + [26.8] + [0.6] * (at - 1) + [10.0] + [0.6] * 10) == []
+        assert run([0.6] * (10 - at) + [10.0] + [0.6] * (at - 1) + [26.8] + [0.6] * 10) == []  # ... or before
+    assert run([0.6] * 10 + [26.8] + [0.6] * 4 + [10.0] + [0.6] * 10) == [10]  # 5 frames away: too far to count
+    assert run([10.0, 0.6, 26.8] + [0.6] * 10) == []  # the spike's early neighbour counts too
+    assert run([0.6, 0.6, 26.8] + [0.6] * 10) == [2]

@@ -1,0 +1,463 @@
+"""Mutation testing of the core modules with cosmic-ray: does each module's fast test set catch small bugs?
+
+For each module cosmic-ray writes one small change at a time into the file (``<`` for ``<=``, ``0.5`` for ``1.5``,
+``and`` for ``or``, a dropped ``not``...), runs the module's unit tests (``pytest -x``) and records whether they
+failed (killed) or passed (survived). The kill rate per module is printed as JSON, with each survivor's line,
+operator and change, so a reader can see which bug no test would catch.
+
+The working tree is never written to: the driver copies the tracked and untracked-but-not-ignored files into a
+temporary folder and cosmic-ray mutates the copy. A run stopped at any point (Ctrl-C, SIGTERM, even SIGKILL)
+therefore leaves ``git status`` as it was; the copy is removed on a normal or signalled exit (a SIGKILLed run
+leaves it in the system temp folder, named ``videosearch-mutation-*``).
+
+Not run, and not counted in the kill rate (the JSON gives their numbers):
+
+- changes inside type annotations (``annotation_mutants``): every module uses ``from __future__ import
+  annotations``, so annotations are never evaluated and such a change cannot alter behaviour;
+- the mutants listed in ``EQUIVALENT`` (each with the reason no input can tell it from the original), reported
+  under ``equivalent``;
+- ``trivial_mutants``, unless ``--all-operators``: a number operator replaced by a bitwise or shift operator
+  (``a + b`` -> ``a << b``) or a unary minus by ``~``. On the floats and arrays this code computes with they raise
+  TypeError at once; they model no plausible bug, only pad the kill rate, and cost a test run each (~30% of all).
+
+    .venv/bin/python bench/mutation.py                                   # everything (see README for the time)
+    .venv/bin/python bench/mutation.py --modules grouping calibration    # some modules, all their mutants
+    .venv/bin/python bench/mutation.py --sample 5 --min-kill-rate 0.85   # CI: a seeded sample, exit 1 below
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+import cosmic_ray.mutating  # noqa: E402
+import cosmic_ray.plugins  # noqa: E402
+from cosmic_ray.work_db import WorkDB, use_db  # noqa: E402
+from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult  # noqa: E402
+
+from tests.support import shared_media  # noqa: E402  (the media path the copy's tests must still find)
+
+#: Module -> the fast tests that exercise it (found by grepping tests/unit for its imports). Each runs in a few
+#: seconds; the integration tests are far slower and are not part of a mutant's test run.
+MODULES: dict[str, list[str]] = {
+    "apps/search/grouping.py": ["tests/unit/test_grouping.py", "tests/unit/test_grouping_properties.py",
+                                "tests/unit/test_moments_video.py"],
+    "analysis/detectors/content.py": ["tests/unit/analysis/test_shots.py",
+                                      "tests/unit/analysis/test_cut_thresholds.py",
+                                      "tests/unit/analysis/test_package.py"],
+    "analysis/detectors/cut_filters.py": ["tests/unit/analysis/test_shots.py",
+                                          "tests/unit/analysis/test_cut_thresholds.py"],
+    "analysis/shots.py": ["tests/unit/analysis/test_shots.py", "tests/unit/analysis/test_cut_thresholds.py",
+                          "tests/unit/analysis/test_keyframe_selection.py"],
+    "analysis/keyframe_choice.py": ["tests/unit/analysis/test_keyframe_selection.py",
+                                    "tests/unit/test_moments_video.py"],
+    "analysis/fingerprints.py": ["tests/unit/analysis/test_fingerprints.py", "tests/unit/test_frame_match.py",
+                                 "tests/unit/analysis/test_cut_thresholds.py",
+                                 "tests/unit/test_crop_match.py"],
+    "apps/search/frame_match.py": ["tests/unit/test_frame_match.py", "tests/unit/test_crop_match.py"],
+    "apps/search/prompts.py": ["tests/unit/test_prompts.py", "tests/unit/test_request_helpers.py",
+                               "tests/unit/test_testmodel_captions.py"],
+    "apps/search/query_syntax.py": ["tests/unit/test_query_syntax.py", "tests/unit/test_query_spec.py"],
+    "apps/search/query_spec.py": ["tests/unit/test_query_spec.py", "tests/unit/test_query_syntax.py"],
+    "apps/search/calibration.py": ["tests/unit/test_calibration.py"],
+    "apps/search/index_backends.py": ["tests/unit/test_index_backends_properties.py", "tests/unit/test_index.py",
+                                      "tests/unit/test_index_generations.py"],
+    "apps/search/index_log.py": ["tests/unit/test_index_log_records.py", "tests/unit/test_index_log.py",
+                                 "tests/unit/test_index.py"],
+}
+
+#: pytest with only the plugin the unit tests need: autoloading schemathesis, playwright and the rest costs about
+#: a second per mutant. -x stops at the first failure, which is all a kill needs.
+#: Folders of the copy to byte-compile up front.
+_PACKAGES = ("analysis", "apps", "tests", "videosearch", "workers")
+
+PYTEST = "-m pytest -x -q -p no:cacheprovider -p pytest_django.plugin"
+
+
+#: Mutants checked to be equivalent (no input can tell them from the original; the few accepted otherwise say so),
+#: by module: (the line, the mutated line, why). Matched on the text, not the line number, so an entry stops
+#: matching, and the mutant is run again, as soon as its line changes. They are not run; the JSON lists them under
+#: "equivalent" with the reason.
+EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
+    "apps/search/grouping.py": [
+        ("while lo > 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
+         "while lo != 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
+         "lo starts at an index >= 0 and the loop only decrements it while it is above 0: != 0 is the same test"),
+    ],
+    "apps/search/query_syntax.py": [
+        ("if len(word) > 1 and word[0] in _SIGNS and word[1].isalnum():",
+         "if len(word) != 1 and word[0] in _SIGNS and word[1].isalnum():",
+         "words come from str.split(), never empty: len(word) > 1 and != 1 are the same test"),
+    ],
+    "apps/search/calibration.py": [
+        ("RECIPE_VERSION = 2", "RECIPE_VERSION = 3",
+         "accepted: a recipe bump only makes the files of older runs be measured again; no answer changes"),
+        ("RECIPE_VERSION = 2", "RECIPE_VERSION = 1",
+         "accepted: a recipe bump only makes the files of older runs be measured again; no answer changes"),
+        ("CALIBRATION_SEED = 424_242", "CALIBRATION_SEED = 424241",
+         "accepted: the seed only picks which generated scenes are measured; any seed calibrates as well"),
+        ("CALIBRATION_SEED = 424_242", "CALIBRATION_SEED = 424243",
+         "accepted: the seed only picks which generated scenes are measured; any seed calibrates as well"),
+        ('recipe=int(data.get("recipe", 0)))', 'recipe=int(data.get("recipe", 1)))',
+         "a file without a recipe reads as stale with any default other than RECIPE_VERSION (2)"),
+        ('recipe=int(data.get("recipe", 0)))', 'recipe=int(data.get("recipe", -1)))',
+         "a file without a recipe reads as stale with any default other than RECIPE_VERSION (2)"),
+    ],
+    "apps/search/index_backends.py": [
+        ("top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None",
+         "top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m <= self.ntotal else None",
+         "when m == ntotal a partition at m - 1 keeps every column, as the arange it replaces does: only the work "
+         "differs"),
+        ("with _threads_for(1):  # OpenMP threads would spin on after it and slow the request's next steps",
+         "with _threads_for( 2):  # OpenMP threads would spin on after it and slow the request's next steps",
+         "any count below SINGLE_THREAD_BELOW (16) selects the same single-thread branch"),
+        ("ivf.cp.seed = 1234  # deterministic k-means", "ivf.cp.seed = 1233  # deterministic k-means",
+         "accepted: any fixed seed makes k-means deterministic, which is what it is for"),
+        ("ivf.cp.seed = 1234  # deterministic k-means", "ivf.cp.seed = 1235  # deterministic k-means",
+         "accepted: any fixed seed makes k-means deterministic, which is what it is for"),
+        ("self.nprobe = 0", "self.nprobe = 1", "nprobe is read only once trained, and _train sets it first"),
+        ("self.nprobe = 0", "self.nprobe = -1", "nprobe is read only once trained, and _train sets it first"),
+    ],
+    "apps/search/frame_match.py": [
+        ("scored = [item for item in scored if len(item[1])]", "scored = [item for item in scored if len(item[ 2])]",
+         "item[1] (times) and item[2] (their similarities) always have the same length"),
+        ("margin = float(np.median(np.diff(best_times))) / 2 if len(best_times) > 1 else 0.0",
+         "margin = float(np.median(np.diff(best_times))) / 2 if len(best_times) != 1 else 0.0",
+         "_judge drops videos without fingerprints first: best_times is never empty"),
+    ],
+    "apps/search/index_log.py": [
+        ("if os.fstat(fd).st_size != valid_end:", "if os.fstat(fd).st_size is not valid_end:",
+         "truncating a file to the size it has is a no-op, so truncating also when the sizes are equal (as `is not` "
+         "does for ints over 256) changes nothing"),
+        ("if os.fstat(fd).st_size != valid_end:", "if os.fstat(fd).st_size > valid_end:",
+         "valid_end is where a reader of this file stopped, never past its end: > and != agree"),
+        ("if os.fstat(fd).st_size != valid_end:", "if os.fstat(fd).st_size >= valid_end:",
+         "valid_end never exceeds the size, and truncating to the size the file has is a no-op"),
+    ],
+    "apps/search/query_spec.py": [
+        ("if all(term.weight < 0 for term in self.terms):", "if all(term.weight <= 0 for term in self.terms):",
+         "check_weight, called on every term just above, refuses a weight of 0: < 0 and <= 0 agree on all "
+         "weights that get here"),
+        ("if kinds == {TextTerm}:", "if kinds <= {TextTerm}:",
+         "a spec has at least one term (checked in __post_init__), so kinds is never the empty set"),
+    ],
+    "analysis/keyframe_choice.py": [
+        ("return FrameQuality(float(mean[0, 0]), float(std[0, 0]), float(lap_std[0, 0]) ** 2)",
+         "return FrameQuality(float(mean[0, 0]), float(std[0, -1]), float(lap_std[0, 0]) ** 2)",
+         "cv2.meanStdDev of a one-channel image returns 1 x 1 arrays: [0, -1] is [0, 0]"),
+        ("key = int(time // self._bucket)", "key = int(time / self._bucket)",
+         "accepted, not strictly equivalent: the two differ only where float floor and true division round apart "
+         "(1.0 // 0.1 == 9.0), moving a frame on a bucket edge to the next bucket; bucket edges are arbitrary "
+         "(buckets only bound memory), so pinning either rounding would pin an artefact"),
+    ],
+    "analysis/detectors/cut_filters.py": [
+        ("return float(x @ y) / denom if denom > 0 else 0.0",
+         "return float(x @ y) / denom if denom != 0 else 0.0",
+         "denom is a square root, never negative: > 0 and != 0 are the same test"),
+        ("self._first_index = 0", "self._first_index = 1",
+         "the first push() sets _first_index before anything reads it"),
+        ("self._first_index = 0", "self._first_index = -1",
+         "the first push() sets _first_index before anything reads it"),
+        ("neighbours = self._scores[max(0, at - self.radius):at] + self._scores[at + 1:at + 1 + self.radius]",
+         "neighbours = self._scores[max(0, at - self.radius):at] + self._scores[at + 1:at + 2 + self.radius]",
+         "a frame is judged when the buffer ends exactly radius frames after it: a slice end one further reads "
+         "the same frames"),
+        ("self._frames: deque[np.ndarray] = deque(maxlen=window + max_delay + 2)",
+         "self._frames: deque[np.ndarray] = deque(maxlen=window * max_delay + 2)",
+         "the ring must hold max_delay + 2 frames (the frame before a cut reported max_delay frames late, up to "
+         "now; later frames are compared as they arrive); with window >= 1 this still does: only memory changes"),
+        ("self._frames: deque[np.ndarray] = deque(maxlen=window + max_delay + 2)",
+         "self._frames: deque[np.ndarray] = deque(maxlen=window + max_delay + 1)",
+         "the ring must hold max_delay + 2 frames (see the line's other mutant); with window >= 1 this still does"),
+        ("for j in range(held.checked + 1, last + 1):", "for j in range(held.checked * 1, last + 1):",
+         "re-checks frame `checked`: a frame already found far from the picture before the cut, or at first the "
+         "cut frame itself, whose distance is 3x the limit (equal only for a cut of distance 0, never proposed)"),
+    ],
+}
+
+#: cosmic-ray operators whose mutants are "trivial" (see the docstring): the replacement, not the original.
+TRIVIAL = re.compile(r"core/ReplaceBinaryOperator_\w+_(BitOr|BitAnd|BitXor|LShift|RShift)$"
+                     r"|core/ReplaceUnaryOperator_\w+_Invert$")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One mutant as cosmic-ray's session database holds it."""
+
+    job_id: str
+    operator: str
+    occurrence: int
+    start: tuple[int, int]
+    end: tuple[int, int]
+
+
+def pick_modules(names: list[str] | None) -> list[str]:
+    """Modules by path or by any part of it (``grouping``, ``detectors/content``)."""
+    if not names:
+        return list(MODULES)
+    picked = []
+    for name in names:
+        hits = [m for m in MODULES if m == name or Path(m).stem == name or name in m]
+        if not hits:
+            raise SystemExit(f"unknown module {name!r}; known: {', '.join(MODULES)}")
+        picked += [m for m in hits if m not in picked]
+    return picked
+
+
+def copy_tree(dest: Path) -> None:
+    """The working tree as it is now (tracked and new, unignored files), so edits not yet committed count."""
+    listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                             check=True, capture_output=True).stdout.decode().split("\0")
+    for rel in filter(None, listing):
+        src = REPO / rel
+        if src.is_file() and not src.is_symlink():
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target)
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) of every annotation: never evaluated under ``from __future__ import annotations``."""
+    if "from __future__ import annotations" not in source:
+        return []
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        notes = []
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            notes.append(node.annotation)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            notes.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            notes.append(node.annotation)
+        spans += [((n.lineno, n.col_offset), (n.end_lineno, n.end_col_offset)) for n in notes]
+    return spans
+
+
+def read_specs(session: Path) -> list[Spec]:
+    with use_db(session, WorkDB.Mode.open) as db:
+        specs = [Spec(item.job_id, m.operator_name, m.occurrence, tuple(m.start_pos), tuple(m.end_pos))
+                 for item in db.work_items for m in item.mutations]
+    return sorted(specs, key=lambda s: (s.start, s.operator, s.occurrence))  # job ids are random: sort by place
+
+
+def _changed_line(source: str, spec: Spec) -> tuple[str, str]:
+    """The mutated line before and after the mutation (stripped); ("", "") when cosmic-ray makes no change."""
+    operator = cosmic_ray.plugins.get_operator(spec.operator)()
+    mutated = cosmic_ray.mutating.mutate_code(source, operator, spec.occurrence)
+    row = spec.start[0] - 1
+    if mutated is None:
+        return "", ""
+    return source.splitlines()[row].strip(), mutated.splitlines()[row].strip()
+
+
+def equivalent_reason(module: str, source: str, spec: Spec) -> str | None:
+    """Why this mutant is equivalent, when EQUIVALENT lists its exact before/after line for the module."""
+    known = EQUIVALENT.get(module, [])
+    if not known or source.splitlines()[spec.start[0] - 1].strip() not in {before for before, _, _ in known}:
+        return None
+    change = _changed_line(source, spec)
+    return next((why for before, after, why in known if (before, after) == change), None)
+
+
+def mark_skipped(session: Path, job_ids: list[str]) -> None:
+    """Record these mutants as skipped, as cosmic-ray's own filters do: ``exec`` runs only those without a result."""
+    with use_db(session, WorkDB.Mode.open) as db:
+        db.set_multiple_results(job_ids, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
+
+
+def summarize_diff(diff: str | None) -> str:
+    """The changed line before and after, e.g. ``if a < b:  ->  if a <= b:``."""
+    lines = (diff or "").splitlines()
+    old = [ln[1:].strip() for ln in lines if ln.startswith("-") and not ln.startswith("---")]
+    new = [ln[1:].strip() for ln in lines if ln.startswith("+") and not ln.startswith("+++")]
+    return f"{' / '.join(old)}  ->  {' / '.join(new)}"
+
+
+def run_baseline(tree: Path, command: list[str], env: dict[str, str]) -> float:
+    """The unmutated tests must pass, or every mutant would count as killed. Returns their time."""
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"the tests fail without any mutation ({' '.join(command)}):\n{done.stdout[-3000:]}")
+    return time.monotonic() - started
+
+
+def run_exec(tree: Path, config: Path, session: Path, env: dict[str, str], budget: float) -> bool:
+    """``cosmic-ray exec`` within ``budget`` seconds; False when it had to be stopped (the rest stay unrun)."""
+    proc = subprocess.Popen([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)],
+                            cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True, preexec_fn=_die_with_parent)
+    try:
+        proc.communicate(timeout=max(budget, 1.0))
+        return True
+    except subprocess.TimeoutExpired:
+        return False
+    finally:
+        if proc.poll() is None:  # stopped by the budget or by a signal to us: take its pytest with it
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL cosmic-ray when this driver dies, even by SIGKILL (nothing else would stop it)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def results(session: Path, specs: list[Spec]) -> dict:
+    with use_db(session, WorkDB.Mode.open) as db:
+        done = dict(db.results)
+    out = {"mutants": 0, "killed": 0, "survived": 0, "timeouts": 0, "incompetent": 0, "skipped": 0, "not_run": 0,
+           "survivors": []}
+    for spec in specs:
+        result = done.get(spec.job_id)
+        if result is None:
+            out["not_run"] += 1
+        elif result.worker_outcome == WorkerOutcome.SKIPPED:
+            out["skipped"] += 1
+        elif result.test_outcome == TestOutcome.KILLED:
+            out["mutants"] += 1
+            out["timeouts" if result.output == "timeout" else "killed"] += 1
+        elif result.test_outcome == TestOutcome.SURVIVED:
+            out["mutants"] += 1
+            out["survived"] += 1
+            out["survivors"].append({"line": spec.start[0], "operator": spec.operator.removeprefix("core/"),
+                                     "change": summarize_diff(result.diff)})
+        else:  # the mutation itself failed (cosmic-ray could not write it, or the worker crashed)
+            out["mutants"] += 1
+            out["incompetent"] += 1
+    caught = out["killed"] + out["timeouts"]
+    judged = caught + out["survived"]
+    out["kill_rate"] = round(caught / judged, 3) if judged else None
+    return out
+
+
+def mutate_module(module: str, tree: Path, work: Path, env: dict[str, str], *, sample: int | None, seed: int,
+                  timeout: float | None, deadline: float, all_operators: bool) -> dict:
+    started = time.monotonic()
+    tests = MODULES[module]
+    if time.monotonic() >= deadline:
+        return {"tests": tests, "budget_exhausted": True, "mutants": 0, "killed": 0, "survived": 0, "timeouts": 0,
+                "incompetent": 0, "not_run": None, "kill_rate": None, "survivors": [], "equivalent": [],
+                "seconds": 0.0}
+    command = [sys.executable, *PYTEST.split(), *tests]
+    stem = module.replace("/", "_").removesuffix(".py")
+    config, session = work / f"{stem}.toml", work / f"{stem}.sqlite"
+    for stale in (tree / module).parent.glob(f"__pycache__/{Path(module).stem}.*.pyc"):
+        stale.unlink()
+    baseline = run_baseline(tree, command, env)
+    per_mutant = timeout or max(20.0, 4 * baseline)
+    config.write_text(
+        "[cosmic-ray]\n"
+        f"module-path = {json.dumps(module)}\n"
+        f"timeout = {per_mutant}\n"
+        "excluded-modules = []\n"
+        f"test-command = {json.dumps(' '.join(command))}\n"
+        "[cosmic-ray.distributor]\nname = \"local\"\n")
+    subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "init", str(config), str(session)], cwd=tree, env=env,
+                   check=True, capture_output=True)
+    pristine = (tree / module).read_bytes()
+    source = pristine.decode()
+    spans = annotation_spans(source)
+    specs = read_specs(session)
+    inert = {s for s in specs if any(a <= s.start and s.end <= b for a, b in spans)}
+    trivial = {s for s in specs if not all_operators and TRIVIAL.match(s.operator) and s not in inert}
+    live = [s for s in specs if s not in inert and s not in trivial]
+    chosen = live if sample is None or sample >= len(live) else random.Random(f"{seed}:{module}").sample(live, sample)
+    equivalent = {s: why for s in chosen if (why := equivalent_reason(module, source, s))}
+    chosen_ids = {s.job_id for s in chosen if s not in equivalent}
+    mark_skipped(session, [s.job_id for s in specs if s.job_id not in chosen_ids])
+    try:
+        finished = run_exec(tree, config, session, env, deadline - time.monotonic())
+    finally:  # cosmic-ray stopped mid-mutant (budget, signal) leaves its mutant in the copy: the next modules'
+        (tree / module).write_bytes(pristine)  # tests import this file too
+    out = {"tests": tests, "mutants_total": len(live), "annotation_mutants": len(inert),
+           "trivial_mutants": len(trivial)}
+    out |= results(session, specs)
+    out["skipped"] -= len(inert) + len(trivial) + len(equivalent)
+    out["skipped_by_sample"] = out.pop("skipped")
+    out["equivalent"] = [{"line": spec.start[0], "operator": spec.operator.removeprefix("core/"),
+                          "change": " -> ".join(_changed_line(source, spec)), "why": why}
+                         for spec, why in sorted(equivalent.items(), key=lambda item: item[0].start)]
+    out |= {"budget_exhausted": not finished, "per_mutant_timeout_s": per_mutant,
+            "baseline_s": round(baseline, 1), "seconds": round(time.monotonic() - started, 1)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modules", nargs="*", help="paths or names (grouping, cut_filters...); default: all")
+    parser.add_argument("--sample", type=int, help="run a seeded random sample of N mutants per module")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--budget-s", type=float, default=6 * 3600, help="stop after this long (unrun mutants "
+                                                                        "are reported as not_run)")
+    parser.add_argument("--timeout-s", type=float, help="per-mutant test timeout (default: 4x the unmutated run, "
+                                                        "at least 20 s); a mutant that runs past it counts as killed")
+    parser.add_argument("--min-kill-rate", type=float, help="exit 1 when the kill rate over all mutants run is "
+                                                            "below this")
+    parser.add_argument("--all-operators", action="store_true", help="also run the trivial mutants")
+    parser.add_argument("--keep", type=Path, help="keep cosmic-ray's configs and session files in this folder")
+    args = parser.parse_args(argv)
+
+    modules = pick_modules(args.modules)
+    deadline = time.monotonic() + args.budget_s
+    scratch = Path(tempfile.mkdtemp(prefix="videosearch-mutation-"))
+    # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C, so the finally blocks stop cosmic-ray and remove the copy.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    report: dict = {"sample": args.sample, "seed": args.seed, "modules": {}}
+    started = time.monotonic()
+    try:
+        tree, work = scratch / "tree", args.keep or scratch / "sessions"
+        work.mkdir(parents=True, exist_ok=True)
+        copy_tree(tree)
+        # Bytecode for the copy, once: each test run would otherwise compile the whole project again. A mutated
+        # file's own .pyc is removed below, and its source's new mtime makes Python recompile it in any case.
+        subprocess.run([sys.executable, "-m", "compileall", "-q", *(str(tree / d) for d in _PACKAGES)], check=True)
+        env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1",
+                   VIDEOSEARCH_SHARED_MEDIA=str(shared_media.root()))
+        for module in modules:
+            report["modules"][module] = mutate_module(module, tree, work.resolve(), env, sample=args.sample,
+                                                      seed=args.seed, timeout=args.timeout_s, deadline=deadline,
+                                                      all_operators=args.all_operators)
+            _progress(module, report["modules"][module])
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    caught = sum(m["killed"] + m["timeouts"] for m in report["modules"].values())
+    judged = caught + sum(m["survived"] for m in report["modules"].values())
+    report["kill_rate"] = round(caught / judged, 3) if judged else None
+    report["seconds"] = round(time.monotonic() - started, 1)
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    if args.min_kill_rate is not None and (report["kill_rate"] or 0) < args.min_kill_rate:
+        print(f"mutation kill rate {report['kill_rate']} is below {args.min_kill_rate}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _progress(module: str, m: dict) -> None:
+    """One line per module on stderr, and each survivor: what a CI log needs to show."""
+    print(f"{module}: {m['killed'] + m['timeouts']}/{m['mutants']} killed (rate {m['kill_rate']}), "
+          f"{m['survived']} survived, {len(m['equivalent'])} equivalent (not run), {m['not_run']} not run, "
+          f"{m['seconds']} s", file=sys.stderr, flush=True)
+    for s in m["survivors"]:
+        print(f"    survived: line {s['line']} {s['operator']}: {s['change']}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
