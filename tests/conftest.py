@@ -86,6 +86,16 @@ def session_database_url() -> str:
     return postgres.subprocess_database_url(connection.settings_dict)
 
 
+@pytest.fixture(autouse=True)
+def fresh_query_cache() -> None:
+    """Each test starts with an empty cache of query embeddings (apps/search/query_cache.py): it lives as long as
+    the process, so a test that counts encoder calls, or compares two backends' vectors, would otherwise depend on
+    which tests ran before it."""
+    from apps.search.query_cache import TEXT_QUERIES
+
+    TEXT_QUERIES.clear()
+
+
 @pytest.fixture
 def storage_dirs(settings, tmp_path: Path) -> Path:
     """Fresh MEDIA_ROOT and INDEX_ROOT for one test (the code reads them from settings at call time)."""
