@@ -14,6 +14,11 @@ NOT_ONLY_DIGITS = RegexValidator(r"\D", "a collection name cannot be digits only
                                  code="name_is_an_id")
 
 
+#: Tesseract language names joined by "+": eng, rus, eng+rus.
+OCR_LANGUAGES = RegexValidator(r"^[a-z_]{3,8}(\+[a-z_]{3,8})*$",
+                               "languages are Tesseract names joined by '+', such as eng+rus", code="bad_languages")
+
+
 class Collection(models.Model):
     """A searchable set of videos and photos with one vector index built by one model."""
 
@@ -31,6 +36,12 @@ class Collection(models.Model):
         help_text="Who may change, share and delete it; blank for a collection made by a local command (staff only).",
     )
     public = models.BooleanField(default=False, help_text="Anyone, anonymous visitors included, may search it.")
+    read_screen_text = models.BooleanField(
+        default=True, help_text="Read on-screen text (OCR) of its videos as a stage of their ingest, so a search "
+        "finds a title card, a sign or a route number. Subtitles are read either way.")
+    text_languages = models.CharField(
+        max_length=60, default="eng+rus", validators=[OCR_LANGUAGES],
+        help_text="Languages of its on-screen text, as Tesseract names them, joined by '+' (eng+rus).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -76,6 +87,7 @@ class Status(models.TextChoices):
     PROBING = "probing", "probing"
     DETECTING = "detecting", "detecting scenes"
     EMBEDDING = "embedding", "embedding"
+    READING = "reading", "reading text"
     INDEXED = "indexed", "indexed"
     FAILED = "failed", "failed"
 
@@ -122,6 +134,11 @@ class Video(MediaItem):
     rotation = models.IntegerField(
         null=True, blank=True, help_text="Display rotation in degrees (0, 90, 180, 270) from the file's metadata; "
         "width and height are as displayed")
+    text_note = models.TextField(
+        blank=True, help_text="What the text stages left out or could not do (an image-based subtitle stream, "
+        "an OCR failure); the visual index does not depend on them.")
+    text_read_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its on-screen text was last read; blank while not (yet) read.")
 
     class Meta(MediaItem.Meta):
         constraints = [models.UniqueConstraint(fields=["collection", "sha256"], name="unique_video_per_collection")]
@@ -167,6 +184,41 @@ class Keyframe(models.Model):
 
     def __str__(self) -> str:
         return f"{self.video} @ {self.time:.2f}s"
+
+
+class TextSource(models.TextChoices):
+    """Where words of a video come from."""
+
+    SUBTITLE = "subtitle", "subtitle"
+    SCREEN = "screen", "on-screen text"
+
+
+class TextSpan(models.Model):
+    """Words a video says or shows from ``start`` to ``end``: one subtitle cue, or one line of on-screen text.
+
+    ``terms`` holds the stemmed words (analysis/text_terms.py) the full-text index is built on; write spans
+    through apps/media/services/text_spans.py, which fills it.
+    """
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="text_spans")
+    source = models.CharField(max_length=16, choices=TextSource.choices)
+    start = models.FloatField()
+    end = models.FloatField()
+    text = models.TextField()
+    language = models.CharField(max_length=16, blank=True, help_text="ISO 639-2 (eng, rus) where known")
+    track = models.CharField(max_length=200, blank=True,
+                             help_text="Where it came from: a stream of the file, a sidecar file, or OCR")
+    boxes = models.JSONField(default=list, blank=True,
+                             help_text="On-screen text: each word's box as fractions of the frame, and confidence")
+    confidence = models.FloatField(null=True, blank=True, help_text="OCR: the line's mean word confidence, 0..100")
+    terms = models.TextField(blank=True, help_text="Stemmed words, space-separated, for the full-text index")
+
+    class Meta:
+        ordering = ["video", "start", "id"]
+        indexes = [models.Index(fields=["video", "source", "start"], name="text_span_video_source_start")]
+
+    def __str__(self) -> str:
+        return f"{self.video} {self.source} [{self.start:.2f}-{self.end:.2f}] {self.text[:40]}"
 
 
 class IngestJob(models.Model):
