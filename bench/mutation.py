@@ -147,6 +147,16 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "valid_end is where a reader of this file stopped, never past its end: > and != agree"),
         ("if os.fstat(fd).st_size != valid_end:", "if os.fstat(fd).st_size >= valid_end:",
          "valid_end never exceeds the size, and truncating to the size the file has is a no-op"),
+        ("while pos + _FRAME.size <= len(data):", "while pos + _FRAME.size < len(data):",
+         "encode() never writes an empty body (it holds at least the header length and the JSON header), so a "
+         "frame header that ends the data is always a torn tail: both versions stop there"),
+        ("if len(body) < length or zlib.crc32(body) != crc:", "if len(body) > length or zlib.crc32(body) != crc:",
+         "accepted: a short (torn) body also fails the CRC test, except for a 2^-32 collision; the length test only "
+         "spares computing the CRC of a body being written"),
+        ("if len(body) < length or zlib.crc32(body) != crc:", "if len(body) != length or zlib.crc32(body) != crc:",
+         "a slice is never longer than asked, so != is < here"),
+        ("fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)", "fd = os.open(path, os.O_WRONLY + os.O_CREAT, 0o644)",
+         "O_WRONLY and O_CREAT are distinct bits: their sum is their union"),
     ],
     "apps/search/query_spec.py": [
         ("if all(term.weight < 0 for term in self.terms):", "if all(term.weight <= 0 for term in self.terms):",
