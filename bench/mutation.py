@@ -138,6 +138,26 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
         ("margin = float(np.median(np.diff(best_times))) / 2 if len(best_times) > 1 else 0.0",
          "margin = float(np.median(np.diff(best_times))) / 2 if len(best_times) != 1 else 0.0",
          "_judge drops videos without fingerprints first: best_times is never empty"),
+        ("margin: float = 0.0", "margin: float = 1.0",
+         "_judge, the one place a FrameMatch is made, always passes margin: the default is never used"),
+        ("margin: float = 0.0", "margin: float = -1.0",
+         "_judge, the one place a FrameMatch is made, always passes margin: the default is never used"),
+        ("if whole is _AMBIGUOUS or isinstance(whole, FrameMatch) and whole.one_moment:",
+         "if whole == _AMBIGUOUS or isinstance(whole, FrameMatch) and whole.one_moment:",
+         "whole is a FrameMatch (never equal to a str) or one of the three distinct verdict strings _judge returns: "
+         "== and is agree"),
+        ("if any(max(1.0 - float(sims.max()), NOISE_DISTANCE) < bar for video_id, _, sims in scored if video_id != "
+         "best_video):",
+         "if any(max(1.0 - float(sims.max()), NOISE_DISTANCE) < bar for video_id, _, sims in scored if video_id is not "
+         "best_video):",
+         "each video is in scored once (dict keys) and best_video is the very object of its own entry: identity "
+         "and equality agree"),
+        ("if len(far) and not (_unbroken(best_time - NEIGHBOURHOOD_S, far[far < best_time])",
+         "if len(far) and not (_unbroken(best_time - NEIGHBOURHOOD_S, far[far <= best_time])",
+         "far holds only times more than NEIGHBOURHOOD_S from best_time, never best_time itself: <= and < agree"),
+        ("and _unbroken(best_time + NEIGHBOURHOOD_S, far[far > best_time])):",
+         "and _unbroken(best_time + NEIGHBOURHOOD_S, far[far >= best_time])):",
+         "far holds only times more than NEIGHBOURHOOD_S from best_time, never best_time itself: >= and > agree"),
     ],
     "apps/search/index_log.py": [
         ("if os.fstat(fd).st_size != valid_end:", "if os.fstat(fd).st_size is not valid_end:",
