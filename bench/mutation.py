@@ -102,6 +102,18 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
         ("if len(word) > 1 and word[0] in _SIGNS and word[1].isalnum():",
          "if len(word) != 1 and word[0] in _SIGNS and word[1].isalnum():",
          "words come from str.split(), never empty: len(word) > 1 and != 1 are the same test"),
+        ("elif at > 0:", "elif at != 0:", "at is an enumerate() index, never negative: > 0 and != 0 are the same test"),
+        ('return "+" if sign > 0 else "-"', 'return "+" if sign >= 0 else "-"',
+         "sign is always +1 or -1 (the start value 1, or an operator token; 0 is filtered out): never 0"),
+        ('return "+" if sign > 0 else "-"', 'return "+" if sign > -1 else "-"',
+         "sign is always +1 or -1 (the start value 1, or an operator token; 0 is filtered out): > -1 is > 0"),
+        ('if word == "+":', 'if word is "+":',
+         "CPython keeps one object per latin-1 character, and a one-character word from str.split() is that "
+         "object (checked on ASCII, Cyrillic and emoji text): is and == agree"),
+        ('return (1 if word[0] == "+" else -1), word[1:]', 'return (1 if word[0] is "+" else -1), word[1:]',
+         "word[0] is a one-character str, the cached object of its latin-1 character: is and == agree"),
+        ('return (1 if word[0] == "+" else -1), word[1:]', 'return (1 if word[0] <= "+" else -1), word[1:]',
+         "word[0] is '+' or '-' here (checked just before); '-' sorts after '+': <= and == agree on both"),
     ],
     "apps/search/calibration.py": [
         ("RECIPE_VERSION = 2", "RECIPE_VERSION = 3",
