@@ -128,6 +128,78 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "a file without a recipe reads as stale with any default other than RECIPE_VERSION (2)"),
         ('recipe=int(data.get("recipe", 0)))', 'recipe=int(data.get("recipe", -1)))',
          "a file without a recipe reads as stale with any default other than RECIPE_VERSION (2)"),
+        ("CALIBRATION_SCENES = 96",
+         "CALIBRATION_SCENES = 97",
+         "accepted: the scene count only sets how many pairs the quantiles are estimated from (a "
+         "recipe choice, which bumps RECIPE_VERSION); 95 or 97 calibrate as well, and pinning 96 "
+         "would only restate it"),
+        ("CALIBRATION_SCENES = 96",
+         "CALIBRATION_SCENES = 95",
+         "accepted: the scene count only sets how many pairs the quantiles are estimated from (a "
+         "recipe choice, which bumps RECIPE_VERSION); 95 or 97 calibrate as well, and pinning 96 "
+         "would only restate it"),
+        ("if s <= self.floor:",
+         "if s < self.floor:",
+         "at s == floor the next piece gives 0.5 * 0.0 / (threshold - floor) = 0.0 as well (anchors "
+         "are ordered, kept MIN_GAP apart by fit_anchors)"),
+        ("if s < self.threshold:",
+         "if s <= self.threshold:",
+         "at s == threshold the first piece gives 0.5 * (t - f) / (t - f) = 0.5 exactly, as the "
+         "second does (0.5 + 0.0)"),
+        ("if s < self.good:",
+         "if s <= self.good:",
+         "at s == good the middle piece gives 0.5 + 0.5 * (g - t) / (g - t) = 1.0 exactly, as the last does"),
+        ("if matched.size == 0 or unrelated.size == 0:",
+         "if matched.size <= 0 or unrelated.size == 0:",
+         "an array size is never negative: <= 0 is == 0"),
+        ("if matched.size == 0 or unrelated.size == 0:",
+         "if matched.size == 0 or unrelated.size <= 0:",
+         "an array size is never negative: <= 0 is == 0"),
+        ("return json.dumps(asdict(self), indent=2)",
+         "return json.dumps(asdict(self), indent= 3)",
+         "accepted: the indent is whitespace of the shared file only; from_json reads any indent, the same anchors"),
+        ("return json.dumps(asdict(self), indent=2)",
+         "return json.dumps(asdict(self), indent= 1)",
+         "accepted: the indent is whitespace of the shared file only; from_json reads any indent, the same anchors"),
+        ("specs = distinct_specs(np.random.default_rng([seed, 0]), n)",
+         "specs = distinct_specs(np.random.default_rng([seed, 1]), n)",
+         "accepted: like CALIBRATION_SEED, the stream only picks which scenes and renders are "
+         "measured; any stream calibrates as well"),
+        ("images = [_jpeg_round_trip(render(spec, RENDER_SIZES[i % len(RENDER_SIZES)], "
+         "np.random.default_rng([seed, 1, i])),",
+         "images = [_jpeg_round_trip(render(spec, RENDER_SIZES[i % len(RENDER_SIZES)], "
+         "np.random.default_rng([seed, 2, i])),",
+         "accepted: like CALIBRATION_SEED, the stream only picks which scenes and renders are "
+         "measured; any stream calibrates as well"),
+        ("images = [_jpeg_round_trip(render(spec, RENDER_SIZES[i % len(RENDER_SIZES)], "
+         "np.random.default_rng([seed, 1, i])),",
+         "images = [_jpeg_round_trip(render(spec, RENDER_SIZES[i % len(RENDER_SIZES)], "
+         "np.random.default_rng([seed, 0, i])),",
+         "accepted: like CALIBRATION_SEED, the stream only picks which scenes and renders are "
+         "measured; any stream calibrates as well"),
+        ("quality=85) for i, spec in enumerate(specs)]",
+         "quality= 86) for i, spec in enumerate(specs)]",
+         "accepted: a JPEG quality a step either side of 85 is the same 'lossy as stored' condition; "
+         "pinning 85 would only restate it"),
+        ("quality=85) for i, spec in enumerate(specs)]",
+         "quality= 84) for i, spec in enumerate(specs)]",
+         "accepted: a JPEG quality a step either side of 85 is the same 'lossy as stored' condition; "
+         "pinning 85 would only restate it"),
+        ("buffer.seek(0)",
+         "buffer.seek( 1)",
+         "PIL's Image.open seeks the file to 0 itself before reading: the position left here does not matter"),
+        ('return Path(folder) / f"{hashlib.sha256(model_id.encode()).hexdigest()[:20]}.json"',
+         'return Path(folder) / f"{hashlib.sha256(model_id.encode()).hexdigest()[: 21]}.json"',
+         "accepted: the name length only decides which file holds a model's anchors (every worker "
+         "runs the same code); a change only makes older files be measured again"),
+        ('return Path(folder) / f"{hashlib.sha256(model_id.encode()).hexdigest()[:20]}.json"',
+         'return Path(folder) / f"{hashlib.sha256(model_id.encode()).hexdigest()[: 19]}.json"',
+         "accepted: the name length only decides which file holds a model's anchors (every worker "
+         "runs the same code); a change only makes older files be measured again"),
+        ("if calibration.model_id != model_id or calibration.recipe != RECIPE_VERSION:",
+         "if calibration.model_id != model_id or calibration.recipe is not RECIPE_VERSION:",
+         "recipe is a small int (int() of a JSON number), and CPython keeps one object per int from "
+         "-5 to 256: is not and != agree while RECIPE_VERSION stays below 257"),
     ],
     "apps/search/index_backends.py": [
         ("top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None",
