@@ -102,6 +102,18 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
         ("if len(word) > 1 and word[0] in _SIGNS and word[1].isalnum():",
          "if len(word) != 1 and word[0] in _SIGNS and word[1].isalnum():",
          "words come from str.split(), never empty: len(word) > 1 and != 1 are the same test"),
+        ("elif at > 0:", "elif at != 0:", "at is an enumerate() index, never negative: > 0 and != 0 are the same test"),
+        ('return "+" if sign > 0 else "-"', 'return "+" if sign >= 0 else "-"',
+         "sign is always +1 or -1 (the start value 1, or an operator token; 0 is filtered out): never 0"),
+        ('return "+" if sign > 0 else "-"', 'return "+" if sign > -1 else "-"',
+         "sign is always +1 or -1 (the start value 1, or an operator token; 0 is filtered out): > -1 is > 0"),
+        ('if word == "+":', 'if word is "+":',
+         "CPython keeps one object per latin-1 character, and a one-character word from str.split() is that "
+         "object (checked on ASCII, Cyrillic and emoji text): is and == agree"),
+        ('return (1 if word[0] == "+" else -1), word[1:]', 'return (1 if word[0] is "+" else -1), word[1:]',
+         "word[0] is a one-character str, the cached object of its latin-1 character: is and == agree"),
+        ('return (1 if word[0] == "+" else -1), word[1:]', 'return (1 if word[0] <= "+" else -1), word[1:]',
+         "word[0] is '+' or '-' here (checked just before); '-' sorts after '+': <= and == agree on both"),
     ],
     "apps/search/calibration.py": [
         ("RECIPE_VERSION = 2", "RECIPE_VERSION = 3",
@@ -116,6 +128,78 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "a file without a recipe reads as stale with any default other than RECIPE_VERSION (2)"),
         ('recipe=int(data.get("recipe", 0)))', 'recipe=int(data.get("recipe", -1)))',
          "a file without a recipe reads as stale with any default other than RECIPE_VERSION (2)"),
+        ("CALIBRATION_SCENES = 96",
+         "CALIBRATION_SCENES = 97",
+         "accepted: the scene count only sets how many pairs the quantiles are estimated from (a "
+         "recipe choice, which bumps RECIPE_VERSION); 95 or 97 calibrate as well, and pinning 96 "
+         "would only restate it"),
+        ("CALIBRATION_SCENES = 96",
+         "CALIBRATION_SCENES = 95",
+         "accepted: the scene count only sets how many pairs the quantiles are estimated from (a "
+         "recipe choice, which bumps RECIPE_VERSION); 95 or 97 calibrate as well, and pinning 96 "
+         "would only restate it"),
+        ("if s <= self.floor:",
+         "if s < self.floor:",
+         "at s == floor the next piece gives 0.5 * 0.0 / (threshold - floor) = 0.0 as well (anchors "
+         "are ordered, kept MIN_GAP apart by fit_anchors)"),
+        ("if s < self.threshold:",
+         "if s <= self.threshold:",
+         "at s == threshold the first piece gives 0.5 * (t - f) / (t - f) = 0.5 exactly, as the "
+         "second does (0.5 + 0.0)"),
+        ("if s < self.good:",
+         "if s <= self.good:",
+         "at s == good the middle piece gives 0.5 + 0.5 * (g - t) / (g - t) = 1.0 exactly, as the last does"),
+        ("if matched.size == 0 or unrelated.size == 0:",
+         "if matched.size <= 0 or unrelated.size == 0:",
+         "an array size is never negative: <= 0 is == 0"),
+        ("if matched.size == 0 or unrelated.size == 0:",
+         "if matched.size == 0 or unrelated.size <= 0:",
+         "an array size is never negative: <= 0 is == 0"),
+        ("return json.dumps(asdict(self), indent=2)",
+         "return json.dumps(asdict(self), indent= 3)",
+         "accepted: the indent is whitespace of the shared file only; from_json reads any indent, the same anchors"),
+        ("return json.dumps(asdict(self), indent=2)",
+         "return json.dumps(asdict(self), indent= 1)",
+         "accepted: the indent is whitespace of the shared file only; from_json reads any indent, the same anchors"),
+        ("specs = distinct_specs(np.random.default_rng([seed, 0]), n)",
+         "specs = distinct_specs(np.random.default_rng([seed, 1]), n)",
+         "accepted: like CALIBRATION_SEED, the stream only picks which scenes and renders are "
+         "measured; any stream calibrates as well"),
+        ("images = [_jpeg_round_trip(render(spec, RENDER_SIZES[i % len(RENDER_SIZES)], "
+         "np.random.default_rng([seed, 1, i])),",
+         "images = [_jpeg_round_trip(render(spec, RENDER_SIZES[i % len(RENDER_SIZES)], "
+         "np.random.default_rng([seed, 2, i])),",
+         "accepted: like CALIBRATION_SEED, the stream only picks which scenes and renders are "
+         "measured; any stream calibrates as well"),
+        ("images = [_jpeg_round_trip(render(spec, RENDER_SIZES[i % len(RENDER_SIZES)], "
+         "np.random.default_rng([seed, 1, i])),",
+         "images = [_jpeg_round_trip(render(spec, RENDER_SIZES[i % len(RENDER_SIZES)], "
+         "np.random.default_rng([seed, 0, i])),",
+         "accepted: like CALIBRATION_SEED, the stream only picks which scenes and renders are "
+         "measured; any stream calibrates as well"),
+        ("quality=85) for i, spec in enumerate(specs)]",
+         "quality= 86) for i, spec in enumerate(specs)]",
+         "accepted: a JPEG quality a step either side of 85 is the same 'lossy as stored' condition; "
+         "pinning 85 would only restate it"),
+        ("quality=85) for i, spec in enumerate(specs)]",
+         "quality= 84) for i, spec in enumerate(specs)]",
+         "accepted: a JPEG quality a step either side of 85 is the same 'lossy as stored' condition; "
+         "pinning 85 would only restate it"),
+        ("buffer.seek(0)",
+         "buffer.seek( 1)",
+         "PIL's Image.open seeks the file to 0 itself before reading: the position left here does not matter"),
+        ('return Path(folder) / f"{hashlib.sha256(model_id.encode()).hexdigest()[:20]}.json"',
+         'return Path(folder) / f"{hashlib.sha256(model_id.encode()).hexdigest()[: 21]}.json"',
+         "accepted: the name length only decides which file holds a model's anchors (every worker "
+         "runs the same code); a change only makes older files be measured again"),
+        ('return Path(folder) / f"{hashlib.sha256(model_id.encode()).hexdigest()[:20]}.json"',
+         'return Path(folder) / f"{hashlib.sha256(model_id.encode()).hexdigest()[: 19]}.json"',
+         "accepted: the name length only decides which file holds a model's anchors (every worker "
+         "runs the same code); a change only makes older files be measured again"),
+        ("if calibration.model_id != model_id or calibration.recipe != RECIPE_VERSION:",
+         "if calibration.model_id != model_id or calibration.recipe is not RECIPE_VERSION:",
+         "recipe is a small int (int() of a JSON number), and CPython keeps one object per int from "
+         "-5 to 256: is not and != agree while RECIPE_VERSION stays below 257"),
     ],
     "apps/search/index_backends.py": [
         ("top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None",
@@ -138,6 +222,26 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
         ("margin = float(np.median(np.diff(best_times))) / 2 if len(best_times) > 1 else 0.0",
          "margin = float(np.median(np.diff(best_times))) / 2 if len(best_times) != 1 else 0.0",
          "_judge drops videos without fingerprints first: best_times is never empty"),
+        ("margin: float = 0.0", "margin: float = 1.0",
+         "_judge, the one place a FrameMatch is made, always passes margin: the default is never used"),
+        ("margin: float = 0.0", "margin: float = -1.0",
+         "_judge, the one place a FrameMatch is made, always passes margin: the default is never used"),
+        ("if whole is _AMBIGUOUS or isinstance(whole, FrameMatch) and whole.one_moment:",
+         "if whole == _AMBIGUOUS or isinstance(whole, FrameMatch) and whole.one_moment:",
+         "whole is a FrameMatch (never equal to a str) or one of the three distinct verdict strings _judge returns: "
+         "== and is agree"),
+        ("if any(max(1.0 - float(sims.max()), NOISE_DISTANCE) < bar for video_id, _, sims in scored if video_id != "
+         "best_video):",
+         "if any(max(1.0 - float(sims.max()), NOISE_DISTANCE) < bar for video_id, _, sims in scored if video_id is not "
+         "best_video):",
+         "each video is in scored once (dict keys) and best_video is the very object of its own entry: identity "
+         "and equality agree"),
+        ("if len(far) and not (_unbroken(best_time - NEIGHBOURHOOD_S, far[far < best_time])",
+         "if len(far) and not (_unbroken(best_time - NEIGHBOURHOOD_S, far[far <= best_time])",
+         "far holds only times more than NEIGHBOURHOOD_S from best_time, never best_time itself: <= and < agree"),
+        ("and _unbroken(best_time + NEIGHBOURHOOD_S, far[far > best_time])):",
+         "and _unbroken(best_time + NEIGHBOURHOOD_S, far[far >= best_time])):",
+         "far holds only times more than NEIGHBOURHOOD_S from best_time, never best_time itself: >= and > agree"),
     ],
     "apps/search/index_log.py": [
         ("if os.fstat(fd).st_size != valid_end:", "if os.fstat(fd).st_size is not valid_end:",
@@ -164,6 +268,21 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "weights that get here"),
         ("if kinds == {TextTerm}:", "if kinds <= {TextTerm}:",
          "a spec has at least one term (checked in __post_init__), so kinds is never the empty set"),
+        ("@dataclass(frozen=True, eq=False)", "@dataclass(frozen=True, eq=True)",
+         "accepted: eq=True would compare image terms pixel by pixel and make them unhashable (PIL images are); no "
+         "code compares or hashes terms or specs holding an image, so nothing a user sees changes"),
+        ("if len(self.terms) == 1:", "if len(self.terms) <= 1:",
+         "a spec has at least one term (checked in __post_init__): <= 1 is == 1"),
+        ('return "image" if kinds == {ImageTerm} else "similar"', 'return "image" if kinds >= {ImageTerm} else "similar"',
+         "with one term kinds is a one-element set: it contains {ImageTerm} exactly when it equals it"),
+        ('return "image" if kinds == {ImageTerm} else "similar"', 'return "image" if kinds <= {ImageTerm} else "similar"',
+         "with one term kinds is a one-element set, never empty: a subset of {ImageTerm} exactly when equal to it"),
+        ("return next((t.image for t in self.terms if isinstance(t, ImageTerm) and t.weight > 0), None)",
+         "return next((t.image for t in self.terms if isinstance(t, ImageTerm) and t.weight >= 0), None)",
+         "check_weight refuses a weight of 0 in __post_init__: > 0 and >= 0 agree on every weight of a spec"),
+        ("return next((t.photo_id for t in self.terms if isinstance(t, PhotoTerm) and t.weight > 0), None)",
+         "return next((t.photo_id for t in self.terms if isinstance(t, PhotoTerm) and t.weight >= 0), None)",
+         "check_weight refuses a weight of 0 in __post_init__: > 0 and >= 0 agree on every weight of a spec"),
     ],
     "analysis/keyframe_choice.py": [
         ("return FrameQuality(float(mean[0, 0]), float(std[0, 0]), float(lap_std[0, 0]) ** 2)",
