@@ -59,6 +59,7 @@ MODULES: dict[str, list[str]] = {
                                       "tests/unit/analysis/test_cut_thresholds.py",
                                       "tests/unit/analysis/test_package.py"],
     "analysis/detectors/cut_filters.py": ["tests/unit/analysis/test_cut_filter_scores.py",
+                                          "tests/unit/analysis/test_flash_rejector.py",
                                           "tests/unit/analysis/test_shots.py",
                                           "tests/unit/analysis/test_cut_thresholds.py"],
     "analysis/shots.py": ["tests/unit/analysis/test_shots.py", "tests/unit/analysis/test_cut_thresholds.py",
