@@ -59,6 +59,7 @@ MODULES: dict[str, list[str]] = {
                                       "tests/unit/analysis/test_cut_thresholds.py",
                                       "tests/unit/analysis/test_package.py"],
     "analysis/detectors/cut_filters.py": ["tests/unit/analysis/test_cut_filter_scores.py",
+                                          "tests/unit/analysis/test_flash_rejector.py",
                                           "tests/unit/analysis/test_shots.py",
                                           "tests/unit/analysis/test_cut_thresholds.py"],
     "analysis/shots.py": ["tests/unit/analysis/test_shots.py", "tests/unit/analysis/test_cut_thresholds.py",
@@ -315,6 +316,134 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
         ("for j in range(held.checked + 1, last + 1):", "for j in range(held.checked * 1, last + 1):",
          "re-checks frame `checked`: a frame already found far from the picture before the cut, or at first the "
          "cut frame itself, whose distance is 3x the limit (equal only for a cut of distance 0, never proposed)"),
+        ("def __init__(self, *, min_score: float = 15.0, ratio: float = 8.0, radius: int = 4) -> None:",
+         "def __init__(self, /, min_score: float = 15.0, ratio: float = 8.0, radius: int = 4) -> None:",
+         "accepted: `/` for `*` only lets a caller pass the options by position, which the original refuses; every "
+         "caller names them"),
+        ("if len(self._scores) > 2 * self.radius + 1:",
+         "if len(self._scores) > 3 * self.radius + 1:",
+         "accepted: the score buffer only gets longer (3r+1, 2**r+1, 2r+2 >= 2r+1 for r >= 0); _first_index follows "
+         "the pops and _is_spike reads radius scores either side, so every verdict is the same: only memory grows"),
+        ("if len(self._scores) > 2 * self.radius + 1:",
+         "if len(self._scores) > 2 ** self.radius + 1:",
+         "accepted: the score buffer only gets longer (3r+1, 2**r+1, 2r+2 >= 2r+1 for r >= 0); _first_index follows "
+         "the pops and _is_spike reads radius scores either side, so every verdict is the same: only memory grows"),
+        ("if len(self._scores) > 2 * self.radius + 1:",
+         "if len(self._scores) > 2 * self.radius + 2:",
+         "accepted: the score buffer only gets longer (3r+1, 2**r+1, 2r+2 >= 2r+1 for r >= 0); _first_index follows "
+         "the pops and _is_spike reads radius scores either side, so every verdict is the same: only memory grows"),
+        ("return all(score >= self.ratio * max(n, 0.5) for n in neighbours)",
+         "return all(score >= self.ratio * max(n, 1.5) for n in neighbours)",
+         "accepted: the floor on a neighbour's score sets a bar of ratio x floor (4; 12 with 1.5; 0 with -0.5, "
+         "scores being >= 0), below the min_score (15, what the pipeline uses) a spike must reach anyway: no verdict "
+         "changes unless a caller lowers min_score under 12"),
+        ("return all(score >= self.ratio * max(n, 0.5) for n in neighbours)",
+         "return all(score >= self.ratio * max(n, -0.5) for n in neighbours)",
+         "accepted: the floor on a neighbour's score sets a bar of ratio x floor (4; 12 with 1.5; 0 with -0.5, "
+         "scores being >= 0), below the min_score (15, what the pipeline uses) a spike must reach anyway: no verdict "
+         "changes unless a caller lowers min_score under 12"),
+        ("limit: float = 0.0  # a frame this close to ``before`` means the picture came back",
+         "limit: float = 1.0  # a frame this close to ``before`` means the picture came back",
+         "_verdict sets limit, together with before, before anything reads it"),
+        ("limit: float = 0.0  # a frame this close to ``before`` means the picture came back",
+         "limit: float = -1.0  # a frame this close to ``before`` means the picture came back",
+         "_verdict sets limit, together with before, before anything reads it"),
+        ("checked: int = 0  # the last frame compared with ``before``",
+         "checked: int = 1  # the last frame compared with ``before``",
+         "_verdict sets checked, together with before, before anything reads it"),
+        ("checked: int = 0  # the last frame compared with ``before``",
+         "checked: int = -1  # the last frame compared with ``before``",
+         "_verdict sets checked, together with before, before anything reads it"),
+        ("def __init__(self, *, window: int, max_delay: int, return_ratio: float = 1.0 / 3.0) -> None:",
+         "def __init__(self, /, window: int, max_delay: int, return_ratio: float = 1.0 / 3.0) -> None:",
+         "accepted: `/` for `*` only lets a caller pass the options by position, which the original refuses; every "
+         "caller names them"),
+        ("self._frames: deque[np.ndarray] = deque(maxlen=window + max_delay + 2)",
+         "self._frames: deque[np.ndarray] = deque(maxlen=window + max_delay + 3)",
+         "accepted: one frame more than the ring needs (the frame before a cut proposed max_delay frames late); only "
+         "memory grows, and a cut reported later than propose() allows may be checked instead of trusted"),
+        ("self._last_index = -1",
+         "self._last_index = 1",
+         "push() sets it before settling; before the first push only flush() settles, and with no frame held every "
+         "cut is confirmed whatever its value (its frame before counts as gone, or it lies past the last frame)"),
+        ("self._last_index = -1",
+         "self._last_index = not 1",
+         "push() sets it before settling; before the first push only flush() settles, and with no frame held every "
+         "cut is confirmed whatever its value (its frame before counts as gone, or it lies past the last frame)"),
+        ("self._last_index = -1",
+         "self._last_index = +1",
+         "push() sets it before settling; before the first push only flush() settles, and with no frame held every "
+         "cut is confirmed whatever its value (its frame before counts as gone, or it lies past the last frame)"),
+        ("self._last_index = -1",
+         "self._last_index = - 2",
+         "push() sets it before settling; before the first push only flush() settles, and with no frame held every "
+         "cut is confirmed whatever its value (its frame before counts as gone, or it lies past the last frame)"),
+        ("self._last_index = -1",
+         "self._last_index = - 0",
+         "push() sets it before settling; before the first push only flush() settles, and with no frame held every "
+         "cut is confirmed whatever its value (its frame before counts as gone, or it lies past the last frame)"),
+        ("def _settle(self, *, final: bool) -> list[int]:",
+         "def _settle(self, /, final: bool) -> list[int]:",
+         "accepted: `/` for `*` only lets a caller pass the options by position, which the original refuses; every "
+         "caller names them"),
+        ("if held.frame > self._last_index:",
+         "if held.frame >= self._last_index:",
+         "a cut at the latest frame has no window frame to compare yet: the original reads before/limit and answers "
+         "None (True if final), the mutant answers the same and reads them one push later, when the frame before is "
+         "still held (the ring holds window + max_delay + 2 >= 3 frames)"),
+        ("for j in range(held.checked + 1, last + 1):",
+         "for j in range(held.checked // 1, last + 1):",
+         "re-checks frame `checked`: a frame already found far from the picture before the cut, or at first the cut "
+         "frame itself, whose distance is 3x the limit (equal only for a cut of distance 0, never proposed)"),
+        ("for j in range(held.checked + 1, last + 1):",
+         "for j in range(held.checked ** 1, last + 1):",
+         "re-checks frame `checked`: a frame already found far from the picture before the cut, or at first the cut "
+         "frame itself, whose distance is 3x the limit (equal only for a cut of distance 0, never proposed)"),
+        ("for j in range(held.checked + 1, last + 1):",
+         "for j in range(held.checked + 0, last + 1):",
+         "re-checks frame `checked`: a frame already found far from the picture before the cut, or at first the cut "
+         "frame itself, whose distance is 3x the limit (equal only for a cut of distance 0, never proposed)"),
+        ("return True if final or last == held.frame + self.window else None",
+         "return True if final or last >= held.frame + self.window else None",
+         "last = min(held.frame + window, last_index) never exceeds held.frame + window: >= and == agree"),
+    ],
+    "analysis/detectors/content.py": [
+        ("self.last_score = 0.0  # the score of the latest frame, for IsolatedSpikeDetector",
+         "self.last_score = 1.0  # the score of the latest frame, for IsolatedSpikeDetector",
+         "accepted: only the value before any frame changes; process_frame's first step, _calculate_frame_score, "
+         "sets last_score on both scoring paths, and the pipeline reads it only after process_frame"),
+        ("self.last_score = 0.0  # the score of the latest frame, for IsolatedSpikeDetector",
+         "self.last_score = -1.0  # the score of the latest frame, for IsolatedSpikeDetector",
+         "accepted: only the value before any frame changes; process_frame's first step, _calculate_frame_score, "
+         "sets last_score on both scoring paths, and the pipeline reads it only after process_frame"),
+    ],
+    "analysis/shots.py": [
+        ("least = min_edge_shot if len(bounds) == 1 else min_shot",
+         "least = min_edge_shot if len(bounds) <= 1 else min_shot",
+         "bounds starts as [0.0] and only grows: len(bounds) is never below 1, so <= 1 and == 1 agree"),
+        ("if len(bounds) > 1 and duration - bounds[-1] < min_edge_shot:",
+         "if len(bounds) != 1 and duration - bounds[-1] < min_edge_shot:",
+         "len(bounds) is never below 1 (it starts as [0.0]): != 1 and > 1 agree"),
+        ("if length <= 0:",
+         "if length == 0:",
+         "a shortcut only: for any length <= 0 the general path gives n = max(1, ceil(<= 0)) = 1 and edges [start + "
+         "length * 0 / 1, end], i.e. [start, end], what the shortcut returns"),
+        ("if length <= 0:",
+         "if length < 0:",
+         "a shortcut only: for any length <= 0 the general path gives n = max(1, ceil(<= 0)) = 1 and edges [start + "
+         "length * 0 / 1, end], i.e. [start, end], what the shortcut returns"),
+        ("if length <= 0:",
+         "if length <= -1:",
+         "a shortcut only: for any length <= 0 the general path gives n = max(1, ceil(<= 0)) = 1 and edges [start + "
+         "length * 0 / 1, end], i.e. [start, end], what the shortcut returns"),
+        ("if n <= 2:",
+         "if n < 2:",
+         "n >= 1; for n == 2 the other branch gives [start + max_gap * 0, start + (end - start) / 2, end], the same "
+         "floats as [start + length * i / 2 for i in (0, 1)] + [end]"),
+        ("if n <= 2:",
+         "if n <= 1:",
+         "n >= 1; for n == 2 the other branch gives [start + max_gap * 0, start + (end - start) / 2, end], the same "
+         "floats as [start + length * i / 2 for i in (0, 1)] + [end]"),
     ],
 }
 
