@@ -402,3 +402,10 @@ def test_isolated_spike_bounds_min_score_ratio_and_radius():
     assert run([0.6] * 10 + [26.8] + [0.6] * 4 + [10.0] + [0.6] * 10) == [10]  # 5 frames away: too far to count
     assert run([10.0, 0.6, 26.8] + [0.6] * 10) == []  # the spike's early neighbour counts too
     assert run([0.6, 0.6, 26.8] + [0.6] * 10) == [2]
+
+
+def test_a_cut_at_zero_or_repeated_makes_no_empty_shot_even_without_a_minimum() -> None:
+    """The docstring's promise (cuts outside (0, duration) are ignored) holds with min_shot=0 too: a detector
+    reporting a cut at frame 0, or the same cut twice, must not give a shot of no length."""
+    assert cuts_to_shots([0.0, 5.0, 5.0], 10.0, min_shot=0.0) == [Shot(0, 0.0, 5.0), Shot(1, 5.0, 10.0)]
+    assert cuts_to_shots([-1.0, 0.0], 10.0, min_shot=0.0, min_edge_shot=0.0) == [Shot(0, 0.0, 10.0)]
