@@ -355,22 +355,39 @@ def _output_args(stream: SubtitleStream, target: Path) -> list[str]:
     return ["-map", f"0:{stream.index}", "-c:s", codec, "-fs", str(MAX_STREAM_BYTES), "-f", fmt, str(target)]
 
 
-def _extract(path: Path, streams: list[SubtitleStream], folder: Path, timeout: float) -> tuple[dict[int, Path], str]:
-    """One ffmpeg run writing each stream to its own file; (index -> file, the error when ffmpeg failed)."""
-    targets = {s.index: folder / f"{s.index}.{'ass' if s.codec in ASS_CODECS else 'srt'}" for s in streams}
-    args = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path)]
-    for stream in streams:
-        args += _output_args(stream, targets[stream.index])
+def _target(folder: Path, stream: SubtitleStream, tag: str = "") -> Path:
+    return folder / f"{stream.index}{tag}.{'ass' if stream.codec in ASS_CODECS else 'srt'}"
+
+
+_LOG_PREFIX = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*")
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What one ffmpeg extraction said: ``failed`` when it exited with an error, ``complaint`` its first line."""
+
+    failed: bool
+    complaint: str
+
+
+def _extract(path: Path, streams: list[SubtitleStream], targets: list[Path], timeout: float,
+             charset: str = "") -> _Run:
+    """One ffmpeg run writing each stream to its target (``charset``: how to decode text that is not UTF-8)."""
+    args = ["ffmpeg", "-nostdin", "-v", "error", "-y", *(["-sub_charenc", charset] if charset else []),
+            "-i", str(path)]
+    for stream, target in zip(streams, targets):
+        args += _output_args(stream, target)
     try:
         done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
     except FileNotFoundError:
-        return targets, "ffmpeg is not installed on the server"
+        return _Run(True, "ffmpeg is not installed on the server")
     except subprocess.TimeoutExpired:
-        return targets, f"extracting took longer than {timeout:.0f} s"
+        return _Run(True, f"extracting took longer than {timeout:.0f} s")
+    lines = [_LOG_PREFIX.sub("", line) for line in done.stderr.decode("utf-8", "replace").splitlines()]
+    complaint = ffmpeg_reason(lines[:1], path) if lines else ""
     if done.returncode != 0:
-        reason = ffmpeg_reason(done.stderr.decode("utf-8", "replace").splitlines(), path)
-        return targets, f"ffmpeg failed ({reason or f'exit code {done.returncode}'})"
-    return targets, ""
+        return _Run(True, ffmpeg_reason(lines, path) or f"exit code {done.returncode}")
+    return _Run(False, complaint)
 
 
 def plan_streams(streams: Iterable[SubtitleStream]) -> tuple[list[SubtitleStream], list[str]]:
@@ -404,18 +421,40 @@ def read_streams(path: Path, timeout: float = EXTRACT_TIMEOUT_S) -> SubtitleRead
         return read
     with tempfile.TemporaryDirectory(prefix="subtitles-") as tmp:
         folder = Path(tmp)
-        targets, error = _extract(path, text_streams, folder, timeout)
-        errors = dict.fromkeys((s.index for s in text_streams), "")
-        if error:
-            for stream in text_streams:
-                _, errors[stream.index] = _extract(path, [stream], folder, timeout)
+        together = _extract(path, text_streams, [_target(folder, s) for s in text_streams], timeout)
         for stream in text_streams:
-            read.extend(_read_extracted(stream, targets[stream.index], errors[stream.index]))
+            if together.failed or together.complaint:  # find out which stream it was, and read the rest whole
+                read.extend(_read_alone(path, stream, folder, timeout))
+            else:
+                read.extend(_parse_extracted(stream, _target(folder, stream)))
     return read
 
 
-def _read_extracted(stream: SubtitleStream, target: Path, error: str) -> SubtitleRead:
-    notes = [f"{stream.track}: {error}"] if error else []
+def _read_alone(path: Path, stream: SubtitleStream, folder: Path, timeout: float) -> SubtitleRead:
+    """Extract one stream by itself; its complaint becomes a note. Text that is not UTF-8 (ffmpeg drops such
+    cues) is read again as cp1251, and the cues only that reading found are added."""
+    target = _target(folder, stream)
+    run = _extract(path, [stream], [target], timeout)
+    read = _parse_extracted(stream, target)
+    if "UTF-8" in run.complaint:
+        again = _target(folder, stream, "-cp1251")
+        if not _extract(path, [stream], [again], timeout, charset="cp1251").failed:
+            legacy = _parse_extracted(stream, again)
+            have = {(cue.start, cue.end) for cue in read.cues}
+            extra = [cue for cue in legacy.cues if (cue.start, cue.end) not in have]
+            if extra:
+                read.cues = sorted([*read.cues, *extra], key=lambda cue: (cue.start, cue.end))
+                read.notes.append(f"{stream.track}: {len(extra)} cue(s) not in UTF-8, read as cp1251")
+                return read
+    if run.failed:
+        read.notes.insert(0, f"{stream.track}: ffmpeg failed ({run.complaint}); the cues before the failure are kept")
+    elif run.complaint:
+        read.notes.insert(0, f"{stream.track}: ffmpeg reported a problem ({run.complaint}); some cues may be missing")
+    return read
+
+
+def _parse_extracted(stream: SubtitleStream, target: Path) -> SubtitleRead:
+    notes = []
     try:
         data = target.read_bytes()
     except OSError:

@@ -122,3 +122,21 @@ def make_webm_vtt(folder: Path, name: str = "talk.webm") -> Path:
 
 def expected(cues: list[tuple[float, float, str, str]], track: str) -> list[tuple[float, float, str, str, str]]:
     return [(start, end, text, language, track) for start, end, text, language in cues]
+
+
+#: An SRT whose middle cue is cp1251 bytes in an otherwise UTF-8 file, copied into a stream as is.
+MIXED_SRT_BYTES = (b"1\n00:00:01,000 --> 00:00:02,000\nok line\n\n2\n00:00:03,000 --> 00:00:04,000\n"
+                   + "Привет".encode("cp1251") + "\n\n3\n00:00:05,000 --> 00:00:06,000\nпоследняя\n".encode())
+MIXED = [(1.0, 2.0, "ok line", "eng"), (3.0, 4.0, "Привет", "eng"), (5.0, 6.0, "последняя", "eng")]
+
+
+def make_mkv_with_a_bad_stream(folder: Path, name: str = "bad.mkv") -> Path:
+    """An MKV whose SRT stream (1, eng) holds a cue that is not UTF-8, beside a good ASS stream (2, rus)."""
+    srt, ass = folder / "mixed.srt", folder / "good.ass"
+    srt.write_bytes(MIXED_SRT_BYTES)
+    ass.write_text(ASS_RUS_TEXT, encoding="utf-8")
+    out = folder / name
+    ffmpeg(*_video_input(), "-i", str(srt), "-i", str(ass), "-map", "0", "-map", "1", "-map", "2",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:s:0", "copy", "-c:s:1", "ass",
+           "-metadata:s:s:0", "language=eng", "-metadata:s:s:1", "language=rus", str(out))
+    return out

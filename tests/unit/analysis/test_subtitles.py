@@ -86,6 +86,13 @@ def test_a_truncated_file_keeps_the_cues_before_the_cut_and_never_raises(mkv, tm
     assert read.cues and set(rows(read.cues)) <= set(whole)  # cues before the cut kept, exact; none invented
 
 
+def test_a_stream_with_a_cue_that_is_not_utf8_loses_nothing_and_the_other_stream_is_whole(tmp_path):
+    read = read_streams(media.make_mkv_with_a_bad_stream(tmp_path))
+    assert rows(read.cues) == (media.expected(media.MIXED, "stream 1 (subrip)")
+                               + media.expected(media.ASS_RUS, "stream 2 (ass)"))
+    assert read.notes == ["stream 1 (subrip): 1 cue(s) not in UTF-8, read as cp1251"]
+
+
 def test_a_file_that_is_no_media_gives_a_note(tmp_path):
     junk = tmp_path / "junk.mkv"
     junk.write_bytes(b"\x1a\x45\xdf\xa3" + b"\x00garbage" * 50)
