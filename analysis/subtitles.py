@@ -301,13 +301,13 @@ def read_sidecar(path: Path, video_stem: str | None = None, max_bytes: int = MAX
     if parser is None:
         return SubtitleRead(notes=[f"{track}: not a subtitle format that can be read (.srt, .vtt, .ass, .ssa)"])
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return SubtitleRead(notes=[f"{track}: larger than the {_size_text(max_bytes)} limit for subtitle "
-                                       "files, not read"])
-        data = path.read_bytes()[:max_bytes]
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)  # never more, whatever the file claims or becomes
     except OSError as exc:
         return SubtitleRead(notes=[f"{track}: could not be read ({exc.strerror or exc})"])
+    if len(data) > max_bytes:
+        return SubtitleRead(notes=[f"{track}: larger than the {_size_text(max_bytes)} limit for subtitle files, "
+                                   "not read"])
     if not data.strip():
         return SubtitleRead(notes=[f"{track}: empty file"])
     parsed = parser(decode_text(data), language, track)
@@ -466,10 +466,3 @@ def _parse_extracted(stream: SubtitleStream, target: Path) -> SubtitleRead:
     notes += parsed.notes(stream.track)
     return SubtitleRead(parsed.cues, notes)
 
-
-def read_all(path: Path, sidecars: Iterable[Path] = (), video_stem: str | None = None) -> SubtitleRead:
-    """Every cue of a video: its own text streams, then each sidecar file (in the order given)."""
-    read = read_streams(path)
-    for sidecar in sidecars:
-        read.extend(read_sidecar(sidecar, video_stem))
-    return read
