@@ -38,6 +38,7 @@ from apps.media.services.jobs import (
     start_run,
 )
 from apps.media.services.keyframe_store import KeyframeStaging, SavedImages, forget_pending_vectors, pending_vectors
+from apps.media.services.subtitle_reading import store_subtitles
 
 from . import vectors
 from .embedders.base import Embedder, ModelUnavailableError
@@ -125,6 +126,7 @@ def ingest_video(run: JobRun, video: Video) -> None:
         replace_keyframes(video, analysis.shots, staging, index, embedder.model_id, embeddings)
     finally:
         staging.discard()  # nothing left to discard once committed
+    store_subtitles(video, path)  # the cues said in it; never fails the visual index
 
 
 def embed_keyframes(run: JobRun, embedder: Embedder, images: Sequence[Image.Image]) -> np.ndarray:
