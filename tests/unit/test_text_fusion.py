@@ -142,6 +142,7 @@ def test_a_weak_clip_with_words_is_not_a_both_match_but_rises():
     fused = fuse(VISUAL, [Span(3, 1, 2)])
     merged = next(f for f in fused if f.text)
     assert merged.visual == (4,) and not merged.both
+    assert (merged.start, merged.end) == (1, 2)       # the words' time, not the weak stretch's
     assert merged.score == pytest.approx(rrf([4, 0]))
     assert fused.index(merged) < 4
 
