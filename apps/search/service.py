@@ -136,11 +136,13 @@ def search(
     offset: int = 0,
     group_by: str = "clip",
     timeline: bool = False,
+    words: bool = True,
 ) -> SearchResponse:
     """Run one query (built and checked by ``query_spec.build_query``) against a collection.
 
     ``offset`` pages through the answer: the candidate window depends only on ``top_k``, so pages
     of the same query and page size come from one ranking and never repeat or skip a result.
+    ``words=False`` leaves the footage's words out of a plain query (the CLIP ranking alone, for comparison).
     """
     started = time.perf_counter()
     check_page(top_k, offset)
@@ -156,7 +158,7 @@ def search(
     response = SearchResponse(collection=collection, model_id=embedder.model_id, results=[], query_kind=query.kind,
                               embedded_texts=texts, lang=lang, warnings=query_warnings(query),
                               group_by=group_by, offset=offset, query=query)
-    moments = _text_moments(collection, query, top_k, media)
+    moments = _text_moments(collection, query, top_k, media) if words or query.words_only else []
     for attempt in range(ROW_READ_ATTEMPTS):
         if vector is None:
             hits, ranked = [], _text_clips(index, None, moments)
@@ -446,8 +448,13 @@ def _timelines(index, model_id: str, query: np.ndarray | None, video_ids: list[i
     for video_id in video_ids:
         seg = segments[video_id]
         entries = []
-        if query is not None and len(seg.starts):  # a words-only query has no vector: its moments only
+        if query is not None and len(seg.starts):
             entries = timeline_entries(seg.starts, seg.ends, seg.vectors @ np.asarray(query, dtype=np.float32).reshape(-1))
+        elif len(seg.starts):  # a words-only query has no vector: 1 where its moments are, 0 elsewhere
+            found = moments[video_id]
+            scores = np.array([float(any(c.start < e and s < c.end for c in found))
+                               for s, e in zip(seg.starts, seg.ends, strict=True)], dtype=np.float32)
+            entries = timeline_entries(seg.starts, seg.ends, scores)
         timelines[video_id] = VideoTimeline(video_id, videos.get(video_id, (None, None))[0], entries,
                                             sorted(moments[video_id], key=lambda c: c.start))
     return timelines

@@ -13,6 +13,7 @@ from django.test import Client
 from analysis.timed_text import TimedText, WordBox
 from apps.media.models import Collection, TextSource, Video
 from apps.media.services.text_spans import replace_spans
+from apps.search.evaluation.text_queries import evaluate_text_queries
 
 from .helpers import upload
 
@@ -80,6 +81,15 @@ def test_words_are_found_by_stem_by_phrase_and_despite_ocr_errors(client, words_
     assert _times(loose) == [(7.0, 8.0), (12.0, 14.0)]
     assert loose[0]["text_score"] > loose[1]["text_score"]
     assert _search(client, text_in_video="23 -exit")["results"][0]["text_matches"][0]["text"] == "EXlT 23"
+
+
+def test_the_text_evaluation_scores_quoted_and_fused_queries(words_video):
+    truth = [("exit 23", words_video.pk, 12.0, 14.0), ("Красные машины", words_video.pk, 20.5, 22.0),
+             ("two cars passed", words_video.pk, 30.0, 32.0)]
+    report = evaluate_text_queries(words_video.collection, truth)
+    assert report["queries"] == 3 and report["quoted_R1@0.5"] == 1.0 and report["quoted_misses"] == []
+    assert set(report["fused"]) == set(report["clip_only"]) == set(report["change"])
+    assert report["fused"]["occurrence_recall@0.5"] >= report["clip_only"]["occurrence_recall@0.5"]
 
 
 def test_a_quoted_query_searches_words_only(client, words_video):
@@ -166,14 +176,15 @@ def test_the_schema_documents_the_words(client):
     clip = schema["ClipResult"]["properties"]
     assert {"text_matches", "text_score"} <= set(clip)
     assert {"source", "start", "end", "text", "language", "words", "boxes"} <= set(schema["TextMatch"]["properties"])
-    assert "text_in_video" in schema["SearchRequest"]["properties"] and "text_in_video" in schema["SearchJsonRequest"]["properties"]
+    for request in ("SearchRequest", "SearchJsonRequest"):
+        assert "text_in_video" in schema[request]["properties"]
 
 
 def test_the_pages_show_the_words_and_their_boxes(client, words_video):
     page = client.get("/", {"collection": words_video.collection_id, "q": '"exit 23"'})
     html = page.content.decode()
     assert page.status_code == 200 and "EXlT 23" in html and "word-box" in html
-    assert 'data-x="0.1"' in html and "style=" not in html.split("<main", 1)[-1]
+    assert 'x="10.0%" y="20.0%" width="12.0%" height="8.0%"' in html and "style=" not in html.split("<main", 1)[-1]
     video_page = client.get(f"/videos/{words_video.pk}/").content.decode()
     assert "Красные машины едут мимо" in video_page and "EXlT 23" in video_page
     assert "#t=20.50" in video_page
