@@ -6,8 +6,11 @@ three white stars 24-29, two purple hearts 29-35.
 """
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.test import Client
 
 from analysis.timed_text import TimedText, WordBox
@@ -90,6 +93,9 @@ def test_the_text_evaluation_scores_quoted_and_fused_queries(words_video):
     assert report["queries"] == 3 and report["quoted_R1@0.5"] == 1.0 and report["quoted_misses"] == []
     assert set(report["fused"]) == set(report["clip_only"]) == set(report["change"])
     assert report["fused"]["occurrence_recall@0.5"] >= report["clip_only"]["occurrence_recall@0.5"]
+    out = io.StringIO()
+    call_command("search", "--collection", "words", "--text-in-video", "exit 23", stdout=out)
+    assert "7.00-8.00s" in out.getvalue() and "screen 12.00-14.00s: 'EXlT 23'  words: EXlT, 23" in out.getvalue()
 
 
 def test_a_quoted_query_searches_words_only(client, words_video):
