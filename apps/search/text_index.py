@@ -5,9 +5,10 @@ SQLite and PostgreSQL:
 
 1. **Words to stems.** The query's words go through ``analysis.text_terms.terms_of``, the rule the stored
    ``terms`` were made with ("машины" and "машина" -> "машин", "cars" -> "car").
-2. **OCR errors.** Each stem of 4 letters or more also matches the collection's stored stems within an edit
-   distance of 1 (4-7 letters) or 2 (8 or more): "EXlT" finds "exit". Numbers match exactly (23 is not 28).
-   The vocabulary is read once per collection and kept until its spans change (count and newest id).
+2. **OCR errors.** Each stem of 4 letters or more also matches the collection's stored stems one edit away
+   (a letter changed, added or left out): "EXlT" finds "exit". Numbers match exactly (23 is not 28). The
+   vocabulary is read once per collection and kept until its spans change (count and newest id), with a
+   deletion index that finds the near misses in a few lookups (:class:`Vocabulary`).
 3. **Candidates.** Spans of the collection's indexed videos holding every word (any of its spellings): SQLite
    through the FTS5 table ``search_textspan_fts`` (external content on media_textspan, kept by triggers),
    PostgreSQL through a GIN index on ``to_tsvector('simple', terms)`` (the terms are stemmed already, so the
@@ -25,6 +26,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db import connection
 from django.db.models import Count, Max
@@ -104,34 +106,56 @@ def edit_distance_at_most(a: str, b: str, limit: int) -> bool:
 
 
 def fuzzy_limit(word: str) -> int:
-    """Edits an OCR'd spelling of this stem may differ by: none for numbers and short words."""
-    if word.isdigit() or len(word) < _SHORTEST_FUZZY:
-        return 0
-    return 1 if len(word) <= 7 else 2
+    """Edits an OCR'd spelling of this stem may differ by: none for numbers and words under 4 letters, else 1."""
+    return 0 if word.isdigit() or len(word) < _SHORTEST_FUZZY else 1
+
+
+class Vocabulary(frozenset):
+    """A collection's stored stems, with a deletion index for near misses (SymSpell's trick: two words are
+    one edit apart only if one of them, or one with a letter deleted, equals the other with at most one
+    letter deleted), so a query word costs a few dictionary lookups, not a pass over the vocabulary."""
+
+    @cached_property
+    def deletions(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = defaultdict(list)
+        for word in self:
+            if not word.isdigit() and len(word) >= _SHORTEST_FUZZY - 1:
+                for variant in _deletions(word):
+                    index[variant].append(word)
+        return index
+
+
+def _deletions(word: str) -> set[str]:
+    """The word and every spelling of it with one letter left out."""
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 def spellings(query_stem: str, vocabulary: Iterable[str]) -> dict[str, float]:
-    """The stored stems that count for a query stem: itself (EXACT) and its near misses (FUZZY)."""
+    """The stored stems that count for a query stem: itself (EXACT) and those one edit away (FUZZY)."""
     found = {query_stem: EXACT}
-    limit = fuzzy_limit(query_stem)
-    if limit:
-        for term in vocabulary:
-            if term != query_stem and not term.isdigit() and edit_distance_at_most(query_stem, term, limit):
-                found[term] = FUZZY
+    if not fuzzy_limit(query_stem):
+        return found
+    if isinstance(vocabulary, Vocabulary):
+        near = {w for variant in _deletions(query_stem) for w in vocabulary.deletions.get(variant, ())}
+    else:
+        near = {w for w in vocabulary if not w.isdigit()}
+    for term in near:
+        if term != query_stem and edit_distance_at_most(query_stem, term, 1):
+            found[term] = FUZZY
     return found
 
 
-_vocabularies: dict[int, tuple[tuple, frozenset[str]]] = {}
+_vocabularies: dict[int, tuple[tuple, Vocabulary]] = {}
 
 
-def vocabulary(collection_id: int) -> frozenset[str]:
-    """Every stem stored for the collection's videos; re-read only when its spans changed."""
+def vocabulary(collection_id: int) -> Vocabulary:
+    """Every stem stored for the collection's videos; re-read only when its spans changed (count, newest id)."""
     spans = TextSpan.objects.filter(video__collection_id=collection_id)
     signature = tuple(spans.aggregate(n=Count("id"), last=Max("id")).values())
     cached = _vocabularies.get(collection_id)
     if cached and cached[0] == signature:
         return cached[1]
-    words = frozenset(t for terms in spans.values_list("terms", flat=True).iterator() for t in terms.split())
+    words = Vocabulary(t for terms in spans.values_list("terms", flat=True).iterator() for t in terms.split())
     _vocabularies[collection_id] = (signature, words)
     return words
 
@@ -210,7 +234,7 @@ def _boxes_of(boxes: list, stems: set[str]) -> tuple[dict, ...]:
     return tuple(box for box in boxes if isinstance(box, dict) and stems.intersection(terms_of(str(box.get("text", "")))))
 
 
-def _prepared(group: WordGroup, vocab: frozenset[str]) -> tuple[list[list[_Word]], list[_Word]]:
+def _prepared(group: WordGroup, vocab: Vocabulary) -> tuple[list[list[_Word]], list[_Word]]:
     def word(s: str) -> _Word:
         return _Word(s, spellings(s, vocab))
 

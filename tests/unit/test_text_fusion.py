@@ -11,6 +11,7 @@ from apps.search.text_index import (
     EXACT,
     FUZZY,
     TextMatch,
+    Vocabulary,
     _Word,
     edit_distance_at_most,
     fuzzy_limit,
@@ -82,11 +83,13 @@ def test_edit_distance(a, b, limit, expected):
 
 def test_fuzzy_spellings_spare_numbers_and_short_words():
     assert fuzzy_limit("23") == 0 and fuzzy_limit("bus") == 0 and fuzzy_limit("exit") == 1
-    assert fuzzy_limit("intersection") == 2
-    vocab = {"exlt", "exit", "edit", "28", "23", "bus", "bug"}
-    assert spellings("exit", vocab) == {"exit": EXACT, "exlt": FUZZY, "edit": FUZZY}
-    assert spellings("23", vocab) == {"23": EXACT}
-    assert spellings("bus", vocab) == {"bus": EXACT}
+    assert fuzzy_limit("intersection") == 1
+    words = {"exlt", "exit", "edit", "exits", "ext", "axlt", "28", "23", "bus", "bug", "intersectoin", "intersecton"}
+    for vocab in (words, Vocabulary(words)):
+        assert spellings("exit", vocab) == {"exit": EXACT, "exlt": FUZZY, "edit": FUZZY, "exits": FUZZY, "ext": FUZZY}
+        assert spellings("23", vocab) == {"23": EXACT}
+        assert spellings("bus", vocab) == {"bus": EXACT}
+        assert spellings("intersection", vocab) == {"intersection": EXACT, "intersecton": FUZZY}
 
 
 def _w(stem, **fuzzy):
