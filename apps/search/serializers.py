@@ -282,7 +282,9 @@ def text_match_to_dict(match: TextMatch) -> dict:
 
 
 def _box(box: dict) -> dict:
-    return {"text": str(box.get("text", "")), **{k: round(float(box.get(k) or 0.0), 4) for k in ("x", "y", "w", "h")},
+    """A stored word box as the schema states it: fractions within 0..1 (a reader's rounding clamped)."""
+    return {"text": str(box.get("text", "")),
+            **{k: round(min(max(float(box.get(k) or 0.0), 0.0), 1.0), 4) for k in ("x", "y", "w", "h")},
             "conf": None if box.get("conf") is None else round(float(box["conf"]), 1)}
 
 
