@@ -286,9 +286,11 @@ def _fused(index, vector: np.ndarray, ranked: list, moments: list[TextMoment]) -
         if not texts:
             fused.append(first)
             continue
-        members = [ranked[i].clip for i in entry.visual]
-        keyframes = sorted({k for c in members for k in c.keyframe_ids})
-        clip = replace(first.clip, start=entry.start, end=entry.end, keyframe_ids=keyframes, matched=True)
+        # The words' time (text_fusion.py); the picture's best frame when it falls inside, else the words'.
+        shown = first.clip if entry.start <= first.clip.best_time <= entry.end else texts[0].clip
+        keyframes = sorted({k for t in texts for k in t.clip.keyframe_ids})
+        clip = replace(first.clip, start=entry.start, end=entry.end, best_time=shown.best_time,
+                       best_keyframe_id=shown.best_keyframe_id, keyframe_ids=keyframes, matched=True)
         matches = sorted((m for t in texts for m in t.text_matches), key=lambda m: (-m.score, m.start, m.span_id))
         fused.append(replace(first, clip=clip, text_matches=matches, text_score=texts[0].text_score))
     return fused

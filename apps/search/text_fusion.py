@@ -4,9 +4,9 @@ Reciprocal rank fusion (Cormack et al. 2009): an entry's fused score is the sum,
 of ``1 / (K + rank)`` (rank from 1), so no score scale needs calibrating between cosines and text scores.
 
 * A text moment and the CLIP clips of the same video it overlaps are **one** result (connected by overlap:
-  a clip overlapping two text moments joins them), spanning them all; it keeps the best clip's place in the
-  CLIP ranking and the best text moment's place in the words ranking. Its time is that of the text moments
-  and the matching clips; an overlapping clip that does not match (a weaker stretch) adds its rank only.
+  a clip overlapping two text moments joins them); it keeps the best clip's place in the CLIP ranking and
+  the best text moment's place in the words ranking. Its time is the words' own (the cue's, the sign's):
+  where both signals hold, as precise as the words are; the clips add their rank, not their length.
 * A result that **both** matches in CLIP (a matching moment, not a weaker stretch) and holds the words ranks
   above every result that matches in one way only; within each tier, by fused score.
 * With no text moments the CLIP ranking comes back exactly as it was (same entries, same order): a
@@ -80,9 +80,9 @@ def fuse(visual: Sequence[Span], text: Sequence[Span], k: int = RRF_K) -> list[F
     for members in groups.values():
         vis = tuple(sorted(m for m in members if m < len(visual)))
         txt = tuple(sorted(m - len(visual) for m in members if m >= len(visual)))
-        # With words, the moment is where they are and where the picture matches: a weaker stretch the
-        # clip ranking also listed (``matched`` false) lends its rank, not its length.
-        spans = [visual[i] for i in vis if visual[i].matched or not txt] + [text[j] for j in txt]
+        # With words, the moment is where they are: there both signals hold (a cue or a sign is inside the
+        # shot the picture matched); the clips lend their rank, not their length.
+        spans = [text[j] for j in txt] or [visual[i] for i in vis]
         ranks = ([vis[0]] if vis else []) + ([txt[0]] if txt else [])
         both = bool(txt) and any(visual[i].matched for i in vis)
         fused.append(Fused(vis, txt, min(s.start for s in spans), max(s.end for s in spans), rrf(ranks, k), both))

@@ -120,8 +120,9 @@ def test_a_plain_query_fuses_words_and_picture(client, storage_dirs, demo_media)
     _store(video)
     fused = _search(client, text=BOAT, top_k=20)
     first = fused["results"][0]
-    assert first["start"] <= 17.0 and first["end"] >= 24.0 and first["matched"]        # picture and words, merged
+    assert (first["start"], first["end"]) == (18.0, 20.0) and first["matched"]   # picture and words: the cue's time
     assert [m["start"] for m in first["text_matches"]] == [18.0]
+    assert 17.0 <= first["best_time"] <= 24.0 and first["keyframe_id"] in before["results"][0]["keyframe_ids"]
     text_only = next(r for r in fused["results"] if (r["start"], r["end"]) == (2.0, 4.0))
     assert text_only["text_matches"][0]["source"] == "subtitle" and text_only["matched"]
     picture_only = before["results"][0]

@@ -134,7 +134,7 @@ def test_a_moment_matching_both_ranks_above_either():
     fused = fuse(VISUAL, [Span(9, 0, 3), Span(1, 22, 30)])
     first = fused[0]
     assert first.both and first.visual == (3,) and first.text == (1,)
-    assert (first.start, first.end) == (20, 30)   # the clip and the cue, merged
+    assert (first.start, first.end) == (22, 30)   # the clip and the cue, merged: the cue's time
     assert [f.both for f in fused].count(True) == 1
     text_only = next(f for f in fused if not f.visual)
     assert text_only.text == (0,) and (text_only.start, text_only.end) == (0, 3)
@@ -152,5 +152,5 @@ def test_a_weak_clip_with_words_is_not_a_both_match_but_rises():
 
 def test_a_text_moment_overlapping_two_clips_joins_them():
     fused = fuse([Span(1, 0, 2), Span(1, 2, 4), Span(2, 0, 1)], [Span(1, 1, 3)])
-    assert fused[0].visual == (0, 1) and (fused[0].start, fused[0].end) == (0, 4)
+    assert fused[0].visual == (0, 1) and (fused[0].start, fused[0].end) == (1, 3)
     assert len(fused) == 2
