@@ -9,6 +9,7 @@ of ``1 / (K + rank)`` (rank from 1), so no score scale needs calibrating between
   where both signals hold, as precise as the words are; the clips add their rank, not their length.
 * A result that **both** matches in CLIP (a matching moment, not a weaker stretch) and holds the words ranks
   above every result that matches in one way only; within each tier, by fused score.
+* On a tie of fused scores, the result with words goes first.
 * With no text moments the CLIP ranking comes back exactly as it was (same entries, same order): a
   collection without words, or a query none of whose words appear, searches as before.
 """
@@ -86,5 +87,7 @@ def fuse(visual: Sequence[Span], text: Sequence[Span], k: int = RRF_K) -> list[F
         ranks = ([vis[0]] if vis else []) + ([txt[0]] if txt else [])
         both = bool(txt) and any(visual[i].matched for i in vis)
         fused.append(Fused(vis, txt, min(s.start for s in spans), max(s.end for s in spans), rrf(ranks, k), both))
-    fused.sort(key=lambda f: (not f.both, -f.score, f.visual[:1] or (len(visual),), f.text[:1]))
+    # On a tie of fused scores (the first of one ranking against the first of the other), words first: every
+    # word of the query in one cue or line is the more specific evidence.
+    fused.sort(key=lambda f: (not f.both, -f.score, f.text[:1] or (len(text),), f.visual[:1] or (len(visual),)))
     return fused

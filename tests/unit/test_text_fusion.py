@@ -154,3 +154,9 @@ def test_a_text_moment_overlapping_two_clips_joins_them():
     fused = fuse([Span(1, 0, 2), Span(1, 2, 4), Span(2, 0, 1)], [Span(1, 1, 3)])
     assert fused[0].visual == (0, 1) and (fused[0].start, fused[0].end) == (1, 3)
     assert len(fused) == 2
+
+
+def test_on_a_tie_the_words_go_first():
+    fused = fuse([Span(1, 0, 2), Span(1, 5, 6)], [Span(2, 0, 3)])
+    assert [(f.visual, f.text) for f in fused] == [((), (0,)), ((0,), ()), ((1,), ())]
+    assert fused[0].score == fused[1].score
