@@ -6,8 +6,9 @@ through ``apps.search.service.search``, as the API does: a quoted query is a wor
 the fused search, and the same query with ``words=False`` the CLIP ranking alone.
 
 Ground truth is ``(query, video id, start, end)``; a query may have several occurrences (in one video or
-several). Clips of different videos never overlap: each video's times are shifted by its id times
-``_VIDEO_STRIDE`` seconds before the metrics (moment_metrics.py) compare intervals.
+several). Clips of different videos never overlap: each video gets a slot of ``_VIDEO_STRIDE`` seconds (its
+position in the order videos are met, not its id: float seconds stay exact) before the metrics
+(moment_metrics.py) compare intervals.
 """
 from __future__ import annotations
 
@@ -18,20 +19,24 @@ from apps.media.models import Collection
 
 from .moment_metrics import Interval, r1, score_query, summarise
 
-_VIDEO_STRIDE = 1e7
+_VIDEO_STRIDE = 1e6  # 11 days: longer than any video
 R1_THRESHOLD = 0.5
 
 
-def _ranked(collection: Collection, text: str, top_k: int, *, words: bool = True) -> list[Interval]:
+class _Slots(dict):
+    """Video id -> its slot on one time line, given in the order videos are met."""
+
+    def shifted(self, video_id: int, start: float, end: float) -> Interval:
+        offset = self.setdefault(video_id, len(self)) * _VIDEO_STRIDE
+        return (offset + start, offset + end)
+
+
+def _ranked(collection: Collection, text: str, top_k: int, slots: _Slots, *, words: bool = True) -> list[Interval]:
     from apps.search.query_spec import build_query
     from apps.search.service import ClipResult, search
 
     response = search(collection, build_query(text=text), top_k=top_k, media="videos", words=words)
-    return [_shifted(r.clip.video_id, r.clip.start, r.clip.end) for r in response.results if isinstance(r, ClipResult)]
-
-
-def _shifted(video_id: int, start: float, end: float) -> Interval:
-    return (video_id * _VIDEO_STRIDE + start, video_id * _VIDEO_STRIDE + end)
+    return [slots.shifted(r.clip.video_id, r.clip.start, r.clip.end) for r in response.results if isinstance(r, ClipResult)]
 
 
 def quoted(text: str) -> str:
@@ -40,10 +45,10 @@ def quoted(text: str) -> str:
     return text if text.startswith('"') and text.endswith('"') and len(text) > 1 else f'"{text}"'
 
 
-def occurrences_by_query(truth: Iterable[tuple[str, int, float, float]]) -> dict[str, list[Interval]]:
+def occurrences_by_query(truth: Iterable[tuple[str, int, float, float]], slots: _Slots) -> dict[str, list[Interval]]:
     found: dict[str, list[Interval]] = defaultdict(list)
     for text, video_id, start, end in truth:
-        found[text].append(_shifted(video_id, start, end))
+        found[text].append(slots.shifted(video_id, start, end))
     return dict(found)
 
 
@@ -52,17 +57,18 @@ def evaluate_text_queries(collection: Collection, truth: Iterable[tuple[str, int
     """``quoted_R1@0.5``: the share of queries whose first words-only clip overlaps an occurrence with
     tIoU >= 0.5; ``fused`` and ``clip_only``: the moment metrics (R1@0.5/0.7, mAP@0.5/0.75, occurrence recall)
     of the same queries typed plainly, with and without the words; ``change``: fused minus clip-only."""
-    occurrences = occurrences_by_query(truth)
+    slots = _Slots()
+    occurrences = occurrences_by_query(truth, slots)
     if not occurrences:
         raise ValueError("no ground truth to evaluate")
     quoted_hits, fused, clip_only, misses = [], [], [], []
     for text, occ in occurrences.items():
-        ranked = _ranked(collection, quoted(text), top_k)
+        ranked = _ranked(collection, quoted(text), top_k, slots)
         quoted_hits.append(r1(ranked, occ, R1_THRESHOLD))
         if not quoted_hits[-1]:
             misses.append(text)
-        fused.append(score_query(_ranked(collection, text, top_k), occ))
-        clip_only.append(score_query(_ranked(collection, text, top_k, words=False), occ))
+        fused.append(score_query(_ranked(collection, text, top_k, slots), occ))
+        clip_only.append(score_query(_ranked(collection, text, top_k, slots, words=False), occ))
     fused_summary, clip_summary = summarise(fused), summarise(clip_only)
     return {
         "queries": len(occurrences),
