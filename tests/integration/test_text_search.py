@@ -197,6 +197,8 @@ def test_the_pages_show_the_words_and_their_boxes(client, words_video):
     video_page = client.get(f"/videos/{words_video.pk}/").content.decode()
     assert "Красные машины едут мимо" in video_page and "EXlT 23" in video_page
     assert "#t=20.50" in video_page
+    from_search = client.get(f"/videos/{words_video.pk}/", {"q": '"exit 23"'}).content.decode()
+    assert "heat-strip" in from_search and 'data-start="12.0" data-end="14.0"' in from_search   # the words' moment
     admin = client.get(f"/admin/media/video/{words_video.pk}/change/").content.decode()
     assert "Красные машины едут мимо" in admin
 
