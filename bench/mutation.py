@@ -309,6 +309,11 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "return next((t.photo_id for t in self.terms if isinstance(t, PhotoTerm) and t.weight >= 0), None)",
          "check_weight refuses a weight of 0 in __post_init__: > 0 and >= 0 agree on every weight of a spec"),
     ],
+    "analysis/fingerprints.py": [
+        ("self._next = 0.0", "self._next = -1.0",
+         "the decoder puts frame i at i / fps (fps filter with start_time=0): times are never negative, and for "
+         "times >= 0 any start <= 0 takes the first frame"),
+    ],
     "analysis/keyframe_choice.py": [
         ("return FrameQuality(float(mean[0, 0]), float(std[0, 0]), float(lap_std[0, 0]) ** 2)",
          "return FrameQuality(float(mean[0, 0]), float(std[0, -1]), float(lap_std[0, 0]) ** 2)",
