@@ -101,6 +101,9 @@ def test_ivf_trains_at_exactly_the_threshold_and_retrains_at_four_times_it(monke
     assert backend.trained and _trained_n(backend) == 800
     backend.add(np.arange(800, 3199, dtype=np.int64), rng.standard_normal((2399, 8)).astype(np.float32))
     assert _trained_n(backend) == 800  # 3199 < 4 x 800: same lists
+    jumper = backend.clone()
     backend.add(np.asarray([3199], np.int64), rng.standard_normal((1, 8)).astype(np.float32))
     assert _trained_n(backend) == 3200 and backend._ivf.nlist == ivf_nlist(3200)  # reached 4 x 800: retrained
     assert backend.ntotal == 3200 and sorted(backend.ids().tolist()) == list(range(3200))
+    jumper.add(np.arange(3199, 3300, dtype=np.int64), rng.standard_normal((101, 8)).astype(np.float32))
+    assert _trained_n(jumper) == 3300 and jumper._ivf.nlist == ivf_nlist(3300)  # jumped past 4 x 800: retrained too
