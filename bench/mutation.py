@@ -75,7 +75,8 @@ MODULES: dict[str, list[str]] = {
     "apps/search/query_syntax.py": ["tests/unit/test_query_syntax.py", "tests/unit/test_query_spec.py"],
     "apps/search/query_spec.py": ["tests/unit/test_query_spec.py", "tests/unit/test_query_syntax.py"],
     "apps/search/calibration.py": ["tests/unit/test_calibration.py"],
-    "apps/search/index_backends.py": ["tests/unit/test_index_backends_properties.py", "tests/unit/test_index.py",
+    "apps/search/index_backends.py": ["tests/unit/test_index_backends_edges.py",
+                                      "tests/unit/test_index_backends_properties.py", "tests/unit/test_index.py",
                                       "tests/unit/test_index_generations.py"],
     "apps/search/index_log.py": ["tests/unit/test_index_log_records.py", "tests/unit/test_index_log.py",
                                  "tests/unit/test_index.py"],
@@ -87,6 +88,33 @@ MODULES: dict[str, list[str]] = {
 _PACKAGES = ("analysis", "apps", "tests", "videosearch", "workers")
 
 PYTEST = "-m pytest -x -q -p no:cacheprovider -p pytest_django.plugin"
+
+
+#: Reasons shared by several EQUIVALENT entries of apps/search/index_backends.py.
+_IVF_MIN_TRAIN_WHY = (
+    "accepted: moves the switch from exact flat to trained IVF by one vector of 8192, a size choice (k-means needs "
+    "enough points, brute force is cheap below); answers stay right on both sides, and the switch at the threshold "
+    "is pinned with it monkeypatched (test_ivf_trains_at_exactly_the_threshold_and_retrains_at_four_times_it): "
+    "pinning 8192 would only restate it")
+_SINGLE_THREAD_WHY = (
+    "accepted: a speed tuning that only changes the thread count of searches of exactly 15 or 16 queries (the app "
+    "searches one at a time, bench/search.py batches hundreds), never a result; both sides of the switch are pinned "
+    "relative to the constant (test_small_searches_run_on_one_faiss_thread_and_batches_on_all): pinning 16 would "
+    "only restate it")
+_M_ZERO_WHY = (
+    "the m == 0 branch is a shortcut: without it the general path gives the same (nq, 0) arrays (an empty backend "
+    "skips argpartition; k = 0 partitions at -1 and keeps no column); checked for k 0..700 on 0..600 vectors")
+_K_ZERO_WHY = (
+    "accepted: differs only for k = 0 (for k >= 1, m == 0 means no vectors and sims has no column to slice); no "
+    "caller asks k = 0 (CollectionIndex.search returns [] for k <= 0 first) and the FAISS backends refuse it "
+    "(AssertionError), so there is no answer to keep")
+_KTH_M_WHY = (
+    "accepted: a partition at m (a valid kth, m < ntotal) also leaves the m best scores in the first m columns; only "
+    "which of several exactly equal scores at the cut is kept could differ, which neither version specifies (same "
+    "sets on 51k tie-heavy checks); kth 0 and m - 2 are killed by test_numpy_backend_top_k_is_the_full_ranking_cut_at_k")
+_TRAINED_N_WHY = (
+    "read only once trained (add tests `self.trained and ...` first, deserialize reads it only when trained) and "
+    "_train sets it first; an untrained index only writes it into its file header, which nothing reads back")
 
 
 #: Mutants checked to be equivalent (no input can tell them from the original; the few accepted otherwise say so),
@@ -240,6 +268,52 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "accepted: any fixed seed makes k-means deterministic, which is what it is for"),
         ("self.nprobe = 0", "self.nprobe = 1", "nprobe is read only once trained, and _train sets it first"),
         ("self.nprobe = 0", "self.nprobe = -1", "nprobe is read only once trained, and _train sets it first"),
+        ("IVF_MIN_TRAIN = 8192", "IVF_MIN_TRAIN = 8193", _IVF_MIN_TRAIN_WHY),
+        ("IVF_MIN_TRAIN = 8192", "IVF_MIN_TRAIN = 8191", _IVF_MIN_TRAIN_WHY),
+        ("SINGLE_THREAD_BELOW = 16", "SINGLE_THREAD_BELOW = 17", _SINGLE_THREAD_WHY),
+        ("SINGLE_THREAD_BELOW = 16", "SINGLE_THREAD_BELOW = 15", _SINGLE_THREAD_WHY),
+        ("@property", "",
+         "only the VectorBackend Protocol's ntotal stub gives this after-text (the other @property lines are followed "
+         "by a body): a typing Protocol, not runtime_checkable, never instantiated; only type checkers read it"),
+        ("if m >= k:", "if m == k:",
+         "_pad's one caller passes m = min(k, ntotal) columns, so m > k never occurs: == is >="),
+        ("if m >= k:", "if m > k:",
+         "m <= k always (see ==); at m == k the padding path copies all m columns into a fresh (nq, k) array of the "
+         "same dtypes: the same values"),
+        ("if m >= k:", "if m is k:",
+         "m <= k always; where m == k is another int object (above 256) the padding path copies all m columns into a "
+         "fresh (nq, k) array of the same dtypes: the same values"),
+        ("if m == 0:", "if m < 0:", _M_ZERO_WHY),
+        ("if m == 0:", "if m == -1:", _M_ZERO_WHY),
+        ("if m == 0:", "if m <= 0:", "m = min(k, ntotal) is never negative for k >= 0 (CollectionIndex.search returns "
+         "[] for k <= 0 before asking a backend): <= 0 is == 0"),
+        ('return _pad(sims[:, :0], np.empty((len(queries), 0), np.int64), k)',
+         "return _pad(sims[:, : 1], np.empty((len(queries), 0), np.int64), k)", _K_ZERO_WHY),
+        ('return _pad(sims[:, :0], np.empty((len(queries), 0), np.int64), k)',
+         "return _pad(sims[:, : -1], np.empty((len(queries), 0), np.int64), k)", _K_ZERO_WHY),
+        ('top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None',
+         "top = np.argpartition(-sims, m // 1, axis=1)[:, :m] if m < self.ntotal else None", _KTH_M_WHY),
+        ('top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None',
+         "top = np.argpartition(-sims, m * 1, axis=1)[:, :m] if m < self.ntotal else None", _KTH_M_WHY),
+        ('top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None',
+         "top = np.argpartition(-sims, m ** 1, axis=1)[:, :m] if m < self.ntotal else None", _KTH_M_WHY),
+        ('top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None',
+         "top = np.argpartition(-sims, m - 0, axis=1)[:, :m] if m < self.ntotal else None", _KTH_M_WHY),
+        ('top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None',
+         "top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m != self.ntotal else None",
+         "m = min(k, ntotal) never exceeds ntotal: != is <"),
+        ('top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None',
+         "top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m is not self.ntotal else None",
+         "m never exceeds ntotal; where m equals it as another int object (above 256) the partition at m - 1 keeps "
+         "every column, as the arange it replaces does (see the <= entry)"),
+        ("faiss.omp_set_num_threads(1)", "faiss.omp_set_num_threads( 0)",
+         "OpenMP clamps a thread count below 1 to 1 (libgomp and LLVM libomp; checked: omp_get_max_threads() is 1 "
+         "after omp_set_num_threads(0))"),
+        ("with _threads_for(1):  # OpenMP threads would spin on after it and slow the request's next steps",
+         "with _threads_for( 0):  # OpenMP threads would spin on after it and slow the request's next steps",
+         "any count below SINGLE_THREAD_BELOW (16) selects the same single-thread branch"),
+        ("self._trained_n = 0", "self._trained_n = 1", _TRAINED_N_WHY),
+        ("self._trained_n = 0", "self._trained_n = -1", _TRAINED_N_WHY),
     ],
     "apps/search/frame_match.py": [
         ("scored = [item for item in scored if len(item[1])]", "scored = [item for item in scored if len(item[ 2])]",
