@@ -1,6 +1,8 @@
 """Keyframe choice on synthetic frames: black and blank frames are never picked."""
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -205,8 +207,9 @@ def test_latest_slides_the_window_keeping_its_width() -> None:
 
 def test_latest_after_the_centre_keeps_the_centre_as_target() -> None:
     frame, q = textured(1), frame_quality(textured(1))
-    cands = [Candidate(1.1, q, frame), Candidate(1.8, q, frame)]  # equal quality: the nearer to 1.5 wins
-    assert choose_keyframe(cands, 0.0, 3.0, latest=2.9).time == 1.8
+    # equal quality: 1.2 is the nearer to the centre 1.5, 1.9 the nearer to latest
+    cands = [Candidate(1.2, q, frame), Candidate(1.9, q, frame)]
+    assert choose_keyframe(cands, 0.0, 3.0, latest=2.9).time == 1.2
 
 
 def test_a_segment_before_the_shot_end_keeps_the_near_best_rule() -> None:
@@ -233,6 +236,121 @@ def test_bucket_pool_compares_with_the_latest_bucket() -> None:
     pool.offer(0.7, frame_quality(blurred()), blurred())  # same bucket as 0.6, and better than it
     pool.offer(0.8, frame_quality(flat()), flat())  # same bucket, worse than 0.7
     assert [c.time for c in pool.take(0.0, None)] == [0.0, 0.7]
+
+
+# --- edges pinned by the mutation run's survivors (docs/mutation-survivors-keyframes.md) ---------
+
+SHARP = FrameQuality(128.0, 32.0, 99.0)  # score 100
+MEDIUM = FrameQuality(128.0, 32.0, 49.0)  # score 50: not near the sharp one
+SOFT = FrameQuality(128.0, 32.0, 9.0)  # score 10
+_PIXEL = np.zeros((2, 2), np.uint8)
+
+
+def at(t: float, quality: FrameQuality) -> Candidate:
+    return Candidate(t, quality, _PIXEL)
+
+
+def test_frame_quality_is_an_immutable_value() -> None:
+    """Candidates share their quality; a frozen value cannot be changed behind the pool's back."""
+    quality = FrameQuality(128.0, 32.0, 9.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        quality.sharpness = 0.0  # type: ignore[misc]
+    assert len({quality, FrameQuality(128.0, 32.0, 9.0)}) == 1
+
+
+def test_frame_quality_of_a_colour_frame_is_that_of_its_grey_picture() -> None:
+    """Pure red (R 200) left, pure blue (B 200) right: grey 0.299 * 200 = 60 and 0.114 * 200 = 23 (rounded),
+    so mean 41.5 and std 18.5 (the blue channel alone would give mean 100)."""
+    img = np.zeros((H, W, 3), np.uint8)
+    img[:, : W // 2, 2] = 200
+    img[:, W // 2:, 0] = 200
+    quality = frame_quality(img)
+    assert (quality.mean, quality.std) == (41.5, 18.5)
+    assert quality.sharpness == pytest.approx(2 * 37**2 / 112)
+
+
+def test_shot_bounds_and_latest_are_keyword_only() -> None:
+    """Three floats in a row are easy to swap: the shot bounds and ``latest`` must be named."""
+    with pytest.raises(TypeError):
+        choose_keyframe([at(1.5, SHARP)], 0.0, 3.0, 0.0, 3.0)  # type: ignore[misc]
+
+
+def test_shot_start_guard_moves_the_window_start_of_a_short_first_segment() -> None:
+    """[10.0, 10.8] opening its shot: the window starts 0.25 s after the cut (10.25), not at the quarter (10.2)."""
+    cands = [at(10.22, SHARP), at(10.3, SOFT)]
+    assert choose_keyframe(cands, 10.0, 10.8, shot_start=10.0).time == 10.3
+
+
+def test_shot_start_guard_stops_at_the_centre_of_a_very_short_segment() -> None:
+    """[10.0, 10.4] opening its shot: the guard (10.25) would pass the centre, so the window is [10.2, 10.3]."""
+    cands = [at(10.15, SHARP), at(10.21, SOFT), at(10.28, SOFT)]  # equally soft: the nearer the centre wins
+    assert choose_keyframe(cands, 10.0, 10.4, shot_start=10.0).time == 10.21
+
+
+def test_shot_end_guard_stops_at_the_centre_of_a_very_short_last_segment() -> None:
+    """[10.0, 10.4] closing its shot: the guard (10.15) would pass the centre, so the window is [10.1, 10.2]."""
+    cands = [at(10.18, SOFT), at(10.25, SHARP)]
+    assert choose_keyframe(cands, 10.0, 10.4, shot_end=10.4).time == 10.18
+
+
+def test_latest_slides_the_window_to_end_there_keeping_its_width() -> None:
+    """[0, 3], window [0.75, 2.25] (width 1.5); latest 2.0 slides it to [0.5, 2.0]: 0.6 comes in, 0.3 stays out."""
+    cands = [at(0.3, SHARP), at(0.6, MEDIUM), at(1.9, SOFT)]
+    assert choose_keyframe(cands, 0.0, 3.0, latest=2.0).time == 0.6
+
+
+def test_a_frame_at_latest_is_within_reach_up_to_rounding() -> None:
+    """The frame exactly one gap after the previous keyframe keeps the gap, even a rounding error later."""
+    assert choose_keyframe([at(0.2, SOFT), at(1.0, SHARP)], 0.0, 3.0, latest=1.0).time == 1.0
+    assert choose_keyframe([at(0.2, SOFT), at(1.0 + 1e-9, SHARP)], 0.0, 3.0, latest=1.0).time == 1.0 + 1e-9
+
+
+def test_frames_exactly_on_the_window_edges_are_in_it() -> None:
+    """[0, 3]: the window is [0.75, 2.25] inclusive; a sharp frame on either edge beats a soft central one."""
+    assert choose_keyframe([at(0.75, SHARP), at(1.5, SOFT)], 0.0, 3.0).time == 0.75
+    assert choose_keyframe([at(1.5, SOFT), at(2.25, SHARP)], 0.0, 3.0).time == 2.25
+    assert choose_keyframe([at(0.75 - 1e-9, SHARP), at(1.5, SOFT)], 0.0, 3.0).time == 0.75 - 1e-9
+
+
+def test_equal_frames_equally_far_from_the_centre_the_later_wins() -> None:
+    """A later keyframe leaves the next segment's choice more room (keyframes of a shot stay within a gap)."""
+    assert choose_keyframe([at(1.0, SOFT), at(2.0, SOFT)], 0.0, 3.0).time == 2.0
+
+
+def test_bucket_pool_merges_buckets_late_in_a_video() -> None:
+    """Bucket keys past 256 are distinct int objects in CPython: they must be compared by value."""
+    pool = BucketPool(bucket=0.04)
+    pool.offer(300.01, SOFT, _PIXEL)
+    pool.offer(300.02, SHARP, _PIXEL)  # key 7500 both
+    assert [(c.time, c.quality) for c in pool.take(0.0, None)] == [(300.02, SHARP)]
+
+
+def test_bucket_pool_split_after_several_buckets_separates_the_last_one() -> None:
+    pool = BucketPool(bucket=1.0)
+    pool.offer(0.2, SOFT, _PIXEL)
+    pool.offer(1.1, SOFT, _PIXEL)
+    pool.split_bucket()  # a cut at 1.2: the frame after it must not replace 1.1
+    pool.offer(1.3, SHARP, _PIXEL)
+    assert [c.time for c in pool.take(0.0, None)] == [0.2, 1.1, 1.3]
+
+
+def test_bucket_pool_take_is_half_open_and_keeps_later_frames() -> None:
+    pool = BucketPool(bucket=0.1)
+    for t in (0.62, 0.75):
+        pool.offer(t, SOFT, _PIXEL)
+    assert pool.take(0.0, 0.5) == [] and len(pool) == 2  # nothing before 0.5: nothing dropped
+    pool.offer(0.82, SOFT, _PIXEL)
+    assert [c.time for c in pool.take(0.5, 0.75)] == [0.62]  # 0.75 is the next segment's
+    assert [c.time for c in pool.take(0.75, None)] == [0.75, 0.82]
+
+
+def test_bucket_pool_take_drops_every_frame_before_the_end() -> None:
+    """Memory stays bounded by the open window: a take leaves only the frames at or after its end."""
+    pool = BucketPool(bucket=0.1)
+    for t in (0.05, 0.15, 0.25, 0.35, 0.55):
+        pool.offer(t, SOFT, _PIXEL)
+    assert [c.time for c in pool.take(0.1, 0.5)] == [0.15, 0.25, 0.35]
+    assert len(pool) == 1
 
 
 # --- streaming: SegmentBuilder ----------------------------------------------------------------
