@@ -116,6 +116,35 @@ _TRAINED_N_WHY = (
     "read only once trained (add tests `self.trained and ...` first, deserialize reads it only when trained) and "
     "_train sets it first; an untrained index only writes it into its file header, which nothing reads back")
 
+#: Reasons shared by several EQUIVALENT entries of analysis/keyframe_choice.py.
+_ONE_CHANNEL_WHY = (
+    "the grey image has one channel (a 2-D frame as is; cvtColor BGR2GRAY of 3 or 4 channels), so cv2.meanStdDev "
+    "returns 1 x 1 arrays: index -1 is index 0")
+_NDIM_WHY = (
+    "frames are 2-D (grey) or 3-D (colour); ndim >= 3 and == 3 differ only for ndim 4+, where both versions raise "
+    "cv2.error (cvtColor of a 4-D array / meanStdDev of one)")
+_EPS_EDGE_WHY = (
+    "accepted: < and <= differ only for a time exactly 1e-6 beyond the edge, to the last bit; _TIME_EPS is a "
+    "rounding tolerance and its own edge is arbitrary (the edge itself, and a rounding error past it, are pinned "
+    "by test_frames_exactly_on_the_window_edges_are_in_it and test_a_frame_at_latest_is_within_reach_up_to_rounding)")
+_LATEST_AT_HI_WHY = (
+    "accepted: with latest == hi the slide gives (max(start, min(lo, hi - (hi - lo))), hi), i.e. the same window "
+    "but for lo one ulp lower where hi - (hi - lo) rounds below lo (1 in 200k random segments), far inside the "
+    "1e-6 tolerance of the window test")
+_TIME_ORDER_KEY_WHY = (
+    "frames are offered in time order (decode order) and times are >= 0, so the last key (or the split sentinel "
+    "-1) is never greater than the new key: >= and == agree")
+_BUCKET_TIE_WHY = (
+    "accepted: only which of two frames of one bucket (< 1/24 s apart in the builder) with exactly equal scores "
+    "is kept; the score says they are equally good keyframes, and pinning either would pin an arbitrary choice")
+_SENTINEL_WHY = (
+    "the split sentinel only has to differ from every bucket key; keys are int(time // bucket) >= 0 for times "
+    ">= 0, so -1 and -2 both never match (the positive sentinel and the wrong index are killed by "
+    "test_bucket_pool_split_after_several_buckets_separates_the_last_one)")
+_TIME_ORDER_TAKE_WHY = (
+    "the pool's items are in time order (offers come in decode order), so after the first at or past end every "
+    "later one is too: continue only skips them one by one, keep_from and picked end the same")
+
 
 #: Mutants checked to be equivalent (no input can tell them from the original; the few accepted otherwise say so),
 #: by module: (the line, the mutated line, why). Matched on the text, not the line number, so an entry stops
@@ -396,6 +425,51 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "accepted, not strictly equivalent: the two differ only where float floor and true division round apart "
          "(1.0 // 0.1 == 9.0), moving a frame on a bucket edge to the next bucket; bucket edges are arbitrary "
          "(buckets only bound memory), so pinning either rounding would pin an artefact"),
+        ("gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr",
+         "gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim >= 3 else bgr",
+         _NDIM_WHY),
+        ("return FrameQuality(float(mean[0, 0]), float(std[0, 0]), float(lap_std[0, 0]) ** 2)",
+         "return FrameQuality(float(mean[ -1, 0]), float(std[0, 0]), float(lap_std[0, 0]) ** 2)",
+         _ONE_CHANNEL_WHY),
+        ("return FrameQuality(float(mean[0, 0]), float(std[0, 0]), float(lap_std[0, 0]) ** 2)",
+         "return FrameQuality(float(mean[0, -1]), float(std[0, 0]), float(lap_std[0, 0]) ** 2)",
+         _ONE_CHANNEL_WHY),
+        ("return FrameQuality(float(mean[0, 0]), float(std[0, 0]), float(lap_std[0, 0]) ** 2)",
+         "return FrameQuality(float(mean[0, 0]), float(std[ -1, 0]), float(lap_std[0, 0]) ** 2)",
+         _ONE_CHANNEL_WHY),
+        ("return FrameQuality(float(mean[0, 0]), float(std[0, 0]), float(lap_std[0, 0]) ** 2)",
+         "return FrameQuality(float(mean[0, 0]), float(std[0, 0]), float(lap_std[ -1, 0]) ** 2)",
+         _ONE_CHANNEL_WHY),
+        ("return FrameQuality(float(mean[0, 0]), float(std[0, 0]), float(lap_std[0, 0]) ** 2)",
+         "return FrameQuality(float(mean[0, 0]), float(std[0, 0]), float(lap_std[0, -1]) ** 2)",
+         _ONE_CHANNEL_WHY),
+        ("if latest < hi:",
+         "if latest <= hi:",
+         _LATEST_AT_HI_WHY),
+        ("in_reach = [c for c in usable if c.time <= latest + _TIME_EPS]",
+         "in_reach = [c for c in usable if c.time < latest + _TIME_EPS]",
+         _EPS_EDGE_WHY),
+        ("central = [c for c in usable if lo - _TIME_EPS <= c.time <= hi + _TIME_EPS]",
+         "central = [c for c in usable if lo - _TIME_EPS < c.time <= hi + _TIME_EPS]",
+         _EPS_EDGE_WHY),
+        ("central = [c for c in usable if lo - _TIME_EPS <= c.time <= hi + _TIME_EPS]",
+         "central = [c for c in usable if lo - _TIME_EPS <= c.time < hi + _TIME_EPS]",
+         _EPS_EDGE_WHY),
+        ("if shot_end is not None and end >= shot_end - _TIME_EPS:",
+         "if shot_end is not None and end > shot_end - _TIME_EPS:",
+         _EPS_EDGE_WHY),
+        ("if self._keys and self._keys[-1] == key:",
+         "if self._keys and self._keys[-1] >= key:",
+         _TIME_ORDER_KEY_WHY),
+        ("if quality.score > self._items[-1].quality.score:",
+         "if quality.score >= self._items[-1].quality.score:",
+         _BUCKET_TIE_WHY),
+        ("self._keys[-1] = -1",
+         "self._keys[-1] = - 2",
+         _SENTINEL_WHY),
+        ("break",
+         "continue",
+         _TIME_ORDER_TAKE_WHY),
     ],
     "analysis/detectors/cut_filters.py": [
         ("return float(x @ y) / denom if denom > 0 else 0.0",
