@@ -107,7 +107,8 @@ def test_the_page_form_and_the_admin_offer_a_select_of_names(client, admin_clien
     assert Collection.objects.get(name="web").embedder == "alt"
     add = admin_client.get("/admin/media/collection/add/").content.decode()
     assert '<select name="embedder"' in add and '<option value="private">' in add
-    no_shares = {"shares-TOTAL_FORMS": "0", "shares-INITIAL_FORMS": "0"}  # the admin's inline of shares
+    # the admin's inline of shares, and the text fields as the form comes filled in
+    no_shares = {"shares-TOTAL_FORMS": "0", "shares-INITIAL_FORMS": "0", "text_languages": "eng+rus"}
     admin_client.post("/admin/media/collection/add/",
                       {"name": "adm", "description": "", "embedder": PATH_SPECS[1], **no_shares})
     assert not Collection.objects.filter(name="adm").exists()
