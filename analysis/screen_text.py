@@ -1,0 +1,172 @@
+"""On-screen text of a video: which frames to read (the presence test), reading them, and the text's time spans.
+
+The plan: :class:`TextWatch` sees a few working-size frames a second (from the analysis decode, or from its own
+low-resolution pass when a resumed job skips the analysis) and cuts the video into *runs* of unchanged text
+(:mod:`.text_presence`). Each run is read once, on its frame where the text covers most (the end of a fade-in),
+at full resolution (one ffmpeg seek) and only where the test saw text; a long run is read again every
+:data:`REREAD_EVERY_S`. Frames without text are never read, so footage without text costs only the test.
+The same line read in consecutive runs becomes one :class:`~.timed_text.TimedText` spanning them:
+start = the first sample it was seen on, end = the last one + the sampling step.
+"""
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .decode import FrameStream, i420_planes
+from .errors import MediaError
+from .ocr import OcrLine, check_languages, read_frame
+from .text_presence import Presence, Region, changed, presence
+from .text_terms import words_of
+from .timed_text import TimedText
+
+#: Frames a second the presence test looks at: a subtitle shown for 1 s is seen 4 times.
+SAMPLES_PER_SECOND = 4.0
+#: A run of unchanged text shorter than this many samples is not read on its own (the steps of a fade, a
+#: flash of texture); its time still counts for the runs beside it when they read the same line.
+MIN_RUN_SAMPLES = 2
+#: A run longer than this is read again (text that changed without the signature noticing).
+REREAD_EVERY_S = 10.0
+
+
+@dataclass
+class Run:
+    """A stretch of samples with the same text: ``start`` to ``end`` seconds, read at ``read_time``."""
+
+    start: float
+    end: float
+    samples: int
+    read_time: float
+    regions: tuple[Region, ...]  # in pixels of the working-size frame
+    best_share: float
+    reference: Presence
+
+
+class TextWatch:
+    """Feeds the presence test with working-size grey frames; ``runs`` is the reading plan once ``finish``-ed."""
+
+    def __init__(self, samples_per_second: float = SAMPLES_PER_SECOND) -> None:
+        self.step = 1.0 / samples_per_second
+        self.runs: list[Run] = []
+        self.frame_width = 0
+        self._open: Run | None = None
+        self._next = 0.0
+        self._sampled = 0
+
+    def offer(self, index: int, time: float, luma: np.ndarray) -> None:
+        """A decoded frame (every frame may be offered: only one each ``step`` seconds is tested)."""
+        if time < self._next - 1e-6:
+            return
+        while self._next <= time + 1e-6:  # a fixed grid: frame rates that are no multiple of it do not drift
+            self._next += self.step
+        self.frame_width = luma.shape[1]
+        self._sampled += 1
+        seen = presence(luma)
+        run = self._open
+        if not seen.has_text:
+            self._close()
+            return
+        if run is not None and not changed(run.reference, seen) and time - run.start < REREAD_EVERY_S:
+            run.end, run.samples = time + self.step, run.samples + 1
+            if seen.share > run.best_share:
+                run.read_time, run.regions, run.best_share = time, seen.regions, seen.share
+            return
+        self._close()
+        self._open = Run(time, time + self.step, 1, time, seen.regions, seen.share, seen)
+
+    def _close(self) -> None:
+        if self._open is not None:
+            self.runs.append(self._open)
+            self._open = None
+
+    def finish(self) -> list[Run]:
+        self._close()
+        return self.runs
+
+    @property
+    def sampled(self) -> int:
+        return self._sampled
+
+    def to_read(self) -> list[Run]:
+        """The runs worth a read (see :data:`MIN_RUN_SAMPLES`)."""
+        return [run for run in self.runs if run.samples >= MIN_RUN_SAMPLES]
+
+
+def watch_video(path: Path) -> TextWatch:
+    """The presence test over a whole video in its own working-size decode (a resumed job's plan)."""
+    with FrameStream(path) as stream:
+        watch, fps = TextWatch(), float(stream.format.fps)
+        for index, frame in enumerate(stream.frames()):
+            watch.offer(index, index / fps, i420_planes(frame)[0])
+    watch.finish()
+    return watch
+
+
+def grab_frame(path: Path, time: float, timeout: float = 60.0) -> np.ndarray:
+    """The full-resolution RGB frame at ``time`` seconds (one ffmpeg seek: decodes from the keyframe before)."""
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-ss", f"{max(0.0, time):.3f}",
+           "-i", str(path), "-map", "0:v:0", "-frames:v", "1", "-f", "image2pipe", "-vcodec", "png", "pipe:1"]
+    done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+    if done.returncode != 0 or not done.stdout:
+        raise MediaError(f"could not decode the frame at {time:.2f} s for OCR")
+    with Image.open(BytesIO(done.stdout)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def read_runs(path: Path, watch: TextWatch, languages: str,
+              on_progress: Callable[[int, int], None] | None = None) -> list[TimedText]:
+    """Read the plan's runs at full resolution and merge the lines into timed spans."""
+    check_languages(languages)
+    runs = watch.to_read()
+    readings: list[tuple[Run, list[OcrLine]]] = []
+    for number, run in enumerate(runs, start=1):
+        frame = grab_frame(path, run.read_time)
+        factor = frame.shape[1] / watch.frame_width if watch.frame_width else 1.0
+        lines = read_frame(frame, languages, regions=[r.scaled(factor) for r in run.regions])
+        readings.append((run, lines))
+        if on_progress is not None:
+            on_progress(number, len(runs))
+    return merge_readings(readings, watch.runs)
+
+
+def merge_readings(readings: list[tuple[Run, list[OcrLine]]], all_runs: list[Run] | None = None) -> list[TimedText]:
+    """One span per line per stretch it stays on screen: a line read in consecutive runs (or runs joined only
+    by short unread runs) is one span from the first run's start to the last one's end."""
+    order = {id(run): i for i, run in enumerate(all_runs or [r for r, _ in readings])}
+    spans: list[TimedText] = []
+    open_spans: dict[str, tuple[TimedText, int]] = {}  # folded text -> (span so far, index of its last run)
+    for run, lines in sorted(readings, key=lambda item: item[0].start):
+        position = order.get(id(run), 0)
+        seen_now: dict[str, TimedText] = {}
+        for line in lines:
+            key = " ".join(words_of(line.text))
+            if not key or key in seen_now:
+                continue
+            previous = open_spans.get(key)
+            if previous is not None and _adjacent(previous[0], previous[1], run, position, all_runs):
+                span = previous[0]
+                seen_now[key] = TimedText(span.start, run.end, span.text, span.language, span.track, span.boxes,
+                                          span.confidence)
+            else:
+                seen_now[key] = line.at(run.start, run.end)
+        for key, (span, _) in open_spans.items():
+            if key not in seen_now:
+                spans.append(span)
+        open_spans = {key: (span, position) for key, span in seen_now.items()}
+    spans.extend(span for span, _ in open_spans.values())
+    spans.sort(key=lambda s: (s.start, s.text))
+    return spans
+
+
+def _adjacent(span: TimedText, last: int, run: Run, position: int, all_runs: list[Run] | None) -> bool:
+    """Whether ``run`` follows the span's last run with only unread short runs (or nothing) between them."""
+    if all_runs is None:
+        return position == last + 1
+    between = all_runs[last + 1:position]
+    return all(r.samples < MIN_RUN_SAMPLES for r in between) and run.start - span.end <= 1.0

@@ -1,0 +1,129 @@
+"""A cheap test of whether a frame probably holds text, where, and a signature that tells when the text changed.
+
+Why: OCR costs ~0.5-2 s a frame; this costs ~1 ms on a working-size (256 px high) grey frame, so it runs on a
+few frames a second inside the analysis decode (no extra decode) and only the frames it flags are read.
+
+How: text is rows of strokes with sharp edges on both sides, at a regular height. The morphological gradient
+(dilate - erode) marks edges; a wide, short closing joins the letters of a word and the words of a line into
+one blob; a blob is text-like when it is wider than tall, of a text height, and densely but not solidly edged
+(letters are mostly edge; a filled shape's edge is only its outline, noise and texture are edge everywhere and
+join into blobs taller than a line). The same function at full resolution gives the OCR its crops.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+#: Edge strength (grey levels, 0..255) a stroke's border must have.
+EDGE_THRESHOLD = 48
+#: Text line height in pixels of the analysed image; relative to its height (256 px working frames: 4-60 px).
+MIN_LINE_HEIGHT_SHARE = 0.015
+MAX_LINE_HEIGHT_SHARE = 0.25
+#: A line is at least this many times as wide as it is tall (one short word "EXIT" is ~2.5).
+MIN_ASPECT = 1.6
+#: Share of a text line's box that is edge pixels: letters 0.25-0.7; a filled shape's outline or a flat band less.
+MIN_EDGE_FILL, MAX_EDGE_FILL = 0.22, 0.85
+#: A frame "has text" when text-like blobs cover at least this share of it.
+MIN_TEXT_SHARE = 0.002
+#: Signature grid: the frame as cells; a cell is "text" when a text blob covers part of it.
+GRID = (24, 14)
+
+
+@dataclass(frozen=True)
+class Region:
+    """A text-like blob: its box in pixels of the analysed image."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    def scaled(self, factor: float) -> Region:
+        return Region(round(self.x * factor), round(self.y * factor), round(self.w * factor), round(self.h * factor))
+
+
+@dataclass(frozen=True)
+class Presence:
+    """What the test saw on one frame: the text-like regions, the share of the frame they cover, a signature."""
+
+    regions: tuple[Region, ...]
+    share: float
+    cells: np.ndarray  # GRID-shaped bool: where text is
+    patch: np.ndarray  # tiny grey image of the text cells only (zero elsewhere): which words, roughly
+
+    @property
+    def has_text(self) -> bool:
+        return self.share >= MIN_TEXT_SHARE
+
+
+def text_regions(grey: np.ndarray) -> list[Region]:
+    """Text-like blobs of a grey (uint8) image, largest first."""
+    height, width = grey.shape
+    min_h = max(3, round(height * MIN_LINE_HEIGHT_SHARE))
+    max_h = max(min_h + 1, round(height * MAX_LINE_HEIGHT_SHARE))
+    gradient = cv2.morphologyEx(grey, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    edges = (gradient >= EDGE_THRESHOLD).astype(np.uint8)
+    # Join letters and words: gaps up to about one letter height, scaled to the image.
+    join = max(3, round(height * 0.02))
+    blobs = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (join * 2 + 1, 1)))
+    blobs = cv2.morphologyEx(blobs, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2)))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
+    found = []
+    for label in range(1, count):
+        x, y, w, h, _area = stats[label]
+        if not (min_h <= h <= max_h and w >= MIN_ASPECT * h):
+            continue
+        fill = float(edges[y:y + h, x:x + w].mean())
+        if MIN_EDGE_FILL <= fill <= MAX_EDGE_FILL:
+            found.append(Region(int(x), int(y), int(w), int(h)))
+    found.sort(key=lambda r: r.w * r.h, reverse=True)
+    return found
+
+
+def presence(grey: np.ndarray) -> Presence:
+    """The test on one grey frame (any size; working-size frames are what it was tuned on)."""
+    regions = text_regions(grey)
+    height, width = grey.shape
+    mask = np.zeros_like(grey, dtype=np.uint8)
+    for r in regions:
+        mask[r.y:r.y + r.h, r.x:r.x + r.w] = 1
+    share = float(mask.mean()) if regions else 0.0
+    cells = cv2.resize(mask, GRID, interpolation=cv2.INTER_AREA) > 0.05
+    small = cv2.resize(grey, (GRID[0] * 4, GRID[1] * 4), interpolation=cv2.INTER_AREA)
+    keep = cv2.resize(cells.astype(np.uint8), (GRID[0] * 4, GRID[1] * 4), interpolation=cv2.INTER_NEAREST)
+    return Presence(tuple(regions), share, cells, (small * keep).astype(np.uint8))
+
+
+#: Signatures differ ("the text changed") when this share of text cells is in one frame only...
+CELL_CHANGE = 0.3
+#: ...or the text cells' tiny grey image differs by this many grey levels on average.
+PATCH_CHANGE = 18.0
+
+
+def changed(a: Presence, b: Presence) -> bool:
+    """Whether the text of ``b`` differs from that of ``a`` (appeared, went, moved or other words)."""
+    if a.has_text != b.has_text:
+        return True
+    if not a.has_text:
+        return False
+    union = np.logical_or(a.cells, b.cells).sum()
+    if union and np.logical_xor(a.cells, b.cells).sum() / union >= CELL_CHANGE:
+        return True
+    both = cv2.resize(np.logical_and(a.cells, b.cells).astype(np.uint8), a.patch.shape[::-1],
+                      interpolation=cv2.INTER_NEAREST).astype(bool)
+    if not both.any():
+        return True
+    diff = np.abs(a.patch.astype(np.int16) - b.patch.astype(np.int16))[both]
+    return float(diff.mean()) >= PATCH_CHANGE
+
+
+def union_box(regions: Iterable[Region]) -> Region | None:
+    regions = list(regions)
+    if not regions:
+        return None
+    x0, y0 = min(r.x for r in regions), min(r.y for r in regions)
+    x1, y1 = max(r.x + r.w for r in regions), max(r.y + r.h for r in regions)
+    return Region(x0, y0, x1 - x0, y1 - y0)
