@@ -156,7 +156,7 @@ def merge_readings(readings: list[tuple[Run, list[OcrLine]]], all_runs: list[Run
             else:
                 seen_now[key] = line.at(run.start, run.end)
         for key, (span, _) in open_spans.items():
-            if key not in seen_now:
+            if key not in seen_now or seen_now[key].start != span.start:  # gone, or back after a gap
                 spans.append(span)
         open_spans = {key: (span, position) for key, span in seen_now.items()}
     spans.extend(span for span, _ in open_spans.values())

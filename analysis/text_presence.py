@@ -19,9 +19,9 @@ import numpy as np
 
 #: Edge strength (grey levels, 0..255) a stroke's border must have.
 EDGE_THRESHOLD = 48
-#: Text line height in pixels of the analysed image; relative to its height (256 px working frames: 4-60 px).
+#: Text line height in pixels of the analysed image; relative to its height (256 px working frames: 4-31 px, text of about 12-120 px on 720p).
 MIN_LINE_HEIGHT_SHARE = 0.015
-MAX_LINE_HEIGHT_SHARE = 0.25
+MAX_LINE_HEIGHT_SHARE = 0.12
 #: A line is at least this many times as wide as it is tall (one short word "EXIT" is ~2.5).
 MIN_ASPECT = 1.6
 #: Share of a text line's box that is edge pixels: letters 0.25-0.7; a filled shape's outline or a flat band less.
@@ -30,6 +30,8 @@ MIN_EDGE_FILL, MAX_EDGE_FILL = 0.22, 0.85
 MIN_TEXT_SHARE = 0.002
 #: Signature grid: the frame as cells; a cell is "text" when a text blob covers part of it.
 GRID = (24, 14)
+#: The signature's grey image is GRID times this: fine enough that other words of the same length differ.
+PATCH_SCALE = 12
 
 
 @dataclass(frozen=True)
@@ -92,15 +94,16 @@ def presence(grey: np.ndarray) -> Presence:
         mask[r.y:r.y + r.h, r.x:r.x + r.w] = 1
     share = float(mask.mean()) if regions else 0.0
     cells = cv2.resize(mask, GRID, interpolation=cv2.INTER_AREA) > 0.05
-    small = cv2.resize(grey, (GRID[0] * 4, GRID[1] * 4), interpolation=cv2.INTER_AREA)
-    keep = cv2.resize(cells.astype(np.uint8), (GRID[0] * 4, GRID[1] * 4), interpolation=cv2.INTER_NEAREST)
+    size = (GRID[0] * PATCH_SCALE, GRID[1] * PATCH_SCALE)
+    small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    keep = cv2.resize(cells.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
     return Presence(tuple(regions), share, cells, (small * keep).astype(np.uint8))
 
 
 #: Signatures differ ("the text changed") when this share of text cells is in one frame only...
 CELL_CHANGE = 0.3
 #: ...or the text cells' tiny grey image differs by this many grey levels on average.
-PATCH_CHANGE = 18.0
+PATCH_CHANGE = 10.0
 
 
 def changed(a: Presence, b: Presence) -> bool:

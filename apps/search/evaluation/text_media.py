@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import subprocess
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -111,13 +112,18 @@ def background(kind: str, t: float, rng_seed: int) -> np.ndarray:
     return pixels.clip(0, 255).astype(np.uint8)
 
 
+def plated(item: TextItem) -> bool:
+    """Half the lines are drawn as outlined subtitles, half on a light plate (by their text, repeatably)."""
+    return zlib.crc32(item.text.encode()) % 2 == 0
+
+
 def draw_text(image: Image.Image, item: TextItem, alpha: float = 1.0) -> None:
     """Draw one item as burned-in text: white with a dark outline (subtitle style) or dark on a light plate."""
     layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     face = font(item.font, item.size)
     opacity = round(255 * alpha)
-    if hash(item.text) % 2 == 0:
+    if not plated(item):
         stroke = max(2, item.size // 12)
         draw.text((item.x, item.y), item.text, font=face, fill=(255, 255, 255, opacity), stroke_width=stroke,
                   stroke_fill=(0, 0, 0, opacity))
