@@ -45,7 +45,7 @@ class Run:
     read_time: float
     regions: tuple[Region, ...]  # in pixels of the working-size frame
     best_share: float
-    reference: Presence
+    reference: Presence  # the run's latest sample
 
 
 class TextWatch:
@@ -74,6 +74,7 @@ class TextWatch:
             return
         if run is not None and not changed(run.reference, seen) and time - run.start < REREAD_EVERY_S:
             run.end, run.samples = time + self.step, run.samples + 1
+            run.reference = seen  # against the previous sample: a drifting background never adds up to a change
             if seen.share > run.best_share:
                 run.read_time, run.regions, run.best_share = time, seen.regions, seen.share
             return

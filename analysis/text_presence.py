@@ -19,7 +19,7 @@ import numpy as np
 
 #: Edge strength (grey levels, 0..255) a stroke's border must have.
 EDGE_THRESHOLD = 48
-#: Text line height in pixels of the analysed image; relative to its height (256 px working frames: 4-31 px, text of about 12-120 px on 720p).
+#: Text line height in pixels of the analysed image: 4-31 px of a 256 px frame.
 MIN_LINE_HEIGHT_SHARE = 0.015
 MAX_LINE_HEIGHT_SHARE = 0.12
 #: A line is at least this many times as wide as it is tall (one short word "EXIT" is ~2.5).
