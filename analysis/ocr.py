@@ -120,13 +120,13 @@ def read_frame(image: Image.Image | np.ndarray, languages: str = "eng+rus", *,
         words = parse_tsv(run_tesseract(png_bytes(Image.fromarray(grey)), languages, binary=binary))
         placed = words
     else:
-        crops = [crop for r in merge_boxes(padded(r, grey.shape) for r in regions) if (crop := binarised(grey, r))]
+        crops = [crop for r in merge_boxes(padded(r, grey.shape) for r in regions) for crop in binarised(grey, r)]
         if not crops:
             return []
         mosaic, offsets = stack(crops)
         words = parse_tsv(run_tesseract(png_bytes(Image.fromarray(mosaic)), languages, binary=binary,
                                         psm=MOSAIC_SEGMENTATION_MODE))
-        placed = [w for word in words if (w := to_frame(word, offsets)) is not None]
+        placed = best_versions(words, offsets, min_confidence)
     kept = [w for w in placed if w.confidence >= min_confidence]
     return group_lines(kept, grey.shape[1], grey.shape[0])
 
@@ -135,12 +135,13 @@ def read_frame(image: Image.Image | np.ndarray, languages: str = "eng+rus", *,
 class _Crop:
     box: Region  # where it was cut from (pixels of the frame)
     image: np.ndarray  # binarised: text 0, background 255
+    polarity: str  # "light" | "dark": which side of the threshold was taken for text
 
 
 def padded(region: Region, shape: tuple[int, int]) -> Region:
     """A text box with room around it (Tesseract wants a margin; the test's boxes are tight and coarse)."""
     height, width = shape
-    pad_y, pad_x = max(4, region.h // 2), max(6, region.h)
+    pad_y, pad_x = max(3, region.h // 4), max(6, region.h * 4 // 5)
     x0, y0 = max(0, region.x - pad_x), max(0, region.y - pad_y)
     x1, y1 = min(width, region.x + region.w + pad_x), min(height, region.y + region.h + pad_y)
     return Region(x0, y0, x1 - x0, y1 - y0)
@@ -162,24 +163,42 @@ def merge_boxes(boxes: Iterable[Region]) -> list[Region]:
     return merged
 
 
-def binarised(grey: np.ndarray, box: Region) -> _Crop | None:
-    """The crop as black text on white: Otsu's threshold; the text is the minority side (light text with a
-    dark outline, or dark text on a light plate, alike); blobs touching the crop's edge (a plate's border, a
-    shape cut by the crop) are cleared."""
+def binarised(grey: np.ndarray, box: Region) -> list[_Crop]:
+    """The crop as black text on white, in both polarities (light text, dark text) of Otsu's threshold.
+
+    Blobs touching the crop's edge (the background, a plate's border, a shape cut by the crop) are cleared, so
+    of outlined subtitle text the light side keeps the letters' fill and the dark side their outlines; dark text
+    on a light plate keeps its letters on the dark side. Both go to Tesseract; :func:`best_versions` keeps the
+    one it reads with more confidence (the mosaic makes the second one cheap: one process for all).
+    """
     crop = grey[box.y:box.y + box.h, box.x:box.x + box.w]
     if crop.size == 0 or crop.std() < 8:
-        return None
-    threshold, light = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    text = light if (light > 0).mean() < 0.5 else cv2.bitwise_not(light)  # text pixels 255
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(text, connectivity=8)
-    h, w = text.shape
-    for label in range(1, count):
-        x, y, bw, bh, _area = stats[label]
-        if x == 0 or y == 0 or x + bw >= w or y + bh >= h:
-            text[labels == label] = 0
-    if not text.any():
-        return None
-    return _Crop(box, cv2.bitwise_not(text))
+        return []
+    _, light = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    versions = []
+    for polarity, text in (("light", light), ("dark", cv2.bitwise_not(light))):
+        text = without_edge_blobs(text, speck=SPECK_PX)
+        if text.any():
+            versions.append(_Crop(box, cv2.bitwise_not(text), polarity))
+    return versions
+
+
+#: Blobs under this many pixels both ways are specks (noise, grain), not letters (a 24 px letter's dot is 3-4).
+SPECK_PX = 3
+
+
+def without_edge_blobs(mask: np.ndarray, speck: int = 0) -> np.ndarray:
+    """``mask`` (255 = candidate text) without the connected blobs that touch its border, nor specks: blobs
+    under ``speck`` pixels both wide and high."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    h, w = mask.shape
+    touching = [label for label in range(1, count)
+                if stats[label][0] == 0 or stats[label][1] == 0 or stats[label][0] + stats[label][2] >= w
+                or stats[label][1] + stats[label][3] >= h or (stats[label][2] < speck and stats[label][3] < speck)]
+    out = mask.copy()
+    if touching:
+        out[np.isin(labels, touching)] = 0
+    return out
 
 
 #: White space between crops in the mosaic, so Tesseract never joins two of them into one line.
@@ -202,15 +221,33 @@ def stack(crops: Sequence[_Crop]) -> tuple[np.ndarray, list[tuple[int, int, _Cro
     return mosaic, offsets
 
 
-def to_frame(word: OcrWord, offsets: Sequence[tuple[int, int, _Crop]]) -> OcrWord | None:
-    """A mosaic word moved to where its crop came from in the frame; its line keyed by the crop."""
+def to_frame(word: OcrWord, offsets: Sequence[tuple[int, int, _Crop]]) -> tuple[int, OcrWord] | None:
+    """(index of its crop, the mosaic word moved to where its crop came from in the frame, its line keyed by
+    the crop's box), or None for a word outside every crop."""
     cy = word.top + word.height / 2
     for number, (left, top, crop) in enumerate(offsets):
         h = crop.image.shape[0]
         if top <= cy < top + h:
-            return replace(word, left=word.left - left + crop.box.x, top=word.top - top + crop.box.y,
-                           block=number, paragraph=word.paragraph * 1000 + word.block, line=word.line)
+            block = hash((crop.box.x, crop.box.y)) & 0xFFFFFFF
+            return number, replace(word, left=word.left - left + crop.box.x, top=word.top - top + crop.box.y,
+                                   block=block, paragraph=word.paragraph * 1000 + word.block, line=word.line)
     return None
+
+
+def best_versions(words: Iterable[OcrWord], offsets: Sequence[tuple[int, int, _Crop]],
+                  min_confidence: float) -> list[OcrWord]:
+    """The words of each crop's better-read polarity: the one with the larger sum of confident words' scores."""
+    by_crop: dict[int, list[OcrWord]] = {}
+    for word in words:
+        if (found := to_frame(word, offsets)) is not None:
+            by_crop.setdefault(found[0], []).append(found[1])
+    best: dict[Region, tuple[float, list[OcrWord]]] = {}
+    for number, crop_words in by_crop.items():
+        box = offsets[number][2].box
+        score = sum(w.confidence for w in crop_words if w.confidence >= min_confidence)
+        if box not in best or score > best[box][0]:
+            best[box] = (score, crop_words)
+    return [w for _, crop_words in best.values() for w in crop_words]
 
 
 def png_bytes(image: Image.Image) -> bytes:

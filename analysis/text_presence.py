@@ -26,6 +26,10 @@ MAX_LINE_HEIGHT_SHARE = 0.12
 MIN_ASPECT = 1.6
 #: Share of a text line's box that is edge pixels: letters 0.25-0.7; a filled shape's outline or a flat band less.
 MIN_EDGE_FILL, MAX_EDGE_FILL = 0.22, 0.85
+#: Letters closer than this many letter heights join into one line.
+JOIN_GAP = 1.2
+#: Strokes a line's middle rows cross per line height of its width (letters: 1.5-3; a box outline: under 1).
+MIN_STROKES_PER_HEIGHT = 0.5
 #: A frame "has text" when text-like blobs cover at least this share of it.
 MIN_TEXT_SHARE = 0.002
 #: Signature grid: the frame as cells; a cell is "text" when a text blob covers part of it.
@@ -62,27 +66,52 @@ class Presence:
 
 
 def text_regions(grey: np.ndarray) -> list[Region]:
-    """Text-like blobs of a grey (uint8) image, largest first."""
+    """Text-like lines of a grey (uint8) image, largest first.
+
+    Two steps, so that lines, shapes and noise never join the text: first the edge map's connected pieces
+    are kept only when they are letter-sized (a letter, or a word whose letters touch; not a speck of noise,
+    a long line or a big shape's outline); then only those are joined sideways into lines, and a line must be
+    wide (several letters) and densely edged.
+    """
     height, width = grey.shape
     min_h = max(3, round(height * MIN_LINE_HEIGHT_SHARE))
     max_h = max(min_h + 1, round(height * MAX_LINE_HEIGHT_SHARE))
-    gradient = cv2.morphologyEx(grey, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    smooth = cv2.medianBlur(grey, 3)  # film grain and noise off, strokes kept
+    gradient = cv2.morphologyEx(smooth, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
     edges = (gradient >= EDGE_THRESHOLD).astype(np.uint8)
-    # Join letters and words: gaps up to about one letter height, scaled to the image.
-    join = max(3, round(height * 0.02))
-    blobs = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (join * 2 + 1, 1)))
-    blobs = cv2.morphologyEx(blobs, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(edges, connectivity=8)
+    h, w, area = stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_AREA]
+    letter = (h >= min_h * 0.6) & (h <= max_h) & (w <= max_h * 12) & (area >= 0.15 * h * w)
+    letter[0] = False
+    letters = letter[labels].astype(np.uint8)
+    # Join each letter to its neighbours: a gap up to JOIN_GAP of its own height (a monospaced font's wide
+    # spacing, the space between words), so the joining scales with the text, whatever its size.
+    blobs = np.zeros_like(letters)
+    for label in np.flatnonzero(letter):
+        x, y, bw, bh = (int(v) for v in stats[label, :4])
+        pad = round(JOIN_GAP * bh / 2)
+        blobs[y:y + bh, max(0, x - pad):x + bw + pad] = 1
     count, _, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
     found = []
     for label in range(1, count):
-        x, y, w, h, _area = stats[label]
-        if not (min_h <= h <= max_h and w >= MIN_ASPECT * h):
+        x, y, bw, bh, _area = stats[label]
+        if not (min_h <= bh <= max_h and bw >= MIN_ASPECT * bh):
             continue
-        fill = float(edges[y:y + h, x:x + w].mean())
-        if MIN_EDGE_FILL <= fill <= MAX_EDGE_FILL:
-            found.append(Region(int(x), int(y), int(w), int(h)))
+        box = letters[y:y + bh, x:x + bw]
+        fill = float(box.mean())
+        if MIN_EDGE_FILL <= fill <= MAX_EDGE_FILL and strokes_per_height(box) >= MIN_STROKES_PER_HEIGHT:
+            found.append(Region(int(x), int(y), int(bw), int(bh)))
     found.sort(key=lambda r: r.w * r.h, reverse=True)
     return found
+
+
+def strokes_per_height(box: np.ndarray) -> float:
+    """Edge runs crossed along the box's middle rows, per box height of its width: a row through letters
+    crosses strokes every fraction of a letter height; one through a rectangle's outline crosses two."""
+    height, width = box.shape
+    rows = box[[height * 3 // 10, height // 2, height * 7 // 10]].astype(np.int8)
+    starts = (np.diff(rows, axis=1) == 1).sum(axis=1) + rows[:, 0]
+    return float(starts.mean()) * height / width
 
 
 def presence(grey: np.ndarray) -> Presence:
