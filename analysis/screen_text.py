@@ -136,33 +136,65 @@ def read_runs(path: Path, watch: TextWatch, languages: str,
     return merge_readings(readings, watch.runs)
 
 
+#: Two readings are the same line when their boxes overlap this much (IoU) or their words are the same: OCR
+#: reads one line a little differently from frame to frame ("новая" once as "HOBaA").
+SAME_PLACE_IOU = 0.5
+
+
 def merge_readings(readings: list[tuple[Run, list[OcrLine]]], all_runs: list[Run] | None = None) -> list[TimedText]:
     """One span per line per stretch it stays on screen: a line read in consecutive runs (or runs joined only
-    by short unread runs) is one span from the first run's start to the last one's end."""
+    by short unread runs), at the same place or with the same words, is one span from the first run's start
+    to the last one's end, with the text of its most confident reading."""
     order = {id(run): i for i, run in enumerate(all_runs or [r for r, _ in readings])}
     spans: list[TimedText] = []
-    open_spans: dict[str, tuple[TimedText, int]] = {}  # folded text -> (span so far, index of its last run)
+    open_spans: list[tuple[TimedText, int]] = []  # (span so far, index of its last run)
     for run, lines in sorted(readings, key=lambda item: item[0].start):
         position = order.get(id(run), 0)
-        seen_now: dict[str, TimedText] = {}
+        now: list[TimedText] = []
+        taken: set[int] = set()
         for line in lines:
-            key = " ".join(words_of(line.text))
-            if not key or key in seen_now:
+            if not words_of(line.text) or any(words_of(s.text) == words_of(line.text) for s in now):
                 continue
-            previous = open_spans.get(key)
-            if previous is not None and _adjacent(previous[0], previous[1], run, position, all_runs):
-                span = previous[0]
-                seen_now[key] = TimedText(span.start, run.end, span.text, span.language, span.track, span.boxes,
-                                          span.confidence)
-            else:
-                seen_now[key] = line.at(run.start, run.end)
-        for key, (span, _) in open_spans.items():
-            if key not in seen_now or seen_now[key].start != span.start:  # gone, or back after a gap
-                spans.append(span)
-        open_spans = {key: (span, position) for key, span in seen_now.items()}
-    spans.extend(span for span, _ in open_spans.values())
+            match = next((i for i, (span, last) in enumerate(open_spans)
+                          if i not in taken and _adjacent(span, last, run, position, all_runs)
+                          and _same_line(span, line)), None)
+            if match is None:
+                now.append(line.at(run.start, run.end))
+                continue
+            taken.add(match)
+            span = open_spans[match][0]
+            best = span if (span.confidence or 0) >= line.confidence else line.at(span.start, run.end)
+            now.append(TimedText(span.start, run.end, best.text, best.language, best.track, best.boxes,
+                                 best.confidence))
+        spans.extend(span for i, (span, _) in enumerate(open_spans) if i not in taken)
+        open_spans = [(span, position) for span in now]
+    spans.extend(span for span, _ in open_spans)
     spans.sort(key=lambda s: (s.start, s.text))
     return spans
+
+
+def _same_line(span: TimedText, line: OcrLine) -> bool:
+    if words_of(span.text) == words_of(line.text):
+        return True
+    return _iou(_bounds(span.boxes), _bounds(line.boxes)) >= SAME_PLACE_IOU
+
+
+def _bounds(boxes) -> tuple[float, float, float, float] | None:
+    if not boxes:
+        return None
+    return (min(b.x for b in boxes), min(b.y for b in boxes), max(b.x + b.w for b in boxes),
+            max(b.y + b.h for b in boxes))
+
+
+def _iou(a, b) -> float:
+    if a is None or b is None:
+        return 0.0
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def _adjacent(span: TimedText, last: int, run: Run, position: int, all_runs: list[Run] | None) -> bool:

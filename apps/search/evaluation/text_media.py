@@ -201,7 +201,7 @@ def small_text_video(duration: float = 4.0) -> TextVideo:
     """A short video for the integration tests: one English and one Russian line appearing mid-shot."""
     items = [
         TextItem("EXIT 23 station", "eng", 1.0, 3.0, 80, 120, "DejaVuSans", 40),
-        TextItem("улица Гагарина", "rus", 2.0, 4.0, 600, 520, "LiberationSans", 40),
+        TextItem("новая улица", "rus", 2.0, 4.0, 600, 520, "DejaVuSans", 40),
     ]
     return TextVideo("small-text.mp4", duration, "gradient", with_boxes(items), seed=3)
 

@@ -9,6 +9,7 @@ from analysis import ocr
 from analysis.ocr import OcrWord, group_lines, language_of, parse_tsv, read_frame
 from analysis.screen_text import Run, merge_readings
 from analysis.text_presence import Region
+from analysis.timed_text import WordBox
 from apps.search.evaluation.text_media import font
 
 HEADER = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
@@ -101,3 +102,12 @@ def test_consecutive_readings_of_a_line_merge_into_one_span():
     assert [(s.text, s.start, s.end) for s in spans] == [
         ("EXIT 23", 1.0, 3.0), ("улица", 2.0, 3.0), ("EXIT 23", 5.0, 6.0)]
     assert all(s.track == "ocr" for s in spans)
+
+
+def test_a_line_read_differently_at_the_same_place_stays_one_span_with_its_best_reading():
+    box = (WordBox("новая", 0.4, 0.7, 0.1, 0.05, 95.0), WordBox("улица", 0.52, 0.7, 0.1, 0.05, 95.0))
+    good = ocr.OcrLine("новая улица", box, 95.0, "rus")
+    bad = ocr.OcrLine("HOBaA улица", box, 70.0, "eng")
+    runs = [Run(2.0, 3.0, 4, 2.5, (), 0.1, None), Run(3.0, 4.0, 4, 3.5, (), 0.1, None)]
+    spans = merge_readings([(runs[0], [bad]), (runs[1], [good])], runs)
+    assert [(s.text, s.start, s.end, s.language) for s in spans] == [("новая улица", 2.0, 4.0, "rus")]
