@@ -106,3 +106,30 @@ def test_a_job_killed_while_reading_resumes_with_only_the_reading(storage_dirs, 
     video.refresh_from_db()
     assert not analysed and list(Keyframe.objects.filter(video=video).values_list("pk", flat=True)) == keyframes
     assert {" ".join(words_of(s.text)) for s in TextSpan.objects.filter(video=video)} >= {"exit 23 station"}
+
+
+def test_the_switch_and_languages_through_the_api_and_its_schema(storage_dirs, client):
+    made = client.post("/api/collections/", {"name": "signs", "embedder": "testmodel", "read_screen_text": False,
+                                             "text_languages": "eng"}, content_type="application/json")
+    assert made.status_code == 201, made.content
+    assert made.json()["read_screen_text"] is False and made.json()["text_languages"] == "eng"
+    assert made.json()["videos"]["reading"] == 0
+    pk = made.json()["id"]
+    bad = client.patch(f"/api/collections/{pk}/", {"text_languages": "eng; rm -rf"}, content_type="application/json")
+    assert bad.status_code == 400 and "text_languages" in bad.json()["details"]
+    changed = client.patch(f"/api/collections/{pk}/", {"read_screen_text": True, "text_languages": "eng+rus"},
+                           content_type="application/json")
+    assert changed.status_code == 200 and Collection.objects.get(pk=pk).read_screen_text
+    schema = client.get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]["Collection"]
+    assert {"read_screen_text", "text_languages"} <= set(schema["properties"])
+
+
+def test_the_reading_stage_in_words_and_counts():
+    from django.utils import translation
+
+    from apps.media.services import job_progress
+
+    job = IngestJob(status=Status.READING, video_id=1, done=2, total=5)
+    assert job_progress.describe(job) == "reading text 2/5 frames" and job_progress.percent(job) == 40
+    with translation.override("ru"):
+        assert job_progress.describe(job).startswith("чтение текста 2/5")
