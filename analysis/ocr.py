@@ -26,9 +26,9 @@ from PIL import Image
 from .text_presence import Region
 from .timed_text import TimedText, WordBox
 
-#: Words Tesseract is less sure of than this (0..100) are dropped. Chosen on the evaluation's busy backgrounds:
-#: true words of 24 px and up score 80-96; noise read as words mostly under 60.
-MIN_WORD_CONFIDENCE = 60.0
+#: Words Tesseract is less sure of than this (0..100) are dropped. Chosen on the evaluation's busy backgrounds
+#: and the shared real footage: true words of 24 px and up mostly score 90-97; texture read as words 0-80.
+MIN_WORD_CONFIDENCE = 70.0
 #: Page segmentation: 11 = "sparse text, as much as possible in no particular order". Video text is a few
 #: scattered lines (a title, a sign, a subtitle) over pictures, not a page of columns; mode 3's page layout
 #: analysis drops lines it takes for part of a picture.
@@ -128,7 +128,7 @@ def read_frame(image: Image.Image | np.ndarray, languages: str = "eng+rus", *,
                                         psm=MOSAIC_SEGMENTATION_MODE))
         placed = best_versions(words, offsets, min_confidence)
     kept = [w for w in placed if w.confidence >= min_confidence]
-    return group_lines(kept, grey.shape[1], grey.shape[0])
+    return [line for line in group_lines(kept, grey.shape[1], grey.shape[0]) if plausible(line)]
 
 
 @dataclass(frozen=True)
@@ -319,6 +319,18 @@ def group_lines(words: Iterable[OcrWord], frame_width: int, frame_height: int) -
                              language=language_of(text)))
     lines.sort(key=lambda line: (round(min(b.y for b in line.boxes), 2), min(b.x for b in line.boxes)))
     return lines
+
+
+#: A line of fewer letters and digits than this is kept only when read with at least SHORT_LINE_CONFIDENCE:
+#: texture read as text is mostly one or two characters ("a", "N", "4"), while a route number "23" is read
+#: with 90+.
+MIN_LINE_CHARS = 3
+SHORT_LINE_CONFIDENCE = 88.0
+
+
+def plausible(line: OcrLine) -> bool:
+    chars = sum(ch.isalnum() for ch in line.text)
+    return chars >= MIN_LINE_CHARS or line.confidence >= SHORT_LINE_CONFIDENCE
 
 
 #: Words further apart than this many line heights are separate lines (two signs side by side that Tesseract,

@@ -31,6 +31,9 @@ SAMPLES_PER_SECOND = 4.0
 #: A run of unchanged text shorter than this many samples is not read on its own (the steps of a fade, a
 #: flash of texture); its time still counts for the runs beside it when they read the same line.
 MIN_RUN_SAMPLES = 2
+#: Runs that read as nothing are remembered (the last this many): a later run that looks the same (a fixed
+#: camera's trees, a pattern the test takes for text) is not read again.
+FORGET_AFTER = 8
 #: A run longer than this is read again (text that changed without the signature noticing).
 REREAD_EVERY_S = 10.0
 
@@ -58,6 +61,7 @@ class TextWatch:
         self._open: Run | None = None
         self._next = 0.0
         self._sampled = 0
+        self.frames_read = 0  # set by :func:`read_runs`
 
     def offer(self, index: int, time: float, luma: np.ndarray) -> None:
         """A decoded frame (every frame may be offered: only one each ``step`` seconds is tested)."""
@@ -126,13 +130,18 @@ def read_runs(path: Path, watch: TextWatch, languages: str,
     check_languages(languages)
     runs = watch.to_read()
     readings: list[tuple[Run, list[OcrLine]]] = []
+    nothing_there: list[Presence] = []  # what texture the test took for text looks like: not read again
     for number, run in enumerate(runs, start=1):
-        frame = grab_frame(path, run.read_time)
-        factor = frame.shape[1] / watch.frame_width if watch.frame_width else 1.0
-        lines = read_frame(frame, languages, regions=[r.scaled(factor) for r in run.regions])
-        readings.append((run, lines))
+        if not any(not changed(seen, run.reference) for seen in nothing_there):
+            frame = grab_frame(path, run.read_time)
+            factor = frame.shape[1] / watch.frame_width if watch.frame_width else 1.0
+            lines = read_frame(frame, languages, regions=[r.scaled(factor) for r in run.regions])
+            readings.append((run, lines))
+            if not lines:
+                nothing_there = [run.reference, *nothing_there[:FORGET_AFTER - 1]]
         if on_progress is not None:
             on_progress(number, len(runs))
+    watch.frames_read = len(readings)
     return merge_readings(readings, watch.runs)
 
 

@@ -60,7 +60,7 @@ def read_screen_text(run: JobRun, video: Video, watch: TextWatch | None) -> None
     Video.objects.filter(pk=video.pk).update(text_read_at=timezone.now())
     set_note(video, None)
     log.info("video %s: %s line(s) of on-screen text from %s frame(s) read (%s tested)", video.pk, len(lines),
-             len(watch.to_read()), watch.sampled)
+             watch.frames_read, watch.sampled)
 
 
 def _expected(exc: Exception) -> bool:
