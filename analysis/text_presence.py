@@ -18,18 +18,24 @@ import cv2
 import numpy as np
 
 #: Edge strength (grey levels, 0..255) a stroke's border must have.
-EDGE_THRESHOLD = 48
+EDGE_THRESHOLD = 32
 #: Text line height in pixels of the analysed image: 4-31 px of a 256 px frame.
 MIN_LINE_HEIGHT_SHARE = 0.015
 MAX_LINE_HEIGHT_SHARE = 0.12
 #: A line is at least this many times as wide as it is tall (one short word "EXIT" is ~2.5).
 MIN_ASPECT = 1.6
 #: Share of a text line's box that is edge pixels: letters 0.25-0.7; a filled shape's outline or a flat band less.
-MIN_EDGE_FILL, MAX_EDGE_FILL = 0.22, 0.85
+MIN_EDGE_FILL, MAX_EDGE_FILL = 0.22, 1.0
 #: Letters closer than this many letter heights join into one line.
 JOIN_GAP = 1.2
 #: Strokes a line's middle rows cross per line height of its width (letters: 1.5-3; a box outline: under 1).
-MIN_STROKES_PER_HEIGHT = 0.5
+MIN_STROKES_PER_HEIGHT = 0.0
+#: A line of at least this many pieces of one height is letters; any other must cross MIN_GREY_STROKES per
+#: height in the grey picture (measured: drawn text 1.6-3.3, a motorway camera's foliage and cars 0.3-1.3).
+MIN_LETTERS = 3
+MIN_GREY_STROKES = 1.5
+#: Share of a line's pieces within 0.6-1.4 times their median height.
+MIN_ALIKE_LETTERS = 0.6
 #: A frame "has text" when text-like blobs cover at least this share of it.
 MIN_TEXT_SHARE = 0.002
 #: Signature grid: the frame as cells; a cell is "text" when a text blob covers part of it.
@@ -66,7 +72,12 @@ class Presence:
 
 
 def text_regions(grey: np.ndarray) -> list[Region]:
-    """Text-like lines of a grey (uint8) image, largest first.
+    """Text-like lines of a grey (uint8) image, largest first (see :func:`_text_lines`)."""
+    return _text_lines(grey)[0]
+
+
+def _text_lines(grey: np.ndarray) -> tuple[list[Region], np.ndarray]:
+    """(text-like lines, largest first; the letter-sized edge pieces as a 0/1 image). of a grey (uint8) image, largest first.
 
     Two steps, so that lines, shapes and noise never join the text: first the edge map's connected pieces
     are kept only when they are letter-sized (a letter, or a word whose letters touch; not a speck of noise,
@@ -87,11 +98,14 @@ def text_regions(grey: np.ndarray) -> list[Region]:
     # Join each letter to its neighbours: a gap up to JOIN_GAP of its own height (a monospaced font's wide
     # spacing, the space between words), so the joining scales with the text, whatever its size.
     blobs = np.zeros_like(letters)
-    for label in np.flatnonzero(letter):
-        x, y, bw, bh = (int(v) for v in stats[label, :4])
+    letter_boxes = stats[np.flatnonzero(letter), :4]
+    for x, y, bw, bh in letter_boxes.tolist():
         pad = round(JOIN_GAP * bh / 2)
         blobs[y:y + bh, max(0, x - pad):x + bw + pad] = 1
-    count, _, stats = components(blobs)
+    count, line_labels, stats = components(blobs)
+    members: dict[int, list[int]] = {}  # line label -> heights of its letters
+    for x, y, bw, bh in letter_boxes.tolist():
+        members.setdefault(int(line_labels[y + bh // 2, x + bw // 2]), []).append(bh)
     found = []
     for label in range(1, count):
         x, y, bw, bh, _area = stats[label]
@@ -99,10 +113,26 @@ def text_regions(grey: np.ndarray) -> list[Region]:
             continue
         box = letters[y:y + bh, x:x + bw]
         fill = float(box.mean())
-        if MIN_EDGE_FILL <= fill <= MAX_EDGE_FILL and strokes_per_height(box) >= MIN_STROKES_PER_HEIGHT:
+        strokes = strokes_per_height(box)
+        if MIN_EDGE_FILL <= fill <= MAX_EDGE_FILL and strokes >= MIN_STROKES_PER_HEIGHT \
+                and lettered(members.get(label, []), int(bh), grey[y:y + bh, x:x + bw]):
             found.append(Region(int(x), int(y), int(bw), int(bh)))
     found.sort(key=lambda r: r.w * r.h, reverse=True)
-    return found
+    return found, letters
+
+
+def lettered(heights: list[int], line_height: int, grey_box: np.ndarray) -> bool:
+    """Whether a line's pieces look like letters of one row: three or more, most of one height that spans
+    most of the line (texture, foliage, cars give pieces of every height); or, in the grey picture, strokes
+    crossed densely on both sides of its threshold (outlined subtitles and bold words, whose letters touch
+    into one piece: light fill, dark outline, background alternate along a row; foliage does not)."""
+    if len(heights) >= MIN_LETTERS:
+        typical = float(np.median(heights))
+        alike = sum(0.6 * typical <= h <= 1.4 * typical for h in heights) / len(heights)
+        if alike >= MIN_ALIKE_LETTERS and typical >= 0.45 * line_height:
+            return True
+    _, light = cv2.threshold(grey_box, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return min(strokes_per_height(light), strokes_per_height(1 - light)) >= MIN_GREY_STROKES
 
 
 def components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -132,7 +162,7 @@ _NO_PATCH = np.zeros((GRID[1] * PATCH_SCALE, GRID[0] * PATCH_SCALE), dtype=np.ui
 
 def presence(grey: np.ndarray) -> Presence:
     """The test on one grey frame (any size; working-size frames are what it was tuned on)."""
-    regions = text_regions(grey)
+    regions, letters = _text_lines(grey)
     height, width = grey.shape
     mask = np.zeros_like(grey, dtype=np.uint8)
     for r in regions:
@@ -142,7 +172,8 @@ def presence(grey: np.ndarray) -> Presence:
         return Presence(tuple(regions), share, _NO_CELLS, _NO_PATCH)
     cells = cv2.resize(mask, GRID, interpolation=cv2.INTER_AREA) > 0.05
     size = (GRID[0] * PATCH_SCALE, GRID[1] * PATCH_SCALE)
-    small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    # The letters' strokes, not the grey: what stands behind thin or see-through text moves, its strokes stay.
+    small = cv2.resize(letters * 255, size, interpolation=cv2.INTER_AREA)
     keep = cv2.resize(cells.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
     return Presence(tuple(regions), share, cells, (small * keep).astype(np.uint8))
 
