@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
 from .decode import FrameStream, i420_planes
 from .errors import MediaError
 from .ocr import OcrLine, check_languages, read_frame
-from .text_presence import Presence, Region, changed, presence
+from .text_presence import Presence, Region, changed, presence, text_regions
 from .text_terms import words_of
 from .timed_text import TimedText
 
@@ -34,6 +35,9 @@ MIN_RUN_SAMPLES = 2
 #: Runs that read as nothing are remembered (the last this many): a later run that looks the same (a fixed
 #: camera's trees, a pattern the test takes for text) is not read again.
 FORGET_AFTER = 8
+#: The frame to read is searched for text lines again at this height (measured on the evaluation's frames:
+#: word recall 0.73 against 0.65 with the working-size lines scaled up; 512 px: 0.68).
+REFINE_HEIGHT = 360
 #: A run longer than this is read again (text that changed without the signature noticing).
 REREAD_EVERY_S = 10.0
 
@@ -134,8 +138,7 @@ def read_runs(path: Path, watch: TextWatch, languages: str,
     for number, run in enumerate(runs, start=1):
         if not any(not changed(seen, run.reference) for seen in nothing_there):
             frame = grab_frame(path, run.read_time)
-            factor = frame.shape[1] / watch.frame_width if watch.frame_width else 1.0
-            lines = read_frame(frame, languages, regions=[r.scaled(factor) for r in run.regions])
+            lines = read_frame(frame, languages, regions=regions_to_read(frame, run, watch.frame_width))
             readings.append((run, lines))
             if not lines:
                 nothing_there = [run.reference, *nothing_there[:FORGET_AFTER - 1]]
@@ -148,6 +151,20 @@ def read_runs(path: Path, watch: TextWatch, languages: str,
 #: Two readings are the same line when their boxes overlap this much (IoU) or their words are the same: OCR
 #: reads one line a little differently from frame to frame ("новая" once as "HOBaA").
 SAME_PLACE_IOU = 0.5
+
+
+def regions_to_read(frame: np.ndarray, run: Run, working_width: int) -> list[Region]:
+    """Where to read on the full-resolution frame: the lines found again on it at REFINE_HEIGHT (sharper than the
+    working size: an outlined subtitle's outline and fill come apart), else the run's own, scaled up."""
+    height, width = frame.shape[:2]
+    if height > REFINE_HEIGHT:
+        size = (round(width * REFINE_HEIGHT / height), REFINE_HEIGHT)
+        grey = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA)
+        found = text_regions(grey)
+        if found:
+            return [r.scaled(width / size[0]) for r in found]
+    factor = width / working_width if working_width else 1.0
+    return [r.scaled(factor) for r in run.regions]
 
 
 def merge_readings(readings: list[tuple[Run, list[OcrLine]]], all_runs: list[Run] | None = None) -> list[TimedText]:
