@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from io import BytesIO
 from pathlib import Path
 
@@ -149,9 +150,14 @@ def read_runs(path: Path, watch: TextWatch, languages: str,
     return merge_readings(readings, watch.runs)
 
 
-#: Two readings are the same line when their boxes overlap this much (IoU) or their words are the same: OCR
-#: reads one line a little differently from frame to frame ("новая" once as "HOBaA").
+#: Two readings are the same line when their words are the same, or their boxes overlap this much (IoU)...
+#: OCR reads one line a little differently from frame to frame ("новая" once as "HOBaA").
 SAME_PLACE_IOU = 0.5
+#: ...and their letters are this alike (difflib's ratio, Latin look-alikes of Cyrillic letters folded: "HOBaA
+#: улица" / "новая улица" 0.91; two lines sharing a word, "market pharmacy" / "pharmacy theatre", 0.52).
+SAME_TEXT_RATIO = 0.6
+#: Latin letters Tesseract gives for Cyrillic ones that look the same (lower case: words_of folds case).
+_LOOKALIKES = str.maketrans("aehkmoptcxyb3", "аенкмортсхувз")  # upper-case B is В
 
 
 def regions_to_read(frame: np.ndarray, run: Run, working_width: int) -> list[Region]:
@@ -201,9 +207,14 @@ def merge_readings(readings: list[tuple[Run, list[OcrLine]]], all_runs: list[Run
 
 
 def _same_line(span: TimedText, line: OcrLine) -> bool:
-    if words_of(span.text) == words_of(line.text):
+    """Same words; or, at the same place, nearly the same letters (a misread), not other words (the next
+    subtitle in the same place)."""
+    before, now = " ".join(words_of(span.text)), " ".join(words_of(line.text))
+    if before == now:
         return True
-    return _iou(_bounds(span.boxes), _bounds(line.boxes)) >= SAME_PLACE_IOU
+    before, now = before.translate(_LOOKALIKES), now.translate(_LOOKALIKES)
+    return (_iou(_bounds(span.boxes), _bounds(line.boxes)) >= SAME_PLACE_IOU
+            and SequenceMatcher(None, before, now).ratio() >= SAME_TEXT_RATIO)
 
 
 def _bounds(boxes) -> tuple[float, float, float, float] | None:

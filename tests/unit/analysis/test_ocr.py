@@ -111,3 +111,13 @@ def test_a_line_read_differently_at_the_same_place_stays_one_span_with_its_best_
     runs = [Run(2.0, 3.0, 4, 2.5, (), 0.1, None), Run(3.0, 4.0, 4, 3.5, (), 0.1, None)]
     spans = merge_readings([(runs[0], [bad]), (runs[1], [good])], runs)
     assert [(s.text, s.start, s.end, s.language) for s in spans] == [("новая улица", 2.0, 4.0, "rus")]
+
+
+def test_other_words_at_the_same_place_are_a_new_span():
+    box = (WordBox("x", 0.1, 0.1, 0.3, 0.05, 95.0),)
+    first = ocr.OcrLine("evening window museum", box, 95.0, "eng")
+    second = ocr.OcrLine("market planet hotel", box, 96.0, "eng")
+    runs = [Run(0.5, 2.5, 4, 1.0, (), 0.1, None), Run(2.5, 5.0, 4, 3.0, (), 0.1, None)]
+    spans = merge_readings([(runs[0], [first]), (runs[1], [second])], runs)
+    assert [(s.text, s.start, s.end) for s in spans] == [("evening window museum", 0.5, 2.5),
+                                                       ("market planet hotel", 2.5, 5.0)]
