@@ -162,16 +162,23 @@ _LOOKALIKES = str.maketrans("aehkmoptcxyb3", "аенкмортсхувз")  # up
 
 def regions_to_read(frame: np.ndarray, run: Run, working_width: int) -> list[Region]:
     """Where to read on the full-resolution frame: the lines found again on it at REFINE_HEIGHT (sharper than the
-    working size: an outlined subtitle's outline and fill come apart), else the run's own, scaled up."""
+    working size: an outlined subtitle's outline and fill come apart), and the run's own lines, scaled up, that
+    those miss (large text, taller than a line may be at the finer size)."""
     height, width = frame.shape[:2]
     if height > REFINE_HEIGHT:
         size = (round(width * REFINE_HEIGHT / height), REFINE_HEIGHT)
         grey = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA)
-        found = text_regions(grey)
-        if found:
-            return [r.scaled(width / size[0]) for r in found]
+        found = [r.scaled(width / size[0]) for r in text_regions(grey)]
+    else:
+        found = []
     factor = width / working_width if working_width else 1.0
-    return [r.scaled(factor) for r in run.regions]
+    return found + [r for r in (r.scaled(factor) for r in run.regions) if not any(_inside(r, f) for f in found)]
+
+
+def _inside(region: Region, other: Region) -> bool:
+    """Whether ``region``'s centre lies in ``other`` (the same line found at both sizes)."""
+    cx, cy = region.x + region.w / 2, region.y + region.h / 2
+    return other.x <= cx <= other.x + other.w and other.y <= cy <= other.y + other.h
 
 
 def merge_readings(readings: list[tuple[Run, list[OcrLine]]], all_runs: list[Run] | None = None) -> list[TimedText]:
