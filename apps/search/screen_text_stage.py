@@ -13,6 +13,8 @@ import logging
 
 from django.utils import timezone
 
+from analysis.errors import MediaError
+from analysis.ocr import OcrError, OcrUnavailableError
 from analysis.screen_text import TextWatch, read_runs, watch_video
 from apps.media.models import IngestJob, Keyframe, Status, TextSource, Video
 from apps.media.services import storage
@@ -64,9 +66,7 @@ def read_screen_text(run: JobRun, video: Video, watch: TextWatch | None) -> None
 
 
 def _expected(exc: Exception) -> bool:
-    from analysis.errors import MediaError
-    from analysis.ocr import OcrError, OcrUnavailableError
-
+    """A failure with a sentence for the note (no traceback needed in the log)."""
     return isinstance(exc, (OcrUnavailableError, OcrError, MediaError))
 
 
