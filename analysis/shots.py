@@ -59,7 +59,8 @@ def cuts_to_shots(cut_times: Iterable[float], duration: float,
     bounds = [0.0]
     for cut in sorted(cut_times):
         least = min_edge_shot if len(bounds) == 1 else min_shot
-        if cut - bounds[-1] >= least and duration - cut > 0:
+        gap = cut - bounds[-1]
+        if gap > 0 and gap >= least and duration - cut > 0:  # gap > 0: no empty shot even with a minimum of 0
             bounds.append(float(cut))
     if len(bounds) > 1 and duration - bounds[-1] < min_edge_shot:
         bounds.pop()

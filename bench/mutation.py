@@ -59,6 +59,7 @@ MODULES: dict[str, list[str]] = {
                                       "tests/unit/analysis/test_cut_thresholds.py",
                                       "tests/unit/analysis/test_package.py"],
     "analysis/detectors/cut_filters.py": ["tests/unit/analysis/test_cut_filter_scores.py",
+                                          "tests/unit/analysis/test_flash_rejector.py",
                                           "tests/unit/analysis/test_shots.py",
                                           "tests/unit/analysis/test_cut_thresholds.py"],
     "analysis/shots.py": ["tests/unit/analysis/test_shots.py", "tests/unit/analysis/test_cut_thresholds.py",
@@ -74,7 +75,8 @@ MODULES: dict[str, list[str]] = {
     "apps/search/query_syntax.py": ["tests/unit/test_query_syntax.py", "tests/unit/test_query_spec.py"],
     "apps/search/query_spec.py": ["tests/unit/test_query_spec.py", "tests/unit/test_query_syntax.py"],
     "apps/search/calibration.py": ["tests/unit/test_calibration.py"],
-    "apps/search/index_backends.py": ["tests/unit/test_index_backends_properties.py", "tests/unit/test_index.py",
+    "apps/search/index_backends.py": ["tests/unit/test_index_backends_edges.py",
+                                      "tests/unit/test_index_backends_properties.py", "tests/unit/test_index.py",
                                       "tests/unit/test_index_generations.py"],
     "apps/search/index_log.py": ["tests/unit/test_index_log_records.py", "tests/unit/test_index_log.py",
                                  "tests/unit/test_index.py"],
@@ -88,6 +90,33 @@ _PACKAGES = ("analysis", "apps", "tests", "videosearch", "workers")
 PYTEST = "-m pytest -x -q -p no:cacheprovider -p pytest_django.plugin"
 
 
+#: Reasons shared by several EQUIVALENT entries of apps/search/index_backends.py.
+_IVF_MIN_TRAIN_WHY = (
+    "accepted: moves the switch from exact flat to trained IVF by one vector of 8192, a size choice (k-means needs "
+    "enough points, brute force is cheap below); answers stay right on both sides, and the switch at the threshold "
+    "is pinned with it monkeypatched (test_ivf_trains_at_exactly_the_threshold_and_retrains_at_four_times_it): "
+    "pinning 8192 would only restate it")
+_SINGLE_THREAD_WHY = (
+    "accepted: a speed tuning that only changes the thread count of searches of exactly 15 or 16 queries (the app "
+    "searches one at a time, bench/search.py batches hundreds), never a result; both sides of the switch are pinned "
+    "relative to the constant (test_small_searches_run_on_one_faiss_thread_and_batches_on_all): pinning 16 would "
+    "only restate it")
+_M_ZERO_WHY = (
+    "the m == 0 branch is a shortcut: without it the general path gives the same (nq, 0) arrays (an empty backend "
+    "skips argpartition; k = 0 partitions at -1 and keeps no column); checked for k 0..700 on 0..600 vectors")
+_K_ZERO_WHY = (
+    "accepted: differs only for k = 0 (for k >= 1, m == 0 means no vectors and sims has no column to slice); no "
+    "caller asks k = 0 (CollectionIndex.search returns [] for k <= 0 first) and the FAISS backends refuse it "
+    "(AssertionError), so there is no answer to keep")
+_KTH_M_WHY = (
+    "accepted: a partition at m (a valid kth, m < ntotal) also leaves the m best scores in the first m columns; only "
+    "which of several exactly equal scores at the cut is kept could differ, which neither version specifies (same "
+    "sets on 51k tie-heavy checks); kth 0 and m - 2 are killed by test_numpy_backend_top_k_is_the_full_ranking_cut_at_k")
+_TRAINED_N_WHY = (
+    "read only once trained (add tests `self.trained and ...` first, deserialize reads it only when trained) and "
+    "_train sets it first; an untrained index only writes it into its file header, which nothing reads back")
+
+
 #: Mutants checked to be equivalent (no input can tell them from the original; the few accepted otherwise say so),
 #: by module: (the line, the mutated line, why). Matched on the text, not the line number, so an entry stops
 #: matching, and the mutant is run again, as soon as its line changes. They are not run; the JSON lists them under
@@ -97,11 +126,47 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
         ("while lo > 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
          "while lo != 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
          "lo starts at an index >= 0 and the loop only decrements it while it is above 0: != 0 is the same test"),
+        ("while lo > 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
+         "while lo >= 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
+         "accepted: differs only when the run's last segment ends within the touch tolerance (1 ms) of its first "
+         "one's start, i.e. a whole video's hits shorter than 1 ms; keyframe segments are never that short"),
+        ("while lo > 0 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
+         "while lo > -1 and _touches(run[lo - 1][0], run[lo][0], touch) and joins(run[lo - 1], run[lo][0]):",
+         "accepted: the same test as lo >= 0 (see that entry)"),
+        ("while hi + 1 < len(run) and _touches(run[hi][0], run[hi + 1][0], touch) and joins(run[hi + 1], run[hi][0]):",
+         "while hi + 1 != len(run) and _touches(run[hi][0], run[hi + 1][0], touch) and joins(run[hi + 1], run[hi][0]):",
+         "hi starts at a valid index and grows by one while hi + 1 is below len(run): it never passes it, so != is <"),
+        ("if seg.keyframe_id not in best or score > best[seg.keyframe_id][1]:",
+         "if seg.keyframe_id not in best or score >= best[seg.keyframe_id][1]:",
+         "hits of one keyframe id carry the same segment (one row): on a tie either entry is the same value"),
+        ("return score >= floor and (score >= bar) == matched and seg.keyframe_id not in assigned",
+         "return score >= floor and (score >= bar) >= matched and seg.keyframe_id not in assigned",
+         "they differ only for a candidate scoring >= bar while growing a non-matching clip; seeds run best first, "
+         "so every segment >= bar is already in a matching clip (in `assigned`) by then"),
+        ("return score >= floor and (score >= bar) == matched and seg.keyframe_id not in assigned",
+         "return score >= floor and (score >= bar) is matched and seg.keyframe_id not in assigned",
+         "score and bar are Python floats (float() in _best_per_keyframe; statistics.median), so both sides are "
+         "the bool singletons: `is` and `==` agree"),
+        ("*,", "/,",
+         "accepted: the keyword-only marker of thresholds() and group_hits(); every caller passes these arguments "
+         "by name, so a positional-only marker changes no call"),
     ],
     "apps/search/query_syntax.py": [
         ("if len(word) > 1 and word[0] in _SIGNS and word[1].isalnum():",
          "if len(word) != 1 and word[0] in _SIGNS and word[1].isalnum():",
          "words come from str.split(), never empty: len(word) > 1 and != 1 are the same test"),
+        ("elif at > 0:", "elif at != 0:", "at is an enumerate() index, never negative: > 0 and != 0 are the same test"),
+        ('return "+" if sign > 0 else "-"', 'return "+" if sign >= 0 else "-"',
+         "sign is always +1 or -1 (the start value 1, or an operator token; 0 is filtered out): never 0"),
+        ('return "+" if sign > 0 else "-"', 'return "+" if sign > -1 else "-"',
+         "sign is always +1 or -1 (the start value 1, or an operator token; 0 is filtered out): > -1 is > 0"),
+        ('if word == "+":', 'if word is "+":',
+         "CPython keeps one object per latin-1 character, and a one-character word from str.split() is that "
+         "object (checked on ASCII, Cyrillic and emoji text): is and == agree"),
+        ('return (1 if word[0] == "+" else -1), word[1:]', 'return (1 if word[0] is "+" else -1), word[1:]',
+         "word[0] is a one-character str, the cached object of its latin-1 character: is and == agree"),
+        ('return (1 if word[0] == "+" else -1), word[1:]', 'return (1 if word[0] <= "+" else -1), word[1:]',
+         "word[0] is '+' or '-' here (checked just before); '-' sorts after '+': <= and == agree on both"),
     ],
     "apps/search/calibration.py": [
         ("RECIPE_VERSION = 2", "RECIPE_VERSION = 3",
@@ -116,6 +181,78 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "a file without a recipe reads as stale with any default other than RECIPE_VERSION (2)"),
         ('recipe=int(data.get("recipe", 0)))', 'recipe=int(data.get("recipe", -1)))',
          "a file without a recipe reads as stale with any default other than RECIPE_VERSION (2)"),
+        ("CALIBRATION_SCENES = 96",
+         "CALIBRATION_SCENES = 97",
+         "accepted: the scene count only sets how many pairs the quantiles are estimated from (a "
+         "recipe choice, which bumps RECIPE_VERSION); 95 or 97 calibrate as well, and pinning 96 "
+         "would only restate it"),
+        ("CALIBRATION_SCENES = 96",
+         "CALIBRATION_SCENES = 95",
+         "accepted: the scene count only sets how many pairs the quantiles are estimated from (a "
+         "recipe choice, which bumps RECIPE_VERSION); 95 or 97 calibrate as well, and pinning 96 "
+         "would only restate it"),
+        ("if s <= self.floor:",
+         "if s < self.floor:",
+         "at s == floor the next piece gives 0.5 * 0.0 / (threshold - floor) = 0.0 as well (anchors "
+         "are ordered, kept MIN_GAP apart by fit_anchors)"),
+        ("if s < self.threshold:",
+         "if s <= self.threshold:",
+         "at s == threshold the first piece gives 0.5 * (t - f) / (t - f) = 0.5 exactly, as the "
+         "second does (0.5 + 0.0)"),
+        ("if s < self.good:",
+         "if s <= self.good:",
+         "at s == good the middle piece gives 0.5 + 0.5 * (g - t) / (g - t) = 1.0 exactly, as the last does"),
+        ("if matched.size == 0 or unrelated.size == 0:",
+         "if matched.size <= 0 or unrelated.size == 0:",
+         "an array size is never negative: <= 0 is == 0"),
+        ("if matched.size == 0 or unrelated.size == 0:",
+         "if matched.size == 0 or unrelated.size <= 0:",
+         "an array size is never negative: <= 0 is == 0"),
+        ("return json.dumps(asdict(self), indent=2)",
+         "return json.dumps(asdict(self), indent= 3)",
+         "accepted: the indent is whitespace of the shared file only; from_json reads any indent, the same anchors"),
+        ("return json.dumps(asdict(self), indent=2)",
+         "return json.dumps(asdict(self), indent= 1)",
+         "accepted: the indent is whitespace of the shared file only; from_json reads any indent, the same anchors"),
+        ("specs = distinct_specs(np.random.default_rng([seed, 0]), n)",
+         "specs = distinct_specs(np.random.default_rng([seed, 1]), n)",
+         "accepted: like CALIBRATION_SEED, the stream only picks which scenes and renders are "
+         "measured; any stream calibrates as well"),
+        ("images = [_jpeg_round_trip(render(spec, RENDER_SIZES[i % len(RENDER_SIZES)], "
+         "np.random.default_rng([seed, 1, i])),",
+         "images = [_jpeg_round_trip(render(spec, RENDER_SIZES[i % len(RENDER_SIZES)], "
+         "np.random.default_rng([seed, 2, i])),",
+         "accepted: like CALIBRATION_SEED, the stream only picks which scenes and renders are "
+         "measured; any stream calibrates as well"),
+        ("images = [_jpeg_round_trip(render(spec, RENDER_SIZES[i % len(RENDER_SIZES)], "
+         "np.random.default_rng([seed, 1, i])),",
+         "images = [_jpeg_round_trip(render(spec, RENDER_SIZES[i % len(RENDER_SIZES)], "
+         "np.random.default_rng([seed, 0, i])),",
+         "accepted: like CALIBRATION_SEED, the stream only picks which scenes and renders are "
+         "measured; any stream calibrates as well"),
+        ("quality=85) for i, spec in enumerate(specs)]",
+         "quality= 86) for i, spec in enumerate(specs)]",
+         "accepted: a JPEG quality a step either side of 85 is the same 'lossy as stored' condition; "
+         "pinning 85 would only restate it"),
+        ("quality=85) for i, spec in enumerate(specs)]",
+         "quality= 84) for i, spec in enumerate(specs)]",
+         "accepted: a JPEG quality a step either side of 85 is the same 'lossy as stored' condition; "
+         "pinning 85 would only restate it"),
+        ("buffer.seek(0)",
+         "buffer.seek( 1)",
+         "PIL's Image.open seeks the file to 0 itself before reading: the position left here does not matter"),
+        ('return Path(folder) / f"{hashlib.sha256(model_id.encode()).hexdigest()[:20]}.json"',
+         'return Path(folder) / f"{hashlib.sha256(model_id.encode()).hexdigest()[: 21]}.json"',
+         "accepted: the name length only decides which file holds a model's anchors (every worker "
+         "runs the same code); a change only makes older files be measured again"),
+        ('return Path(folder) / f"{hashlib.sha256(model_id.encode()).hexdigest()[:20]}.json"',
+         'return Path(folder) / f"{hashlib.sha256(model_id.encode()).hexdigest()[: 19]}.json"',
+         "accepted: the name length only decides which file holds a model's anchors (every worker "
+         "runs the same code); a change only makes older files be measured again"),
+        ("if calibration.model_id != model_id or calibration.recipe != RECIPE_VERSION:",
+         "if calibration.model_id != model_id or calibration.recipe is not RECIPE_VERSION:",
+         "recipe is a small int (int() of a JSON number), and CPython keeps one object per int from "
+         "-5 to 256: is not and != agree while RECIPE_VERSION stays below 257"),
     ],
     "apps/search/index_backends.py": [
         ("top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None",
@@ -131,6 +268,52 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "accepted: any fixed seed makes k-means deterministic, which is what it is for"),
         ("self.nprobe = 0", "self.nprobe = 1", "nprobe is read only once trained, and _train sets it first"),
         ("self.nprobe = 0", "self.nprobe = -1", "nprobe is read only once trained, and _train sets it first"),
+        ("IVF_MIN_TRAIN = 8192", "IVF_MIN_TRAIN = 8193", _IVF_MIN_TRAIN_WHY),
+        ("IVF_MIN_TRAIN = 8192", "IVF_MIN_TRAIN = 8191", _IVF_MIN_TRAIN_WHY),
+        ("SINGLE_THREAD_BELOW = 16", "SINGLE_THREAD_BELOW = 17", _SINGLE_THREAD_WHY),
+        ("SINGLE_THREAD_BELOW = 16", "SINGLE_THREAD_BELOW = 15", _SINGLE_THREAD_WHY),
+        ("@property", "",
+         "only the VectorBackend Protocol's ntotal stub gives this after-text (the other @property lines are followed "
+         "by a body): a typing Protocol, not runtime_checkable, never instantiated; only type checkers read it"),
+        ("if m >= k:", "if m == k:",
+         "_pad's one caller passes m = min(k, ntotal) columns, so m > k never occurs: == is >="),
+        ("if m >= k:", "if m > k:",
+         "m <= k always (see ==); at m == k the padding path copies all m columns into a fresh (nq, k) array of the "
+         "same dtypes: the same values"),
+        ("if m >= k:", "if m is k:",
+         "m <= k always; where m == k is another int object (above 256) the padding path copies all m columns into a "
+         "fresh (nq, k) array of the same dtypes: the same values"),
+        ("if m == 0:", "if m < 0:", _M_ZERO_WHY),
+        ("if m == 0:", "if m == -1:", _M_ZERO_WHY),
+        ("if m == 0:", "if m <= 0:", "m = min(k, ntotal) is never negative for k >= 0 (CollectionIndex.search returns "
+         "[] for k <= 0 before asking a backend): <= 0 is == 0"),
+        ('return _pad(sims[:, :0], np.empty((len(queries), 0), np.int64), k)',
+         "return _pad(sims[:, : 1], np.empty((len(queries), 0), np.int64), k)", _K_ZERO_WHY),
+        ('return _pad(sims[:, :0], np.empty((len(queries), 0), np.int64), k)',
+         "return _pad(sims[:, : -1], np.empty((len(queries), 0), np.int64), k)", _K_ZERO_WHY),
+        ('top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None',
+         "top = np.argpartition(-sims, m // 1, axis=1)[:, :m] if m < self.ntotal else None", _KTH_M_WHY),
+        ('top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None',
+         "top = np.argpartition(-sims, m * 1, axis=1)[:, :m] if m < self.ntotal else None", _KTH_M_WHY),
+        ('top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None',
+         "top = np.argpartition(-sims, m ** 1, axis=1)[:, :m] if m < self.ntotal else None", _KTH_M_WHY),
+        ('top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None',
+         "top = np.argpartition(-sims, m - 0, axis=1)[:, :m] if m < self.ntotal else None", _KTH_M_WHY),
+        ('top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None',
+         "top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m != self.ntotal else None",
+         "m = min(k, ntotal) never exceeds ntotal: != is <"),
+        ('top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < self.ntotal else None',
+         "top = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m is not self.ntotal else None",
+         "m never exceeds ntotal; where m equals it as another int object (above 256) the partition at m - 1 keeps "
+         "every column, as the arange it replaces does (see the <= entry)"),
+        ("faiss.omp_set_num_threads(1)", "faiss.omp_set_num_threads( 0)",
+         "OpenMP clamps a thread count below 1 to 1 (libgomp and LLVM libomp; checked: omp_get_max_threads() is 1 "
+         "after omp_set_num_threads(0))"),
+        ("with _threads_for(1):  # OpenMP threads would spin on after it and slow the request's next steps",
+         "with _threads_for( 0):  # OpenMP threads would spin on after it and slow the request's next steps",
+         "any count below SINGLE_THREAD_BELOW (16) selects the same single-thread branch"),
+        ("self._trained_n = 0", "self._trained_n = 1", _TRAINED_N_WHY),
+        ("self._trained_n = 0", "self._trained_n = -1", _TRAINED_N_WHY),
     ],
     "apps/search/frame_match.py": [
         ("scored = [item for item in scored if len(item[1])]", "scored = [item for item in scored if len(item[ 2])]",
@@ -138,6 +321,26 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
         ("margin = float(np.median(np.diff(best_times))) / 2 if len(best_times) > 1 else 0.0",
          "margin = float(np.median(np.diff(best_times))) / 2 if len(best_times) != 1 else 0.0",
          "_judge drops videos without fingerprints first: best_times is never empty"),
+        ("margin: float = 0.0", "margin: float = 1.0",
+         "_judge, the one place a FrameMatch is made, always passes margin: the default is never used"),
+        ("margin: float = 0.0", "margin: float = -1.0",
+         "_judge, the one place a FrameMatch is made, always passes margin: the default is never used"),
+        ("if whole is _AMBIGUOUS or isinstance(whole, FrameMatch) and whole.one_moment:",
+         "if whole == _AMBIGUOUS or isinstance(whole, FrameMatch) and whole.one_moment:",
+         "whole is a FrameMatch (never equal to a str) or one of the three distinct verdict strings _judge returns: "
+         "== and is agree"),
+        ("if any(max(1.0 - float(sims.max()), NOISE_DISTANCE) < bar for video_id, _, sims in scored if video_id != "
+         "best_video):",
+         "if any(max(1.0 - float(sims.max()), NOISE_DISTANCE) < bar for video_id, _, sims in scored if video_id is not "
+         "best_video):",
+         "each video is in scored once (dict keys) and best_video is the very object of its own entry: identity "
+         "and equality agree"),
+        ("if len(far) and not (_unbroken(best_time - NEIGHBOURHOOD_S, far[far < best_time])",
+         "if len(far) and not (_unbroken(best_time - NEIGHBOURHOOD_S, far[far <= best_time])",
+         "far holds only times more than NEIGHBOURHOOD_S from best_time, never best_time itself: <= and < agree"),
+        ("and _unbroken(best_time + NEIGHBOURHOOD_S, far[far > best_time])):",
+         "and _unbroken(best_time + NEIGHBOURHOOD_S, far[far >= best_time])):",
+         "far holds only times more than NEIGHBOURHOOD_S from best_time, never best_time itself: >= and > agree"),
     ],
     "apps/search/index_log.py": [
         ("if os.fstat(fd).st_size != valid_end:", "if os.fstat(fd).st_size is not valid_end:",
@@ -147,6 +350,16 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "valid_end is where a reader of this file stopped, never past its end: > and != agree"),
         ("if os.fstat(fd).st_size != valid_end:", "if os.fstat(fd).st_size >= valid_end:",
          "valid_end never exceeds the size, and truncating to the size the file has is a no-op"),
+        ("while pos + _FRAME.size <= len(data):", "while pos + _FRAME.size < len(data):",
+         "encode() never writes an empty body (it holds at least the header length and the JSON header), so a "
+         "frame header that ends the data is always a torn tail: both versions stop there"),
+        ("if len(body) < length or zlib.crc32(body) != crc:", "if len(body) > length or zlib.crc32(body) != crc:",
+         "accepted: a short (torn) body also fails the CRC test, except for a 2^-32 collision; the length test only "
+         "spares computing the CRC of a body being written"),
+        ("if len(body) < length or zlib.crc32(body) != crc:", "if len(body) != length or zlib.crc32(body) != crc:",
+         "a slice is never longer than asked, so != is < here"),
+        ("fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)", "fd = os.open(path, os.O_WRONLY + os.O_CREAT, 0o644)",
+         "O_WRONLY and O_CREAT are distinct bits: their sum is their union"),
     ],
     "apps/search/query_spec.py": [
         ("if all(term.weight < 0 for term in self.terms):", "if all(term.weight <= 0 for term in self.terms):",
@@ -154,6 +367,26 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "weights that get here"),
         ("if kinds == {TextTerm}:", "if kinds <= {TextTerm}:",
          "a spec has at least one term (checked in __post_init__), so kinds is never the empty set"),
+        ("@dataclass(frozen=True, eq=False)", "@dataclass(frozen=True, eq=True)",
+         "accepted: eq=True would compare image terms pixel by pixel and make them unhashable (PIL images are); no "
+         "code compares or hashes terms or specs holding an image, so nothing a user sees changes"),
+        ("if len(self.terms) == 1:", "if len(self.terms) <= 1:",
+         "a spec has at least one term (checked in __post_init__): <= 1 is == 1"),
+        ('return "image" if kinds == {ImageTerm} else "similar"', 'return "image" if kinds >= {ImageTerm} else "similar"',
+         "with one term kinds is a one-element set: it contains {ImageTerm} exactly when it equals it"),
+        ('return "image" if kinds == {ImageTerm} else "similar"', 'return "image" if kinds <= {ImageTerm} else "similar"',
+         "with one term kinds is a one-element set, never empty: a subset of {ImageTerm} exactly when equal to it"),
+        ("return next((t.image for t in self.terms if isinstance(t, ImageTerm) and t.weight > 0), None)",
+         "return next((t.image for t in self.terms if isinstance(t, ImageTerm) and t.weight >= 0), None)",
+         "check_weight refuses a weight of 0 in __post_init__: > 0 and >= 0 agree on every weight of a spec"),
+        ("return next((t.photo_id for t in self.terms if isinstance(t, PhotoTerm) and t.weight > 0), None)",
+         "return next((t.photo_id for t in self.terms if isinstance(t, PhotoTerm) and t.weight >= 0), None)",
+         "check_weight refuses a weight of 0 in __post_init__: > 0 and >= 0 agree on every weight of a spec"),
+    ],
+    "analysis/fingerprints.py": [
+        ("self._next = 0.0", "self._next = -1.0",
+         "the decoder puts frame i at i / fps (fps filter with start_time=0): times are never negative, and for "
+         "times >= 0 any start <= 0 takes the first frame"),
     ],
     "analysis/keyframe_choice.py": [
         ("return FrameQuality(float(mean[0, 0]), float(std[0, 0]), float(lap_std[0, 0]) ** 2)",
@@ -186,6 +419,134 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
         ("for j in range(held.checked + 1, last + 1):", "for j in range(held.checked * 1, last + 1):",
          "re-checks frame `checked`: a frame already found far from the picture before the cut, or at first the "
          "cut frame itself, whose distance is 3x the limit (equal only for a cut of distance 0, never proposed)"),
+        ("def __init__(self, *, min_score: float = 15.0, ratio: float = 8.0, radius: int = 4) -> None:",
+         "def __init__(self, /, min_score: float = 15.0, ratio: float = 8.0, radius: int = 4) -> None:",
+         "accepted: `/` for `*` only lets a caller pass the options by position, which the original refuses; every "
+         "caller names them"),
+        ("if len(self._scores) > 2 * self.radius + 1:",
+         "if len(self._scores) > 3 * self.radius + 1:",
+         "accepted: the score buffer only gets longer (3r+1, 2**r+1, 2r+2 >= 2r+1 for r >= 0); _first_index follows "
+         "the pops and _is_spike reads radius scores either side, so every verdict is the same: only memory grows"),
+        ("if len(self._scores) > 2 * self.radius + 1:",
+         "if len(self._scores) > 2 ** self.radius + 1:",
+         "accepted: the score buffer only gets longer (3r+1, 2**r+1, 2r+2 >= 2r+1 for r >= 0); _first_index follows "
+         "the pops and _is_spike reads radius scores either side, so every verdict is the same: only memory grows"),
+        ("if len(self._scores) > 2 * self.radius + 1:",
+         "if len(self._scores) > 2 * self.radius + 2:",
+         "accepted: the score buffer only gets longer (3r+1, 2**r+1, 2r+2 >= 2r+1 for r >= 0); _first_index follows "
+         "the pops and _is_spike reads radius scores either side, so every verdict is the same: only memory grows"),
+        ("return all(score >= self.ratio * max(n, 0.5) for n in neighbours)",
+         "return all(score >= self.ratio * max(n, 1.5) for n in neighbours)",
+         "accepted: the floor on a neighbour's score sets a bar of ratio x floor (4; 12 with 1.5; 0 with -0.5, "
+         "scores being >= 0), below the min_score (15, what the pipeline uses) a spike must reach anyway: no verdict "
+         "changes unless a caller lowers min_score under 12"),
+        ("return all(score >= self.ratio * max(n, 0.5) for n in neighbours)",
+         "return all(score >= self.ratio * max(n, -0.5) for n in neighbours)",
+         "accepted: the floor on a neighbour's score sets a bar of ratio x floor (4; 12 with 1.5; 0 with -0.5, "
+         "scores being >= 0), below the min_score (15, what the pipeline uses) a spike must reach anyway: no verdict "
+         "changes unless a caller lowers min_score under 12"),
+        ("limit: float = 0.0  # a frame this close to ``before`` means the picture came back",
+         "limit: float = 1.0  # a frame this close to ``before`` means the picture came back",
+         "_verdict sets limit, together with before, before anything reads it"),
+        ("limit: float = 0.0  # a frame this close to ``before`` means the picture came back",
+         "limit: float = -1.0  # a frame this close to ``before`` means the picture came back",
+         "_verdict sets limit, together with before, before anything reads it"),
+        ("checked: int = 0  # the last frame compared with ``before``",
+         "checked: int = 1  # the last frame compared with ``before``",
+         "_verdict sets checked, together with before, before anything reads it"),
+        ("checked: int = 0  # the last frame compared with ``before``",
+         "checked: int = -1  # the last frame compared with ``before``",
+         "_verdict sets checked, together with before, before anything reads it"),
+        ("def __init__(self, *, window: int, max_delay: int, return_ratio: float = 1.0 / 3.0) -> None:",
+         "def __init__(self, /, window: int, max_delay: int, return_ratio: float = 1.0 / 3.0) -> None:",
+         "accepted: `/` for `*` only lets a caller pass the options by position, which the original refuses; every "
+         "caller names them"),
+        ("self._frames: deque[np.ndarray] = deque(maxlen=window + max_delay + 2)",
+         "self._frames: deque[np.ndarray] = deque(maxlen=window + max_delay + 3)",
+         "accepted: one frame more than the ring needs (the frame before a cut proposed max_delay frames late); only "
+         "memory grows, and a cut reported later than propose() allows may be checked instead of trusted"),
+        ("self._last_index = -1",
+         "self._last_index = 1",
+         "push() sets it before settling; before the first push only flush() settles, and with no frame held every "
+         "cut is confirmed whatever its value (its frame before counts as gone, or it lies past the last frame)"),
+        ("self._last_index = -1",
+         "self._last_index = not 1",
+         "push() sets it before settling; before the first push only flush() settles, and with no frame held every "
+         "cut is confirmed whatever its value (its frame before counts as gone, or it lies past the last frame)"),
+        ("self._last_index = -1",
+         "self._last_index = +1",
+         "push() sets it before settling; before the first push only flush() settles, and with no frame held every "
+         "cut is confirmed whatever its value (its frame before counts as gone, or it lies past the last frame)"),
+        ("self._last_index = -1",
+         "self._last_index = - 2",
+         "push() sets it before settling; before the first push only flush() settles, and with no frame held every "
+         "cut is confirmed whatever its value (its frame before counts as gone, or it lies past the last frame)"),
+        ("self._last_index = -1",
+         "self._last_index = - 0",
+         "push() sets it before settling; before the first push only flush() settles, and with no frame held every "
+         "cut is confirmed whatever its value (its frame before counts as gone, or it lies past the last frame)"),
+        ("def _settle(self, *, final: bool) -> list[int]:",
+         "def _settle(self, /, final: bool) -> list[int]:",
+         "accepted: `/` for `*` only lets a caller pass the options by position, which the original refuses; every "
+         "caller names them"),
+        ("if held.frame > self._last_index:",
+         "if held.frame >= self._last_index:",
+         "a cut at the latest frame has no window frame to compare yet: the original reads before/limit and answers "
+         "None (True if final), the mutant answers the same and reads them one push later, when the frame before is "
+         "still held (the ring holds window + max_delay + 2 >= 3 frames)"),
+        ("for j in range(held.checked + 1, last + 1):",
+         "for j in range(held.checked // 1, last + 1):",
+         "re-checks frame `checked`: a frame already found far from the picture before the cut, or at first the cut "
+         "frame itself, whose distance is 3x the limit (equal only for a cut of distance 0, never proposed)"),
+        ("for j in range(held.checked + 1, last + 1):",
+         "for j in range(held.checked ** 1, last + 1):",
+         "re-checks frame `checked`: a frame already found far from the picture before the cut, or at first the cut "
+         "frame itself, whose distance is 3x the limit (equal only for a cut of distance 0, never proposed)"),
+        ("for j in range(held.checked + 1, last + 1):",
+         "for j in range(held.checked + 0, last + 1):",
+         "re-checks frame `checked`: a frame already found far from the picture before the cut, or at first the cut "
+         "frame itself, whose distance is 3x the limit (equal only for a cut of distance 0, never proposed)"),
+        ("return True if final or last == held.frame + self.window else None",
+         "return True if final or last >= held.frame + self.window else None",
+         "last = min(held.frame + window, last_index) never exceeds held.frame + window: >= and == agree"),
+    ],
+    "analysis/detectors/content.py": [
+        ("self.last_score = 0.0  # the score of the latest frame, for IsolatedSpikeDetector",
+         "self.last_score = 1.0  # the score of the latest frame, for IsolatedSpikeDetector",
+         "accepted: only the value before any frame changes; process_frame's first step, _calculate_frame_score, "
+         "sets last_score on both scoring paths, and the pipeline reads it only after process_frame"),
+        ("self.last_score = 0.0  # the score of the latest frame, for IsolatedSpikeDetector",
+         "self.last_score = -1.0  # the score of the latest frame, for IsolatedSpikeDetector",
+         "accepted: only the value before any frame changes; process_frame's first step, _calculate_frame_score, "
+         "sets last_score on both scoring paths, and the pipeline reads it only after process_frame"),
+    ],
+    "analysis/shots.py": [
+        ("least = min_edge_shot if len(bounds) == 1 else min_shot",
+         "least = min_edge_shot if len(bounds) <= 1 else min_shot",
+         "bounds starts as [0.0] and only grows: len(bounds) is never below 1, so <= 1 and == 1 agree"),
+        ("if len(bounds) > 1 and duration - bounds[-1] < min_edge_shot:",
+         "if len(bounds) != 1 and duration - bounds[-1] < min_edge_shot:",
+         "len(bounds) is never below 1 (it starts as [0.0]): != 1 and > 1 agree"),
+        ("if length <= 0:",
+         "if length == 0:",
+         "a shortcut only: for any length <= 0 the general path gives n = max(1, ceil(<= 0)) = 1 and edges [start + "
+         "length * 0 / 1, end], i.e. [start, end], what the shortcut returns"),
+        ("if length <= 0:",
+         "if length < 0:",
+         "a shortcut only: for any length <= 0 the general path gives n = max(1, ceil(<= 0)) = 1 and edges [start + "
+         "length * 0 / 1, end], i.e. [start, end], what the shortcut returns"),
+        ("if length <= 0:",
+         "if length <= -1:",
+         "a shortcut only: for any length <= 0 the general path gives n = max(1, ceil(<= 0)) = 1 and edges [start + "
+         "length * 0 / 1, end], i.e. [start, end], what the shortcut returns"),
+        ("if n <= 2:",
+         "if n < 2:",
+         "n >= 1; for n == 2 the other branch gives [start + max_gap * 0, start + (end - start) / 2, end], the same "
+         "floats as [start + length * i / 2 for i in (0, 1)] + [end]"),
+        ("if n <= 2:",
+         "if n <= 1:",
+         "n >= 1; for n == 2 the other branch gives [start + max_gap * 0, start + (end - start) / 2, end], the same "
+         "floats as [start + length * i / 2 for i in (0, 1)] + [end]"),
     ],
 }
 

@@ -15,8 +15,8 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from apps.media.admin import CollectionAdmin
-from apps.media.models import Collection
+from apps.media.admin import CollectionAdmin, VideoAdmin
+from apps.media.models import Collection, TextSpan, Video
 
 from . import consistency
 from .vectors import collection_index
@@ -54,3 +54,30 @@ class CollectionIndexAdmin(CollectionAdmin):
 
 admin.site.unregister(Collection)
 admin.site.register(Collection, CollectionIndexAdmin)
+
+
+class TextSpanInline(admin.TabularInline):
+    """A video's words as the text index searches them (subtitle cues, on-screen text), read-only: the readers
+    write them (apps/media/services/text_spans.py), a re-ingest replaces them."""
+
+    model = TextSpan
+    extra = 0
+    fields = ["start", "end", "source", "language", "text", "confidence", "track"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = False
+    verbose_name = "word span"
+    verbose_name_plural = "words in the video (subtitle cues, on-screen text)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class VideoWordsAdmin(VideoAdmin):
+    """media's video admin plus the video's words (searched by apps/search/text_index.py)."""
+
+    inlines = [*VideoAdmin.inlines, TextSpanInline]
+
+
+admin.site.unregister(Video)
+admin.site.register(Video, VideoWordsAdmin)

@@ -129,7 +129,8 @@ class NumpyBackend:
         if top is None:
             top = np.broadcast_to(np.arange(self.ntotal), sims.shape)
         part = np.take_along_axis(sims, top, axis=1)
-        # Best first; ties broken by smaller id so the reference is deterministic.
+        # Best first, ties among the kept ids by smaller id (deterministic). Which of several ids tied exactly at the
+        # k-th score is kept is argpartition's choice: deterministic too, but not the smallest id.
         order = np.lexsort((np.take(self._ids, top), -part), axis=1)
         top = np.take_along_axis(top, order, axis=1)
         scores = np.take_along_axis(sims, top, axis=1).astype(np.float32)

@@ -38,6 +38,7 @@ from apps.media.services.jobs import (
     start_run,
 )
 from apps.media.services.keyframe_store import KeyframeStaging, SavedImages, forget_pending_vectors, pending_vectors
+from apps.media.services.subtitle_reading import store_subtitles
 
 from . import screen_text_stage, vectors
 from .embedders.base import Embedder, ModelUnavailableError
@@ -130,9 +131,10 @@ def ingest_video(run: JobRun, video: Video) -> None:
         replace_keyframes(video, analysis.shots, staging, index, embedder.model_id, embeddings)
     finally:
         staging.discard()  # nothing left to discard once committed
+    store_subtitles(video, path)  # the cues said in it; never fails the visual index
     if text_watch is not None:
         text_watch.finish()
-    screen_text_stage.read_screen_text(run, video, text_watch)
+    screen_text_stage.read_screen_text(run, video, text_watch)  # on-screen text; never fails it either
 
 
 def embed_keyframes(run: JobRun, embedder: Embedder, images: Sequence[Image.Image]) -> np.ndarray:

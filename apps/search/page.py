@@ -130,6 +130,24 @@ def attach_strips(result: dict) -> None:
         entry["strip"] = heat_strip(timeline, current=current) if timeline else None
 
 
+def word_boxes(entry: dict) -> list[dict]:
+    """The boxes to draw on a clip's thumbnail: the matched words of its best line of on-screen text, in percent
+    of the frame (the thumbnail shows the whole frame at the video's 16:9; other shapes are cropped to it)."""
+    screen = next((m for m in entry.get("text_matches", ()) if m["source"] == "screen" and m["boxes"]), None)
+    if screen is None:
+        return []
+    return [{"text": b["text"], **{side: f"{min(max(b[key], 0.0), 1.0) * 100:.1f}" for side, key in
+                                   (("left", "x"), ("top", "y"), ("width", "w"), ("height", "h"))}}
+            for b in screen["boxes"]]
+
+
+def attach_word_boxes(result: dict) -> None:
+    """Give each clip of an answer dict (a video entry's clips too) the boxes for its thumbnail (``word_boxes``)."""
+    for entry in result["results"]:
+        for clip in entry.get("clips", [entry]) if entry["type"] in ("clip", "video") else ():
+            clip["word_boxes"] = word_boxes(clip)
+
+
 def video_page_query(query: dict[str, str] | None, page: PageParams) -> str:
     """The query string a result links to the video page with, so that page shows the same strip."""
     if not query:
@@ -186,6 +204,7 @@ def page_context(result: dict, page: PageParams, params: Mapping[str, str], coll
                  linkable: bool) -> dict:
     """Everything the search page shows around an answer dict (whose entries get their strips here)."""
     attach_strips(result)
+    attach_word_boxes(result)
     query = query_of(params) if linkable else None
     base = {"collection": str(collection_id), **query} if query else None
     other = "video" if page.group_by == "clip" else "clip"

@@ -87,3 +87,31 @@ def _weight_of(word: str) -> tuple[str, float] | None:
         return body, float(tail)
     except ValueError:
         raise QuerySyntaxError(f"the weight in '{word}' is not a number: write e.g. '{body}:2' or '{body}:0.5'") from None
+
+
+#: Quote pairs that mark a phrase of words to find in the footage: "straight", «guillemets», “curly”, „low-high“.
+_QUOTES = {'"': '"', "«": "»", "“": "”", "„": "“"}
+
+
+def split_quoted(text: str) -> tuple[list[str], str]:
+    """(the quoted phrases, the rest of the text) of a text box query, e.g. ``"exit 23" -night`` ->
+    (["exit 23"], " -night"). Only closed pairs count: an unmatched quote mark stays text (and so
+    does an empty pair), so a stray ``"`` never turns an ordinary query into a words-only one."""
+    phrases: list[str] = []
+    rest: list[str] = []
+    at = 0
+    while at < len(text):
+        close = _QUOTES.get(text[at])
+        end = text.find(close, at + 1) if close else -1
+        if end < 0:
+            rest.append(text[at])
+            at += 1
+            continue
+        inside = text[at + 1 : end].strip()
+        if inside:
+            phrases.append(inside)
+            rest.append(" ")
+        else:
+            rest.append(text[at : end + 1])
+        at = end + 1
+    return phrases, "".join(rest)

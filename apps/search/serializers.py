@@ -46,6 +46,7 @@ from .service import (
     VideoTimeline,
     check_page,
 )
+from .text_index import TextMatch
 
 ITEM_ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ITEM_ID}
 #: check_weight's rule: MIN_WEIGHT <= |weight| <= MAX_WEIGHT (a negative weight pushes results away).
@@ -159,7 +160,7 @@ class QueryTermsField(serializers.Field):
 
 
 #: The inputs of a request that say what to look for (a request without any has nothing to search).
-QUERY_INPUTS = ("text", "image", "like_keyframe", "like_photo", "query")
+QUERY_INPUTS = ("text", "image", "like_keyframe", "like_photo", "query", "text_in_video")
 #: A text over the limit is refused without being echoed (its message states the limit only).
 TEXT_ERRORS = {"max_length": gettext_lazy("is over {max_length} characters")}
 
@@ -172,7 +173,16 @@ class SearchRequestSerializer(serializers.Serializer):
     text = StrictCharField(
         required=False, allow_blank=False, max_length=MAX_TEXT_CHARS, error_messages=TEXT_ERRORS,
         help_text="what to look for, Russian or English. Syntax: 'red car -night' subtracts night; 'car:2 + road' "
-                  "weights car twice as much as road; hyphenated words stay words. See README 'Richer queries'.",
+                  "weights car twice as much as road; hyphenated words stay words. A plain query also looks for its "
+                  "words in subtitles and on-screen text and fuses both rankings; a quoted phrase ('\"exit 23\"') "
+                  "looks for words only. See README 'Richer queries' and 'Words in the footage'.",
+    )
+    text_in_video = StrictCharField(
+        required=False, allow_blank=False, max_length=MAX_TEXT_CHARS, error_messages=TEXT_ERRORS,
+        help_text="words to find in the footage's subtitles and on-screen text, Russian or English (stemmed, "
+                  "tolerant of OCR errors): every word must appear in one cue or line; a \"quoted phrase\" in "
+                  "order; -word leaves out spans holding it. Alone it is a words-only search; with other "
+                  "inputs, its ranking is fused with theirs.",
     )
     image = serializers.ImageField(required=False, help_text="example image (multipart); may be combined with text")
     image_weight = WeightField(
@@ -224,6 +234,7 @@ class SearchRequestSerializer(serializers.Serializer):
                 like_keyframe=attrs.pop("like_keyframe", None),
                 like_photo=attrs.pop("like_photo", None),
                 terms=attrs.get("query", ()),
+                text_in_video=attrs.pop("text_in_video", None),
             )
         except QueryError as exc:
             raise serializers.ValidationError({exc.field: str(exc)} if exc.field else str(exc)) from exc
@@ -254,9 +265,27 @@ def terms_to_list(query: QuerySpec | None) -> list[dict]:
     return out
 
 
+def _words_of(query: QuerySpec | None) -> dict | None:
+    """The words asked for explicitly (a quoted phrase, text_in_video), as read."""
+    return None if query is None or query.words is None else query.words.as_dict()
+
+
 def video_to_dict(video, request) -> dict:
     return {"id": video.pk, "name": video.original_name, "url": media_url(request, video.file.name),
             "duration": video.duration}
+
+
+def text_match_to_dict(match: TextMatch) -> dict:
+    return {"source": match.source, "start": round(match.start, 3), "end": round(match.end, 3), "text": match.text,
+            "language": match.language, "words": list(match.words), "score": round(match.score, 6),
+            "boxes": [_box(b) for b in match.boxes]}
+
+
+def _box(box: dict) -> dict:
+    """A stored word box as the schema states it: fractions within 0..1 (a reader's rounding clamped)."""
+    return {"text": str(box.get("text", "")),
+            **{k: round(min(max(float(box.get(k) or 0.0), 0.0), 1.0), 4) for k in ("x", "y", "w", "h")},
+            "conf": None if box.get("conf") is None else round(float(box["conf"]), 1)}
 
 
 def clip_to_dict(result: ClipResult, request) -> dict:
@@ -276,6 +305,8 @@ def clip_to_dict(result: ClipResult, request) -> dict:
         "keyframe_ids": clip.keyframe_ids,
         "thumbnail_url": media_url(request, kf.thumbnail.name),
         "play_url": f"{video_url}#t={clip.start:.2f},{clip.end:.2f}",
+        "text_score": None if result.text_score is None else round(result.text_score, 6),
+        "text_matches": [text_match_to_dict(m) for m in result.text_matches],
     }
 
 
@@ -324,7 +355,7 @@ def response_to_dict(response: SearchResponse, request) -> dict:
         "collection": {"id": response.collection.pk, "name": response.collection.name},
         "model_id": response.model_id,
         "query": {"kind": response.query_kind, "lang": response.lang, "embedded_texts": response.embedded_texts,
-                  "terms": terms_to_list(response.query)},
+                  "terms": terms_to_list(response.query), "words": _words_of(response.query)},
         "warnings": response.warnings,
         "no_good_match": response.no_good_match,
         "took_ms": round(response.took_ms, 1),
@@ -362,6 +393,36 @@ class ResultPhotoSerializer(serializers.Serializer):
     url = serializers.CharField(allow_null=True)
 
 
+class WordBoxSerializer(serializers.Serializer):
+    """Where a matched word stands on the frame, as fractions of its width and height (top-left origin)."""
+
+    text = serializers.CharField()
+    x = serializers.FloatField(min_value=0, max_value=1)
+    y = serializers.FloatField(min_value=0, max_value=1)
+    w = serializers.FloatField(min_value=0, max_value=1)
+    h = serializers.FloatField(min_value=0, max_value=1)
+    conf = serializers.FloatField(allow_null=True, help_text="OCR confidence 0..100")
+
+
+class TextMatchSerializer(serializers.Serializer):
+    """A subtitle cue or a line of on-screen text that holds the query's words."""
+
+    source = serializers.ChoiceField(choices=["subtitle", "screen"], help_text="subtitle: a cue; screen: text on the frame")
+    start = serializers.FloatField(help_text="seconds: when the cue or text appears")
+    end = serializers.FloatField()
+    text = serializers.CharField(help_text="the whole cue or line")
+    language = serializers.CharField(allow_blank=True, help_text="ISO 639-2 (eng, rus) where known")
+    words = serializers.ListField(child=serializers.CharField(), help_text="its words that matched, as written")
+    score = serializers.FloatField()
+    boxes = WordBoxSerializer(many=True, help_text="on-screen text: the matched words' boxes; empty for subtitles")
+
+
+class ReadWordsSerializer(serializers.Serializer):
+    phrases = serializers.ListField(child=serializers.CharField(), help_text="quoted: words in this order")
+    words = serializers.ListField(child=serializers.CharField(), help_text="each must appear, in any order")
+    exclude = serializers.ListField(child=serializers.CharField(), help_text="spans holding these are left out")
+
+
 class ClipResultSerializer(_RelevanceFields):
     """A moment of a video: [start, end) seconds, best seen at best_time."""
 
@@ -376,6 +437,12 @@ class ClipResultSerializer(_RelevanceFields):
     keyframe_ids = serializers.ListField(child=serializers.IntegerField(), help_text="the clip's keyframes, in time order")
     thumbnail_url = serializers.CharField(allow_null=True)
     play_url = serializers.CharField(help_text="the video URL with a #t=start,end media fragment")
+    text_score = serializers.FloatField(
+        allow_null=True, help_text="how well the footage's words match (text index score, about 0.6-1.3); null when "
+                                   "no words matched. For a words-only query it is also the score")
+    text_matches = TextMatchSerializer(
+        many=True, help_text="why it matched in words: each subtitle cue or line of on-screen text holding the "
+                             "query's words, best first; empty when only the picture matched")
 
 
 class PhotoResultSerializer(_RelevanceFields):
@@ -431,10 +498,13 @@ READ_TERM = PolymorphicProxySerializer(
 class ReadQuerySerializer(serializers.Serializer):
     """The query as the server read it."""
 
-    kind = serializers.ChoiceField(choices=["text", "image", "similar", "combined"])
+    kind = serializers.ChoiceField(choices=["text", "image", "similar", "combined", "words"],
+                                   help_text="words: a words-only search of subtitles and on-screen text")
     lang = serializers.ChoiceField(choices=["ru", "en"], allow_null=True, help_text="of the text terms; null without text")
     embedded_texts = serializers.ListField(child=serializers.CharField(), help_text="the prompts the model embedded")
     terms = READ_TERM
+    words = ReadWordsSerializer(allow_null=True, help_text="the words asked for explicitly (a quoted phrase, "
+                                                           "text_in_video); null otherwise")
 
 
 class CollectionRefSerializer(serializers.Serializer):

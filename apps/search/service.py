@@ -29,6 +29,9 @@ from .ids import decode_vector_id, keyframe_vector_id, photo_vector_id
 from .prompts import language_warning
 from .query import embed_query
 from .query_spec import ImageTerm, KeyframeTerm, PhotoTerm, QueryError, QuerySpec
+from .text_fusion import Span, fuse
+from .text_index import TextMatch, TextMoment, search_text, text_moments
+from .text_results import clips_for_moments, keyframe_scores
 from .timeline import TimelineEntry, timeline_entries
 from .vectors import collection_index, ensure_index_model
 from .video_segments import video_vectors
@@ -59,6 +62,9 @@ class ClipResult:
     exact_frame: bool = False  # the example image is a near-copy of the frame at clip.best_time
     relevance: float | None = None  # 0..1, calibrated per model (calibration.py)
     low_confidence: bool = False  # scores below what the model's true matches almost always reach
+    #: Why it matched in words: the spans holding the query's words (best first); empty for a CLIP-only match.
+    text_matches: list[TextMatch] = field(default_factory=list)
+    text_score: float | None = None  # the best span's score (text_index.py), when words matched
 
     @property
     def score(self) -> float:
@@ -130,11 +136,13 @@ def search(
     offset: int = 0,
     group_by: str = "clip",
     timeline: bool = False,
+    words: bool = True,
 ) -> SearchResponse:
     """Run one query (built and checked by ``query_spec.build_query``) against a collection.
 
     ``offset`` pages through the answer: the candidate window depends only on ``top_k``, so pages
     of the same query and page size come from one ranking and never repeat or skip a result.
+    ``words=False`` leaves the footage's words out of a plain query (the CLIP ranking alone, for comparison).
     """
     started = time.perf_counter()
     check_page(top_k, offset)
@@ -143,12 +151,20 @@ def search(
     embedder = query_embedder(collection.embedder_spec)
     index = collection_index(collection)
     ensure_index_model(collection, index, embedder.model_id)
-    vector, texts, lang = _query_vector(collection, index, embedder, query)
+    if query.words_only:
+        vector, texts, lang = None, [], None
+    else:
+        vector, texts, lang = _query_vector(collection, index, embedder, query)
     response = SearchResponse(collection=collection, model_id=embedder.model_id, results=[], query_kind=query.kind,
                               embedded_texts=texts, lang=lang, warnings=query_warnings(query),
                               group_by=group_by, offset=offset, query=query)
+    moments = _text_moments(collection, query, top_k, media) if words or query.words_only else []
     for attempt in range(ROW_READ_ATTEMPTS):
-        hits, ranked = _candidates(index, embedder.model_id, vector, top_k, media, query.example_photo_id)
+        if vector is None:
+            hits, ranked = [], _text_clips(index, None, moments)
+        else:
+            hits, ranked = _candidates(index, embedder.model_id, vector, top_k, media, query.example_photo_id)
+            ranked = _fused(index, vector, ranked, moments)
         image = query.example_image
         if image is not None and media in ("all", "videos"):
             ranked = _put_copied_moment_first(collection, image, ranked, hits)
@@ -158,11 +174,15 @@ def search(
         # index as it is now, so the re-ingested video is found under its new rows.
         if _attach_rows(page, drop_missing=attempt == ROW_READ_ATTEMPTS - 1):
             break
-    _calibrate(response, embedder, query, entries)
+    if vector is not None:
+        _calibrate(response, embedder, query, entries)
+    elif not entries:
+        response.warnings.append(gettext("none of the videos shows or says these words"))
     response.total = len(entries)
     response.results = page
     if timeline:
-        response.timelines = _timelines(index, embedder.model_id, vector[0], _videos_of(response.results), ranked)
+        response.timelines = _timelines(index, embedder.model_id, None if vector is None else vector[0],
+                                        _videos_of(response.results), ranked)
     response.took_ms = (time.perf_counter() - started) * 1000
     return response
 
@@ -216,9 +236,64 @@ def video_timeline(video: Video, query: QuerySpec, *, top_k: int = 10) -> VideoT
     embedder = query_embedder(collection.embedder_spec)
     index = collection_index(collection)
     ensure_index_model(collection, index, embedder.model_id)
+    moments = _text_moments(collection, query, top_k, "videos")
+    if query.words_only:
+        ranked = _text_clips(index, None, moments)
+        return _timelines(index, embedder.model_id, None, [video.pk], ranked)[video.pk]
     vector, _, _ = _query_vector(collection, index, embedder, query)
     _, ranked = _candidates(index, embedder.model_id, vector, top_k, "videos", query.example_photo_id)
+    ranked = _fused(index, vector, ranked, moments)
     return _timelines(index, embedder.model_id, vector[0], [video.pk], ranked)[video.pk]
+
+
+def _text_moments(collection: Collection, query: QuerySpec, top_k: int, media: str) -> list[TextMoment]:
+    """The query's moments in the footage's words, best first, as many as the CLIP candidate window holds."""
+    words = query.words_query
+    if words is None or media == "photos":
+        return []
+    window = max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES)
+    return text_moments(search_text(collection.pk, words))[:window]
+
+
+def _text_clips(index, vector: np.ndarray | None, moments: list[TextMoment]) -> list[ClipResult]:
+    """Text moments as clip results, in their order; scored by the CLIP cosine of their keyframe when a
+    vector is given, else by their text score."""
+    clips = clips_for_moments(moments)
+    scores = keyframe_scores(index, vector, [c.best_keyframe_id for c in clips if c is not None])
+    results = []
+    for moment, clip in zip(moments, clips, strict=True):
+        if clip is None:
+            continue
+        clip.score = scores.get(clip.best_keyframe_id, 0.0) if vector is not None else moment.score
+        results.append(ClipResult(clip=clip, text_matches=list(moment.matches), text_score=moment.score))
+    return results
+
+
+def _fused(index, vector: np.ndarray, ranked: list, moments: list[TextMoment]) -> list:
+    """The CLIP ranking fused with the words ranking (text_fusion.py); unchanged without text moments."""
+    if not moments:
+        return ranked
+    text = _text_clips(index, vector, moments)
+    visual = [Span(r.clip.video_id, r.clip.start, r.clip.end, r.clip.matched) if isinstance(r, ClipResult)
+              else Span(None, 0.0, 0.0, False) for r in ranked]
+    fused = []
+    for entry in fuse(visual, [Span(t.clip.video_id, t.clip.start, t.clip.end) for t in text]):
+        texts = [text[j] for j in entry.text]
+        if not entry.visual:
+            fused.append(texts[0])
+            continue
+        first = ranked[entry.visual[0]]
+        if not texts:
+            fused.append(first)
+            continue
+        # The words' time (text_fusion.py); the picture's best frame when it falls inside, else the words'.
+        shown = first.clip if entry.start <= first.clip.best_time <= entry.end else texts[0].clip
+        keyframes = sorted({k for t in texts for k in t.clip.keyframe_ids})
+        clip = replace(first.clip, start=entry.start, end=entry.end, best_time=shown.best_time,
+                       best_keyframe_id=shown.best_keyframe_id, keyframe_ids=keyframes, matched=True)
+        matches = sorted((m for t in texts for m in t.text_matches), key=lambda m: (-m.score, m.start, m.span_id))
+        fused.append(replace(first, clip=clip, text_matches=matches, text_score=texts[0].text_score))
+    return fused
 
 
 def _query_vector(collection: Collection, index, embedder, query: QuerySpec) -> tuple[np.ndarray, list[str], str | None]:
@@ -358,7 +433,7 @@ def _videos_of(results: list) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def _timelines(index, model_id: str, query: np.ndarray, video_ids: list[int],
+def _timelines(index, model_id: str, query: np.ndarray | None, video_ids: list[int],
                ranked: list) -> dict[int, VideoTimeline]:
     """Each listed video's score over its whole length: one product of its stored keyframe vectors
     (cached per indexed version, see video_segments.py) with the query vector."""
@@ -367,7 +442,6 @@ def _timelines(index, model_id: str, query: np.ndarray, video_ids: list[int],
     videos = {pk: (duration, indexed_at) for pk, duration, indexed_at in
               Video.objects.filter(pk__in=video_ids).values_list("pk", "duration", "indexed_at")}
     segments = video_vectors(index, model_id, {v: videos.get(v, (None, None))[1] for v in video_ids})
-    query = np.asarray(query, dtype=np.float32).reshape(-1)
     moments: dict[int, list[Clip]] = defaultdict(list)
     for r in ranked:
         if isinstance(r, ClipResult) and (r.clip.matched or r.exact_frame):
@@ -375,7 +449,14 @@ def _timelines(index, model_id: str, query: np.ndarray, video_ids: list[int],
     timelines = {}
     for video_id in video_ids:
         seg = segments[video_id]
-        entries = timeline_entries(seg.starts, seg.ends, seg.vectors @ query) if len(seg.starts) else []
+        entries = []
+        if query is not None and len(seg.starts):
+            entries = timeline_entries(seg.starts, seg.ends, seg.vectors @ np.asarray(query, dtype=np.float32).reshape(-1))
+        elif len(seg.starts):  # a words-only query has no vector: 1 where its moments are, 0 elsewhere
+            found = moments[video_id]
+            scores = np.array([float(any(c.start < e and s < c.end for c in found))
+                               for s, e in zip(seg.starts, seg.ends, strict=True)], dtype=np.float32)
+            entries = timeline_entries(seg.starts, seg.ends, scores)
         timelines[video_id] = VideoTimeline(video_id, videos.get(video_id, (None, None))[0], entries,
                                             sorted(moments[video_id], key=lambda c: c.start))
     return timelines

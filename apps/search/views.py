@@ -20,6 +20,7 @@ from .page import PageParams, asks_something, page_context, search_request, vali
 from .query_spec import MAX_TEXT_CHARS, QueryError
 from .serializers import response_to_dict
 from .service import SearchError, search_validated
+from .video_words import video_words
 
 
 def search_page(request: HttpRequest) -> HttpResponse:
@@ -63,5 +64,6 @@ def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "search": video_page_strip(video, request.GET) if indexed else None,
         "keyframe_count": video.keyframes.count(),
         "history": job_history(video),
+        "words": video_words(video),
     }
     return render(request, "media/video_detail.html", context)

@@ -47,6 +47,7 @@
   document.addEventListener("click", (ev) => {
     const el = ev.target.closest("[data-play]");
     if (!el) return;
+    if (el.tagName === "A") ev.preventDefault(); // a link (the video page's words) plays here; its href stays for a new tab
     const end = el.dataset.end !== undefined ? parseFloat(el.dataset.end) : null;
     play(el.dataset.videoUrl, parseFloat(el.dataset.start), end, el.dataset.caption);
   });

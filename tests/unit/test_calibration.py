@@ -93,6 +93,9 @@ def test_anchors_are_immutable():
     """One model's anchors are cached and shared by every request: none may change them."""
     with pytest.raises(dataclasses.FrozenInstanceError):
         ANCHORS.threshold = 0.0
+    model = ModelCalibration("m", text={"en": ANCHORS})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        model.text = {}
 
 
 def test_calibration_scenes_cycle_through_the_render_sizes_and_are_deterministic():
@@ -136,6 +139,31 @@ def test_calibration_queries_are_embedded_exactly_as_search_embeds_them():
         np.testing.assert_allclose(vector, embed_text_query(HashEmbedder(), text).vector, atol=1e-6)
 
 
+class EnglishOnlyEmbedder(HashEmbedder):
+    """A model that reads only English: each calibration picture embeds as its English caption's query vector;
+    Russian captions get unrelated (hashed) vectors."""
+
+    model_id = "fake:english-only"
+
+    def __init__(self, n: int) -> None:
+        from apps.search.testmodel.scenes import caption_en
+
+        specs, images = calibration.calibration_scenes(n)
+        self._caption = {np.asarray(im).tobytes(): caption_en(spec) for spec, im in zip(specs, images)}
+
+    def encode_images(self, images):
+        return calibration.query_vectors(self, [self._caption[np.asarray(im).tobytes()] for im in images])
+
+
+def test_each_language_is_measured_on_its_own_captions():
+    """The English anchors of an English-only model come from its perfect English matches (median 1.0); its
+    Russian anchors from the Russian captions it cannot read, which score no better than unrelated ones."""
+    model = calibration.measure(EnglishOnlyEmbedder(8), n=8)
+    english, russian = model.for_query("text", "en"), model.for_query("text", "ru")
+    assert english.good == pytest.approx(1.0, abs=1e-5)
+    assert russian is not english and russian.good < 0.9
+
+
 @dataclass
 class Result:
     score: float
@@ -168,6 +196,14 @@ def test_image_and_similar_queries_are_not_calibrated_and_never_flagged():
     assert mark_results(results, model.for_query("image")) is False
     assert results[0].relevance is None and results[0].low_confidence is False
     assert ModelCalibration.from_json(model.to_json()) == model
+
+
+def test_only_the_text_kind_is_calibrated_however_its_name_was_made():
+    """A kind read from a request or a stored record is an equal string, not the same object; a kind this
+    module does not know (here one sorting after "text") is not calibrated."""
+    model = ModelCalibration("m", text={"en": ANCHORS})
+    assert model.for_query("".join(["te", "xt"]), "en") is ANCHORS
+    assert model.for_query("words", "en") is None and model.for_query("combined", "en") is None
 
 
 @pytest.fixture
@@ -218,6 +254,13 @@ def test_an_unreadable_or_stale_file_is_measured_again(measured, tmp_path, conte
     assert calibration.calibration_for(embedder, tmp_path).recipe == calibration.RECIPE_VERSION
     assert measured == ["fake:hash"]
     assert ModelCalibration.from_json(path.read_text()).recipe == calibration.RECIPE_VERSION
+
+
+def test_the_shared_file_is_written_into_a_folder_not_made_yet(measured, tmp_path):
+    """A fresh INDEX_ROOT: the calibration folder and its parents are created, so other workers find the file."""
+    folder = tmp_path / "index" / "calibration"
+    calibration.calibration_for(HashEmbedder(), folder)
+    assert calibration.cache_path(folder, "fake:hash").is_file()
 
 
 def test_an_unwritable_folder_only_costs_a_measurement(measured, tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from analysis.fingerprints import FingerprintTrack, fingerprint
-from apps.search.frame_match import STILL_STRETCH_MAX_S, best_frame_match
+from apps.search.frame_match import STILL_STRETCH_MAX_S, best_copy_match, best_frame_match
 
 
 def picture(seed: int, size: tuple[int, int] = (64, 96)) -> np.ndarray:
@@ -107,9 +107,9 @@ def test_a_still_stretch_bridges_gaps_up_to_a_second_only() -> None:
     assert best_frame_match(fingerprint(still), {1: track(broken)}) is None
 
 
-@pytest.mark.parametrize(("samples", "found"), [(39, True), (43, False)])
+@pytest.mark.parametrize(("samples", "found"), [(39, True), (41, True), (43, False)])
 def test_a_still_stretch_of_up_to_ten_seconds_is_an_answer(samples: int, found: bool) -> None:
-    """9.5 s of one picture is a stretch; 10.5 s is a fixed camera, no answer."""
+    """9.5 s and exactly 10 s of one picture are a stretch; 10.5 s is a fixed camera, no answer."""
     still = picture(3)
     match = best_frame_match(fingerprint(still), {1: track(_moving(200, 4) + [still] * samples)})
     assert (match is not None) == found
@@ -125,6 +125,7 @@ def test_similarity_is_never_reported_above_one() -> None:
     prints[4] = query * 1.0005
     match = best_frame_match(query, {1: (times, prints)})
     assert match is not None and match.time == 1.0 and match.similarity == 1.0
+    assert (match.start, match.end) == (1.0, 1.0)  # the unrelated frames are not taken as alike
 
 
 def _at_similarity(query: np.ndarray, similarity: float, seed: int) -> np.ndarray:
@@ -189,3 +190,105 @@ def test_exactly_three_times_the_best_distance_is_far_enough() -> None:
     rival[2, 0] = 0.8125
     match = best_frame_match(query, {1: (times, prints), 2: (times, rival)})
     assert match is not None and match.video_id == 1
+
+
+def test_a_whole_frame_copy_is_answered_by_the_whole_frame_comparison() -> None:
+    """A noisy grab of a whole frame: best_copy_match gives exactly the whole-frame answer (its similarity is the
+    fingerprint cosine), not the crop search's; a picture found in two places stays unanswered."""
+    frames = [picture(i) for i in range(20)]
+    tracks = {7: track(frames), 8: track([picture(100 + i) for i in range(20)])}
+    noisy = np.clip(frames[13].astype(int) + np.random.default_rng(1).integers(-6, 7, frames[13].shape), 0, 255)
+    grab = noisy.astype(np.uint8)
+    whole = best_frame_match(fingerprint(grab), tracks)
+    assert whole is not None and whole.one_moment and whole.time == 13 * 0.25
+    assert best_copy_match(grab, tracks) == whole
+    still = picture(3)
+    twice = {1: track([still] * 6 + [picture(i) for i in range(60, 72)] + [still] * 6)}
+    assert best_copy_match(still, twice) is None
+
+
+def _e0(dim: int = 256) -> np.ndarray:
+    query = np.zeros(dim, np.float32)
+    query[0] = 1.0
+    return query
+
+
+def _scored_track(sims: list[float], start: float = 0.0, dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """A track sampled every 0.25 s from ``start`` whose i-th print has cosine ``sims[i]`` with :func:`_e0`."""
+    s = np.asarray(sims, np.float64)
+    prints = np.zeros((len(s), 256), np.float64)
+    prints[:, 0], prints[:, 1] = s, np.sqrt(np.clip(1 - s**2, 0, None))
+    return (start + np.arange(len(s)) * 0.25).astype(np.float32), prints.astype(dtype)
+
+
+def _sims_at(n: int, values: dict[float, float]) -> list[float]:
+    """``n`` samples 0.25 s apart, unrelated (0) except at the given times."""
+    sims = [0.0] * n
+    for time, sim in values.items():
+        sims[round(time / 0.25)] = sim
+    return sims
+
+
+def test_the_video_with_the_closest_frame_wins_not_the_one_with_the_latest_times() -> None:
+    query = _e0()
+    tracks = {1: _scored_track(_sims_at(8, {1.0: 0.99})), 2: _scored_track([0.0] * 8, start=10.0)}
+    match = best_frame_match(query, tracks)
+    assert match is not None and (match.video_id, match.time) == (1, 1.0)
+
+
+def test_a_similarity_of_exactly_the_minimum_counts_as_a_copy() -> None:
+    """0.9 is exact in float64 (e0 . (0.9, ...) == 0.9): from 0.9 on a frame is a copy; just under, nothing is."""
+    query = _e0().astype(np.float64)
+    match = best_frame_match(query, {1: _scored_track(_sims_at(8, {1.0: 0.9}), dtype=np.float64)})
+    assert match is not None and match.time == 1.0 and match.similarity == 0.9
+    assert best_frame_match(query, {1: _scored_track(_sims_at(8, {1.0: 0.8999}), dtype=np.float64)}) is None
+
+
+def test_the_same_picture_in_two_videos_scoring_over_one_gives_no_match() -> None:
+    """float16 noise lifts both copies a hair over 1 (distance below 0): they are as good as each other, whichever
+    video (here the later id) holds the slightly higher one."""
+    query = _e0()
+    tracks = {1: _scored_track(_sims_at(8, {0.5: 1.0003})), 2: _scored_track(_sims_at(8, {1.0: 1.0005}))}
+    assert best_frame_match(query, tracks) is None
+    assert best_frame_match(query, {2: tracks[2]}) is not None
+
+
+def test_a_copy_exactly_a_second_away_is_the_same_moment() -> None:
+    still = picture(3)
+    frames = _moving(200, 12) + [still] + _moving(300, 3) + [still] + _moving(400, 12)  # at 3.0 s and 4.0 s
+    match = best_frame_match(fingerprint(still), {1: track(frames)})
+    assert match is not None and match.one_moment and (match.start, match.end) == (3.0, 4.0)
+
+
+@pytest.mark.parametrize("gap_s, found", [(2.0, True), (2.25, False)])
+def test_two_copies_are_one_stretch_only_up_to_a_second_beyond_the_neighbourhood(gap_s: float, found: bool) -> None:
+    """Copies at 3.0 s and 3.0 + gap: the second is over a second from the best one's neighbourhood (1 s) at 2.25 s
+    apart, so they are two places; 2 s apart they are one stretch."""
+    still = picture(3)
+    between = round(gap_s / 0.25) - 1
+    frames = _moving(200, 12) + [still] + _moving(300, between) + [still] + _moving(400, 12)
+    match = best_frame_match(fingerprint(still), {1: track(frames)})
+    assert (match is not None) == found
+    if found:
+        assert not match.one_moment and (match.start, match.end) == (3.0, 3.0 + gap_s)
+
+
+@pytest.mark.parametrize("best", [4.0, 6.0])
+def test_a_stretch_reaching_out_on_both_sides_of_its_best_frame_is_one_answer(best: float) -> None:
+    """Frames alike (0.99) from 1.5 to 6.5 s, the best (0.995) inside: the stretch around it is the answer, reached
+    from the neighbourhood's edge on either side, wherever the best frame lies in it."""
+    values = {1.5 + 0.25 * i: 0.99 for i in range(21)} | {best: 0.995}
+    match = best_frame_match(_e0(), {1: _scored_track(_sims_at(40, values))})
+    assert match is not None and not match.one_moment
+    assert (match.time, match.start, match.end) == (best, 1.5, 6.5)
+
+
+def test_a_picture_recurring_earlier_than_its_best_copy_gives_no_match() -> None:
+    """Alike at 0-1.25 s and at 4.5-5.75 s, the best copy in the later place: two places, whichever holds the best."""
+    values = {0.25 * i: 0.99 for i in range(6)} | {4.5 + 0.25 * i: 0.99 for i in range(6)} | {5.0: 0.995}
+    assert best_frame_match(_e0(), {1: _scored_track(_sims_at(40, values))}) is None
+
+
+def test_a_video_of_two_fingerprints_has_half_their_step_as_margin() -> None:
+    match = best_frame_match(_e0(), {1: (np.asarray([2.0, 2.5], np.float32), _scored_track([0.99, 0.0])[1])})
+    assert match is not None and (match.time, match.margin) == (2.0, 0.25)

@@ -299,3 +299,44 @@ def test_a_non_match_ending_exactly_a_second_before_a_match_is_shown() -> None:
     hits = [(seg(1, 5, 6), 0.9), (seg(2, 2, 4), 0.55), (seg(3, 0, 1), 0.55), *BACKGROUND]
     clips = [c for c in group_hits(hits) if c.video_id == 1]
     assert spans(clips) == [(1, 5, 6), (1, 0, 1), (1, 2, 4)] and [c.matched for c in clips] == [True, False, False]
+
+
+def test_thresholds_are_values() -> None:
+    """A query's bars are computed once and shared by every clip of the answer: nothing may change them after."""
+    import dataclasses
+
+    bars = thresholds([0.1, 0.5, 0.9])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bars.match = 0.0  # type: ignore[misc]
+
+
+def test_a_gap_of_exactly_the_touch_tolerance_still_touches() -> None:
+    """Touching is inclusive: two matching segments exactly ``touch_tolerance`` apart are one clip."""
+    hits = [(seg(1, 0.0, 1.0), 0.90), (seg(2, 1.5, 2.5), 0.88), *BACKGROUND]
+    assert spans(group_hits(hits, touch_tolerance=0.5))[0] == (1, 0.0, 2.5)
+    assert spans(group_hits(hits, touch_tolerance=0.25))[0] == (1, 0.0, 1.0)  # apart: the better clip stands
+
+
+def test_segments_of_one_shot_merge_whatever_the_shot_number() -> None:
+    """Shot numbers are compared by value: in a long video (shot 1000, read from the database as separate int
+    objects) a neighbour in the same shot gets the within-shot tolerance, not the stricter across-cut one."""
+    a, b = int("1000"), int("1000")  # equal values, distinct objects, as two database rows give them
+    hits = [(seg(1, 0.0, 1.0, shot=a), 0.90), (seg(2, 1.0, 2.0, shot=b), 0.80), *BACKGROUND]
+    # bars: median 0.5, spread 0.4; within-shot floor 0.9 - 0.2 = 0.7 admits 0.8, across-cut 0.84 would not
+    assert spans(group_hits(hits))[0] == (1, 0.0, 2.0)
+    assert spans(group_hits([(seg(1, 0.0, 1.0, shot=1), 0.90), (seg(2, 1.0, 2.0, shot=2), 0.80), *BACKGROUND])
+                 )[0] == (1, 0.0, 1.0)
+
+
+def test_a_clip_grows_back_from_a_seed_late_in_its_video() -> None:
+    """Growing backwards judges the segment just before the clip, not the video's first one: a weak opening
+    segment far away must not stop the best segment (the third) from taking in its strong neighbour."""
+    hits = [(seg(1, 0.0, 1.0), 0.30), (seg(2, 4.0, 5.0), 0.85), (seg(3, 5.0, 6.0), 0.90), *BACKGROUND]
+    assert spans(group_hits(hits))[0] == (1, 4.0, 6.0)
+
+
+def test_a_run_of_three_hundred_touching_segments_is_one_clip() -> None:
+    """Long runs (over 256 segments: past CPython's small-int cache) grow to the video's last segment."""
+    hits = [(seg(i, float(i), float(i + 1)), 0.9) for i in range(300)]
+    (clip,) = group_hits(hits)
+    assert (clip.start, clip.end, len(clip.keyframe_ids)) == (0.0, 300.0, 300)

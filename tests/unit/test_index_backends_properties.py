@@ -73,9 +73,10 @@ def test_a_backend_holds_and_searches_exactly_what_was_added_and_not_removed(nam
     _check(backend, model, query, k)  # the original is untouched by changes to its clone
 
 
-@pytest.mark.parametrize(("n", "nlist"), [(100, 16), (1000, 25), (8192, 90), (1_000_000, 1000)])
+@pytest.mark.parametrize(("n", "nlist"), [(100, 16), (780, 20), (1000, 25), (8192, 90), (1_000_000, 1000)])
 def test_ivf_list_count_is_about_sqrt_n_with_39_points_per_list(n: int, nlist: int) -> None:
-    """sqrt(n), but never fewer than 39 training points a list (1000 vectors: 25 lists, not 31), nor under 16."""
+    """sqrt(n), but never fewer than 39 training points a list (1000 vectors: 25 lists, not 31; 780: exactly 20 lists
+    of 39), nor under 16."""
     assert ivf_nlist(n) == nlist
 
 
@@ -90,7 +91,7 @@ def _trained_n(backend) -> int:
     return json.loads(backend.serialize()[4:4 + hlen])["trained_n"]
 
 
-def test_ivf_trains_at_exactly_the_threshold_and_retrains_past_four_times_it(monkeypatch) -> None:
+def test_ivf_trains_at_exactly_the_threshold_and_retrains_at_four_times_it(monkeypatch) -> None:
     monkeypatch.setattr(index_backends, "IVF_MIN_TRAIN", 800)
     rng = np.random.default_rng(0)
     backend = BACKENDS["ivf"](8)
@@ -100,6 +101,9 @@ def test_ivf_trains_at_exactly_the_threshold_and_retrains_past_four_times_it(mon
     assert backend.trained and _trained_n(backend) == 800
     backend.add(np.arange(800, 3199, dtype=np.int64), rng.standard_normal((2399, 8)).astype(np.float32))
     assert _trained_n(backend) == 800  # 3199 < 4 x 800: same lists
-    backend.add(np.arange(3199, 3300, dtype=np.int64), rng.standard_normal((101, 8)).astype(np.float32))
-    assert _trained_n(backend) == 3300 and backend._ivf.nlist == ivf_nlist(3300)  # jumped past 3200: retrained
-    assert backend.ntotal == 3300 and sorted(backend.ids().tolist()) == list(range(3300))
+    jumper = backend.clone()
+    backend.add(np.asarray([3199], np.int64), rng.standard_normal((1, 8)).astype(np.float32))
+    assert _trained_n(backend) == 3200 and backend._ivf.nlist == ivf_nlist(3200)  # reached 4 x 800: retrained
+    assert backend.ntotal == 3200 and sorted(backend.ids().tolist()) == list(range(3200))
+    jumper.add(np.arange(3199, 3300, dtype=np.int64), rng.standard_normal((101, 8)).astype(np.float32))
+    assert _trained_n(jumper) == 3300 and jumper._ivf.nlist == ivf_nlist(3300)  # jumped past 4 x 800: retrained too

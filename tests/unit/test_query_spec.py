@@ -1,6 +1,8 @@
 """Building a query from its inputs (one rule for every entry point) and combining its terms into one vector."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -63,6 +65,14 @@ def test_kinds_of_single_term_queries():
 def test_a_negative_image_is_not_an_example_to_find_copies_of():
     query = build_query(text="car", image=Image.new("RGB", (4, 4)), image_weight=-1)
     assert query.example_image is None
+
+
+def test_a_weakly_negative_image_or_photo_is_no_example_either():
+    """Any negative weight, however small (-0.5), pushes away from the item: it is never the thing looked for."""
+    image = Image.new("RGB", (4, 4))
+    assert build_query(text="car", image=image, image_weight=-0.5).example_image is None
+    assert build_query(text="car", terms=[PhotoTerm(5, -0.5)]).example_photo_id is None
+    assert build_query(text="car", terms=[PhotoTerm(5, -0.5), PhotoTerm(6, 0.5)]).example_photo_id == 6
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), 0, 0.001, 11, -1e9, True, "2", None])
@@ -183,3 +193,37 @@ def test_the_largest_64_bit_id_is_accepted():
     largest = 2**63 - 1
     assert build_query(like_keyframe=largest).terms == (KeyframeTerm(largest),)
     assert build_query(like_photo=largest).terms == (PhotoTerm(largest),)
+
+
+def test_the_smallest_id_is_accepted():
+    assert build_query(like_keyframe=1).terms == (KeyframeTerm(1),)
+    assert build_query(like_photo=1).terms == (PhotoTerm(1),)
+
+
+def test_eight_terms_are_allowed_and_nine_refused():
+    eight = build_query(text=" + ".join(f"t{i}" for i in range(8)))
+    assert [t.text for t in eight.terms] == [f"t{i}" for i in range(8)]
+    with pytest.raises(QueryError, match=r"too many terms: 9, at most 8"):
+        build_query(text=" + ".join(f"t{i}" for i in range(9)))
+
+
+def test_a_text_of_exactly_a_thousand_characters_is_accepted():
+    assert build_query(text="x" * 1000).texts == ["x" * 1000]
+
+
+def test_a_query_of_only_weak_positive_terms_is_a_query():
+    """Weights under 1 still look for something: only negative terms are refused."""
+    query = build_query(text="car:0.5 + road:0.2")
+    assert [(t.text, t.weight) for t in query.terms] == [("car", 0.5), ("road", 0.2)]
+
+
+def test_a_checked_query_cannot_be_changed_afterwards():
+    """The service trusts a QuerySpec because its checks ran once, when it was built: neither the spec nor any
+    of its terms may be changed after that (a weight set to 0 or a term list emptied would bypass them)."""
+    image = Image.new("RGB", (4, 4))
+    query = build_query(text="car", image=image, like_keyframe=5, like_photo=6)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        query.terms = ()
+    for term in query.terms:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            term.weight = 0.0

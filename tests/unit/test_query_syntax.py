@@ -11,7 +11,7 @@ from apps.search.query_syntax import QuerySyntaxError, parse_query_text
 @pytest.mark.parametrize("text", [
     "red car", "a red car on a road", "t-shirt", "Санкт-Петербург", "из-за угла", "красная машина на дороге",
     "C++ code", "time 12:30", "score 3:2", "Москва - столица", "car - road", "a -- b", "arrow ->", "car:information",
-    "photo:", "🚗 ?", "x-ray of a hand-held camera",
+    "photo:", "🚗 ?", "x-ray of a hand-held camera", "(red) car", "*new* #1 & more!", "score :2", ":2",
 ])
 def test_plain_text_is_one_term_of_weight_one(text):
     assert parse_query_text(text) == [(" ".join(text.split()), 1.0)]
@@ -59,6 +59,8 @@ def test_non_finite_weights_are_read_so_that_the_range_check_can_refuse_them():
     ("car -night +", "at the end"),
     ("car + + road", "not by another"),
     ("car + -night", "not by another"),
+    ("+ +road", "not by another"),
+    ("+ -night", "not by another"),
     ("red:2 car", "weight goes at the end"),
     ("car:2x", "not a number"),
     ("car:1.2.3", "not a number"),
@@ -93,3 +95,9 @@ def test_a_weight_needs_a_letter_right_before_the_colon():
     """The character right before the colon decides, not the first one of the word."""
     assert parse_query_text("mp3:2") == [("mp3:2", 1.0)]  # a digit before the colon: text, like 12:30
     assert parse_query_text("2cars:2") == [("2cars", 2.0)]
+
+
+def test_a_sign_before_a_single_letter_or_digit_starts_a_term():
+    """The shortest signed word, a sign and one character, is already an operator and its term."""
+    assert parse_query_text("cat -x") == [("cat", 1.0), ("x", -1.0)]
+    assert parse_query_text("кот -я +5") == [("кот", 1.0), ("я", -1.0), ("5", 1.0)]

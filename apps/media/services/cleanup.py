@@ -38,6 +38,8 @@ class ItemLeftovers:
             storage.absolute(self.file_name).unlink(missing_ok=True)
         storage.remove_tree(storage.thumbnail_dir(self.collection_id, self.kind, self.item_id))
         storage.remove_tree(storage.staging_dir(self.collection_id, self.kind, self.item_id))
+        if self.kind == "video":
+            storage.remove_tree(storage.sidecar_dir(self.collection_id, self.item_id))
         storage.lock_path(self.kind, self.item_id).unlink(missing_ok=True)
 
 

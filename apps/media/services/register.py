@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from ..models import Collection, IngestJob, Photo, Status, Video
 from . import storage
 from .queue import enqueue_job
+from .subtitle_reading import keep_sidecars
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,16 @@ def register_stream(
 
 
 def register_path(collection: Collection, path: Path) -> Registered:
-    with open(path, "rb") as fh:
-        return register_stream(collection, fh, path.name)
+    """register_stream for a file on the server's disk; a new video also keeps the subtitle files beside it.
+
+    One transaction, so the job is sent (on commit) only once the sidecars are kept for it to read.
+    """
+    with transaction.atomic():
+        with open(path, "rb") as fh:
+            registered = register_stream(collection, fh, path.name)
+        if registered.created and isinstance(registered.item, Video):
+            keep_sidecars(registered.item, path)
+    return registered
 
 
 def _restore_file(item: Video | Photo, upload: storage.StoredUpload, original_name: str) -> Registered:

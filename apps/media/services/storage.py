@@ -153,9 +153,16 @@ def item_dir(collection_id: int, kind: str) -> str:
     return f"{kind}s/c{collection_id}"
 
 
+def sidecar_dir(collection_id: int, video_id: int) -> str:
+    """Where the subtitle files found beside an imported video are kept ('subtitles/c3/video12'), so every
+    ingest of it reads them (services/subtitle_reading.py)."""
+    return f"subtitles/c{collection_id}/video{video_id}"
+
+
 def collection_dirs(collection_id: int) -> list[str]:
     """Every folder that holds files of one collection (removed with it)."""
-    return [item_dir(collection_id, "video"), item_dir(collection_id, "photo"), f"thumbs/c{collection_id}"]
+    return [item_dir(collection_id, "video"), item_dir(collection_id, "photo"), f"thumbs/c{collection_id}",
+            f"subtitles/c{collection_id}"]
 
 
 def lock_path(kind: str, item_id: int) -> Path:

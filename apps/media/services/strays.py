@@ -29,6 +29,7 @@ _MODELS = {"video": Video, "photo": Photo}
 _THUMB_ENTRY = re.compile(r"(video|photo)(\d+)(" + re.escape(storage.STAGING_SUFFIX) + "|"
                           + re.escape(storage.REPLACED_SUFFIX) + r")?")
 _LOCK_FILE = re.compile(r"(video|photo|collection)-(\d+)\.lock")
+_SIDECAR_ENTRY = re.compile(r"video(\d+)")
 _COLLECTION_DIR = re.compile(r"c(\d+)")
 _INDEX_DIR = re.compile(r"collection-(\d+)(.*)")
 
@@ -78,7 +79,17 @@ def index_stray(path: Path, reason: str, collection_id: int | None = None) -> St
 # ------------------------------------------------------------------ one live collection
 def collection_strays(collection: Collection, min_age_s: float) -> list[Stray]:
     """Strays in the media folders of a collection that exists (its index's leftovers: apps/search/consistency.py)."""
-    return [*_stored_file_strays(collection.pk, min_age_s), *_thumbnail_strays(collection.pk)]
+    return [*_stored_file_strays(collection.pk, min_age_s), *_thumbnail_strays(collection.pk),
+            *_sidecar_strays(collection.pk, min_age_s)]
+
+
+def _sidecar_strays(collection_id: int, min_age_s: float) -> Iterator[Stray]:
+    """Kept subtitle folders (storage.sidecar_dir) of videos that no longer exist (or not yet: min_age_s)."""
+    live = set(Video.objects.filter(collection_id=collection_id).values_list("pk", flat=True))
+    for path in _children(storage.absolute(f"subtitles/c{collection_id}")):
+        match = _SIDECAR_ENTRY.fullmatch(path.name)
+        if (match is None or int(match[1]) not in live) and _age_s(path) >= min_age_s:
+            yield _media(path, "subtitle files of a deleted video", collection_id)
 
 
 def _stored_file_strays(collection_id: int, min_age_s: float) -> Iterator[Stray]:
@@ -165,7 +176,7 @@ def global_strays(min_age_s: float) -> list[Stray]:
     """Folders, index directories and locks of deleted collections and items; abandoned upload temp files."""
     live = set(Collection.objects.values_list("pk", flat=True))
     found: list[Stray] = []
-    for top in ("videos", "photos", "thumbs"):
+    for top in ("videos", "photos", "thumbs", "subtitles"):
         for path in _children(storage.absolute(top)):
             match = _COLLECTION_DIR.fullmatch(path.name)
             if match and int(match[1]) not in live:

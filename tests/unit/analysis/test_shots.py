@@ -1,6 +1,7 @@
 """Shot and segment arithmetic: pure functions, no video needed."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -55,6 +56,41 @@ def test_edge_slivers_are_dropped_and_edge_minimum_never_exceeds_inner_one():
 
 def test_zero_duration_has_no_shots():
     assert cuts_to_shots([1.0], 0.0) == []
+    assert cuts_to_shots([1.0], -1.0) == []  # a broken probe's negative length: nothing, not a backwards shot
+
+
+def test_a_clip_shorter_than_the_edge_minimum_is_one_shot():
+    """The edge minimum drops a cut's sliver, never the whole video."""
+    assert cuts_to_shots([], 0.2) == [Shot(0, 0.0, 0.2)]
+
+
+def test_a_cut_at_mid_video_makes_two_halves():
+    assert cuts_to_shots([5.0], 10.0) == [Shot(0, 0.0, 5.0), Shot(1, 5.0, 10.0)]
+
+
+def test_shot_minimums_are_inclusive():
+    """A shot exactly as long as its minimum is kept: the first and last (edge minimum) and an inner one."""
+    assert cuts_to_shots([0.5, 9.5], 10.0, min_shot=1.0, min_edge_shot=0.5) == [
+        Shot(0, 0.0, 0.5), Shot(1, 0.5, 9.5), Shot(2, 9.5, 10.0)]
+    assert cuts_to_shots([3.0, 4.0], 10.0, min_shot=1.0, min_edge_shot=0.5) == [
+        Shot(0, 0.0, 3.0), Shot(1, 3.0, 4.0), Shot(2, 4.0, 10.0)]
+
+
+def test_cuts_at_or_past_the_end_are_ignored_whatever_the_minimum():
+    """No empty or backwards last shot: a cut at the very end (with no minimum at all), or several just past a
+    probed duration that came out short."""
+    assert cuts_to_shots([5.0, 10.0], 10.0, min_shot=0.0) == [Shot(0, 0.0, 5.0), Shot(1, 5.0, 10.0)]
+    assert cuts_to_shots([4.0, 10.2, 10.7], 10.0) == [Shot(0, 0.0, 4.0), Shot(1, 4.0, 10.0)]
+
+
+def test_shots_and_segments_are_values():
+    """Equal ones are interchangeable (as dict keys, in sets), and none can change under a caller holding it."""
+    assert {Shot(0, 0.0, 2.0): "a"}[Shot(0, 0.0, 2.0)] == "a"
+    assert len({Segment(1, 2.0, 3.0), Segment(1, 2.0, 3.0)}) == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Shot(0, 0.0, 2.0).end = 3.0  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Segment(0, 0.0, 2.0).end = 3.0  # type: ignore[misc]
 
 
 def test_short_shot_is_one_segment():
@@ -64,6 +100,16 @@ def test_short_shot_is_one_segment():
 def test_shot_up_to_two_gaps_is_split_evenly():
     assert shot_segment_edges(0.0, 5.0, 3.0) == [0.0, 2.5, 5.0]
     assert shot_segment_edges(0.0, 6.0, 3.0) == [0.0, 3.0, 6.0]
+
+
+def test_sub_second_shots_are_split_by_a_sub_second_gap():
+    assert shot_segment_edges(0.0, 0.9, 0.5) == pytest.approx([0.0, 0.45, 0.9])
+
+
+def test_a_shot_shorter_than_float_noise_is_still_one_segment():
+    """What is left of a shot after its settled segments can be a rounding error long: it must still be covered,
+    or the segments would leave a hole."""
+    assert shot_segment_edges(5.0, 5.0 + 1e-10, 3.0) == [5.0, 5.0 + 1e-10]
 
 
 def test_long_shot_full_gaps_then_remainder_shared_by_last_two():
@@ -111,6 +157,8 @@ def test_settled_segments_never_change_when_the_shot_grows():
 def test_invalid_max_gap_is_rejected():
     with pytest.raises(ValueError):
         shot_segment_edges(0.0, 1.0, 0.0)
+    with pytest.raises(ValueError):
+        shot_segment_edges(0.0, 1.0, -3.0)
 
 
 def _textured(seed: int = 0) -> np.ndarray:
@@ -354,3 +402,10 @@ def test_isolated_spike_bounds_min_score_ratio_and_radius():
     assert run([0.6] * 10 + [26.8] + [0.6] * 4 + [10.0] + [0.6] * 10) == [10]  # 5 frames away: too far to count
     assert run([10.0, 0.6, 26.8] + [0.6] * 10) == []  # the spike's early neighbour counts too
     assert run([0.6, 0.6, 26.8] + [0.6] * 10) == [2]
+
+
+def test_a_cut_at_zero_or_repeated_makes_no_empty_shot_even_without_a_minimum() -> None:
+    """The docstring's promise (cuts outside (0, duration) are ignored) holds with min_shot=0 too: a detector
+    reporting a cut at frame 0, or the same cut twice, must not give a shot of no length."""
+    assert cuts_to_shots([0.0, 5.0, 5.0], 10.0, min_shot=0.0) == [Shot(0, 0.0, 5.0), Shot(1, 5.0, 10.0)]
+    assert cuts_to_shots([-1.0, 0.0], 10.0, min_shot=0.0, min_edge_shot=0.0) == [Shot(0, 0.0, 10.0)]

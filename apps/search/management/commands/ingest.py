@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 from tqdm import tqdm
 
+from analysis.subtitles import SIDECAR_EXTENSIONS
 from apps.media.access import Access, LocalOperator, may
 from apps.media.management.cli_actor import actor_for, add_user_argument
 from apps.media.models import NOT_ONLY_DIGITS, Collection, IngestJob, Status
@@ -40,7 +41,7 @@ def find_media(root: Path) -> tuple[list[Path], int]:
     for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
         if path.suffix.lower() in VIDEO_EXTENSIONS | IMAGE_EXTENSIONS:
             files.append(path)
-        else:
+        elif path.suffix.lower() not in SIDECAR_EXTENSIONS:  # subtitle files are read with their video
             skipped += 1
     return files, skipped
 

@@ -33,6 +33,8 @@ class Command(BaseCommand):
         parser.add_argument("--collection", required=True)
         add_user_argument(parser, "search only what that user may see")
         parser.add_argument("--text", help="query text; 'red car -night' subtracts, 'car:2 + road' weights terms")
+        parser.add_argument("--text-in-video", help="words to find in subtitles and on-screen text only "
+                            "(also: a \"quoted phrase\" in --text)")
         parser.add_argument("--image", type=Path, help="example image; combined with --text when both are given")
         parser.add_argument("--image-weight", type=float, help="weight of the example image (default 1)")
         parser.add_argument("--top", type=int, default=10, help="results per page")
@@ -46,7 +48,8 @@ class Command(BaseCommand):
                top: int, **options) -> None:
         request: dict = {"collection": collection, "top_k": top, "offset": options["offset"],
                          "group_by": options["group_by"], "timeline": options["timeline"]}
-        request.update((key, value) for key, value in (("text", text), ("image_weight", image_weight)) if value is not None)
+        request.update((key, value) for key, value in (("text", text), ("image_weight", image_weight),
+                                                       ("text_in_video", options.get("text_in_video"))) if value is not None)
         try:
             with open(image, "rb") if image else contextlib.nullcontext() as picture:
                 if picture is not None:
@@ -70,6 +73,8 @@ class Command(BaseCommand):
             head = f"{rank:>3}. {_relevance(r)}  {r['score']:.4f}"
             if r["type"] == "clip":
                 self.stdout.write(f"{head}  clip  {r['video']['name']}  {_clip_line(r)}")
+                for line in _words_lines(r):
+                    self.stdout.write(line)
             elif r["type"] == "video":
                 self.stdout.write(f"{head}  video {r['video']['name']}  {len(r['clips'])} moment(s)")
                 for clip in r["clips"]:
@@ -85,6 +90,12 @@ class Command(BaseCommand):
 def _clip_line(r: dict) -> str:
     return (f"{r['start']:.2f}-{r['end']:.2f}s  ({'exact frame' if r['exact_frame'] else 'best'} "
             f"{r['best_time']:.2f}s)  {r['play_url']}")
+
+
+def _words_lines(r: dict) -> list[str]:
+    """Why a clip matched in words: each cue or line of on-screen text, with its matched words."""
+    return [f"       {m['source']} {m['start']:.2f}-{m['end']:.2f}s: {m['text']!r}  words: {', '.join(m['words'])}"
+            for m in r.get("text_matches", [])[:3]]
 
 
 def _relevance(result: dict) -> str:
