@@ -76,7 +76,8 @@ class VideoAnalysis:
 def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
                   on_progress: Callable[[int, int], None] | None = None,
                   on_probe: Callable[[ProbeResult], None] | None = None,
-                  on_keyframe: Callable[[PickedKeyframe], None] | None = None) -> VideoAnalysis:
+                  on_keyframe: Callable[[PickedKeyframe], None] | None = None,
+                  on_frame: Callable[[int, float, np.ndarray], None] | None = None) -> VideoAnalysis:
     """Probe, decode once, detect shots and choose keyframes. Raises MediaError for bad files.
 
     ffprobe runs while ffmpeg starts (each costs ~0.09 s just to start); ``on_probe`` gets the
@@ -85,6 +86,8 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
     long the video (a day of traffic camera is ~40k keyframes, 14 GB as RGB images).
     ``on_progress(done, total)`` counts frames: analysed so far over expected (:func:`expected_frames`),
     about every 1% of the video; the last call is ``(n, n)`` with the frames actually analysed.
+    ``on_frame(index, time, luma)`` sees every decoded frame's working-size grey (Y) plane, a view valid
+    during the call: the on-screen text's presence test rides this decode instead of its own.
     """
     if max_gap <= 0:
         raise ValueError("max_gap must be positive")
@@ -100,7 +103,7 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
         builder = SegmentBuilder(max_gap=max_gap, duration=probe.duration, frame_time=1.0 / float(stream.format.fps),
                                  on_keyframe=on_keyframe)
         fingerprints = FingerprintTrack()
-        _scan(stream, probe, builder, fingerprints, on_progress)
+        _scan(stream, probe, builder, fingerprints, on_progress, on_frame)
     probe = _settle_duration(probe, stream.report, stream.format)
     builder.finish(probe.duration)
     if on_progress is not None:
@@ -116,7 +119,8 @@ def analyze_video(path: Path, *, max_gap: float = DEFAULT_MAX_GAP,
 
 
 def _scan(stream: FrameStream, probe: ProbeResult, builder: SegmentBuilder, fingerprints: FingerprintTrack,
-          on_progress: Callable[[int, int], None] | None) -> None:
+          on_progress: Callable[[int, int], None] | None,
+          on_frame: Callable[[int, float, np.ndarray], None] | None = None) -> None:
     """Feed every decoded frame to the detector and the builder (and a few a second to fingerprints)."""
     fmt = stream.format
     detector: CutDetector = FastContentDetector(threshold=CONTENT_THRESHOLD, min_scene_len=MIN_SCENE_FRAMES)
@@ -146,6 +150,8 @@ def _scan(stream: FrameStream, probe: ProbeResult, builder: SegmentBuilder, fing
         for cut_frame in flashes.push(index, small):
             builder.add_cut(float(cut_frame / fps))
         now = float(index / fps)
+        if on_frame is not None:
+            on_frame(index, now, i420_planes(frame)[0])
         if index % stride == 0:
             builder.offer(now, frame, frame_quality(full_range(gray)))
             fingerprints.offer(now, gray)

@@ -44,8 +44,9 @@ class ShareInline(admin.TabularInline):
 @admin.register(Collection)
 class CollectionAdmin(DeleteInOneTransaction, admin.ModelAdmin):
     form = CollectionAdminForm  # the model is a select of the operator's names (settings.EMBEDDERS)
-    list_display = ["name", "owner", "public", "model_in_use", "video_count", "photo_count", "created_at"]
-    list_filter = ["public"]
+    list_display = ["name", "owner", "public", "model_in_use", "read_screen_text", "video_count", "photo_count",
+                    "created_at"]
+    list_filter = ["public", "read_screen_text"]
     search_fields = ["name", "owner__username"]
     autocomplete_fields = ["owner"]
     inlines = [ShareInline]
@@ -105,7 +106,8 @@ class VideoAdmin(ReingestMixin, admin.ModelAdmin):
     list_display = ["original_name", "collection", "status", "duration", "error", "created_at"]
     list_filter = ["status", "collection"]
     search_fields = ["original_name", "sha256"]
-    readonly_fields = ["sha256", "size_bytes", "duration", "fps", "width", "height", "codec", "indexed_at"]
+    readonly_fields = ["sha256", "size_bytes", "duration", "fps", "width", "height", "codec", "indexed_at",
+                       "text_read_at", "text_note"]
     inlines = [SceneInline]
     actions = ["reingest"]
 

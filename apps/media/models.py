@@ -116,12 +116,14 @@ class MediaItem(models.Model):
     @property
     def reingesting(self) -> bool:
         """Being ingested again: its indexed version stays searchable until the new one replaces it."""
-        return self.indexed_at is not None and self.status not in (Status.INDEXED, Status.FAILED)
+        return self.indexed_at is not None and self.status not in (Status.INDEXED, Status.FAILED, Status.READING)
 
     @property
     def state_label(self) -> str:
         """The status as people read it, saying so when the item is being re-ingested."""
         label = self.get_status_display()
+        if self.status == Status.READING:  # after the visual commit: the new version is already searchable
+            return f"{label}; searchable"
         return f"re-ingesting ({label}); still searchable" if self.reingesting else label
 
 

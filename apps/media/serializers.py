@@ -63,6 +63,7 @@ class StatusCountsSerializer(serializers.Serializer):
     probing = serializers.IntegerField()
     detecting = serializers.IntegerField()
     embedding = serializers.IntegerField()
+    reading = serializers.IntegerField(help_text="reading on-screen text: already searchable")
     indexed = serializers.IntegerField()
     failed = serializers.IntegerField()
     total = serializers.IntegerField()
@@ -92,7 +93,7 @@ class CollectionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Collection
         fields = ["id", "name", "description", "embedder", "model", "owner", "public", "access", "created_at",
-                  "videos", "photos", "index"]
+                  "read_screen_text", "text_languages", "videos", "photos", "index"]
 
     def get_access(self, obj: Collection) -> str:
         request = self.context.get("request")

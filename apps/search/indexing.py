@@ -40,7 +40,7 @@ from apps.media.services.jobs import (
 from apps.media.services.keyframe_store import KeyframeStaging, SavedImages, forget_pending_vectors, pending_vectors
 from apps.media.services.subtitle_reading import store_subtitles
 
-from . import vectors
+from . import screen_text_stage, vectors
 from .embedders.base import Embedder, ModelUnavailableError
 from .embedders.common import batched
 from .embedders.registry import get_embedder
@@ -93,7 +93,11 @@ def failure_reason(exc: Exception, what: str) -> str:
 
 
 def ingest_video(run: JobRun, video: Video) -> None:
+    if screen_text_stage.visual_committed(run.job, video):  # killed while reading text: only that is left
+        screen_text_stage.read_screen_text(run, video, None)
+        return
     path = storage.absolute(video.file.name)
+    text_watch = screen_text_stage.watch_for(video)
     run.stage(Status.PROBING)
     checkpoints.reached("ingest.probing")
     embedder = get_embedder(video.collection.embedder_spec)
@@ -116,7 +120,8 @@ def ingest_video(run: JobRun, video: Video) -> None:
 
     try:
         analysis = analyze_video(path, max_gap=settings.MAX_KEYFRAME_GAP_S, on_progress=run.progress,
-                                 on_probe=record_probe, on_keyframe=keep)
+                                 on_probe=record_probe, on_keyframe=keep,
+                                 on_frame=text_watch.offer if text_watch is not None else None)
         if not staging.keyframes:
             raise BlankVideoError("no usable frame found: the video is entirely black or blank")
         checkpoints.reached("ingest.analysed")
@@ -127,6 +132,9 @@ def ingest_video(run: JobRun, video: Video) -> None:
     finally:
         staging.discard()  # nothing left to discard once committed
     store_subtitles(video, path)  # the cues said in it; never fails the visual index
+    if text_watch is not None:
+        text_watch.finish()
+    screen_text_stage.read_screen_text(run, video, text_watch)  # on-screen text; never fails it either
 
 
 def embed_keyframes(run: JobRun, embedder: Embedder, images: Sequence[Image.Image]) -> np.ndarray:

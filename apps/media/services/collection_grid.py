@@ -24,7 +24,7 @@ PER_PAGE = 48
 #: At most this many ids of each kind per progress request (a page holds PER_PAGE; uploads add a few).
 MAX_TRACKED = 200
 
-ACTIVE = (Status.QUEUED, Status.PROBING, Status.DETECTING, Status.EMBEDDING)
+ACTIVE = (Status.QUEUED, Status.PROBING, Status.DETECTING, Status.EMBEDDING, Status.READING)
 STATES: dict[str, tuple[str, ...] | None] = {
     "all": None, "active": tuple(ACTIVE), "indexed": (Status.INDEXED,), "failed": (Status.FAILED,)}
 KINDS = ("all", "videos", "photos")
@@ -120,7 +120,7 @@ class Card:
     def percent(self) -> int | None:
         """Whole percent of the current stage (from the counts when known), for the stages that report one:
         the number the jobs API and the CLI's bar show."""
-        if self.status not in (Status.DETECTING, Status.EMBEDDING) or self.progress is None:
+        if self.status not in (Status.DETECTING, Status.EMBEDDING, Status.READING) or self.progress is None:
             return None
         return job_progress.percent(self._job())
 
@@ -205,7 +205,7 @@ def card_of(row: Mapping[str, Any]) -> Card:
     width, height = _thumb_size(row["g_kind"], row["g_width"], row["g_height"])
     return Card(
         kind=row["g_kind"], id=row["g_id"], name=row["g_name"], status=status, error=row["g_error"],
-        reingesting=row["g_indexed_at"] is not None and status in ACTIVE,
+        reingesting=row["g_indexed_at"] is not None and status in ACTIVE and status != Status.READING,
         thumbnail=row["g_thumbnail"] or "", thumb_width=width, thumb_height=height,
         duration=row["g_duration"], shots=row["g_shots"], progress=row.get("g_job_progress"),
         done=row.get("g_job_done"), total=row.get("g_job_total"), file=row["g_file"] or "",

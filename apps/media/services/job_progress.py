@@ -15,7 +15,7 @@ UNITS = (FRAMES, KEYFRAMES, PHOTOS)
 
 def unit(job: IngestJob) -> str | None:
     """What ``done``/``total`` count in the job's stage; None while nothing is counted (queued, probing, failed)."""
-    if job.status == Status.DETECTING:
+    if job.status in (Status.DETECTING, Status.READING):  # reading text: frames read by OCR
         return FRAMES
     if job.status in (Status.EMBEDDING, Status.INDEXED):
         return KEYFRAMES if job.video_id else PHOTOS
@@ -37,7 +37,11 @@ def percent(job: IngestJob) -> int:
 def describe(job: IngestJob) -> str:
     """The stage and its counts in a few words, e.g. "detecting 1234/2950 frames" (in the active language:
     the page's; the CLI's is English)."""
-    label = job.get_status_display() if job.status != Status.DETECTING else pgettext("ingest stage", "detecting")
+    label = job.get_status_display()
+    if job.status == Status.DETECTING:
+        label = pgettext("ingest stage", "detecting")
+    elif job.status == Status.READING:
+        label = pgettext("ingest stage", "reading text")
     counted = unit(job)
     if counted is None or job.total <= 0:
         return str(label)

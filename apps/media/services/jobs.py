@@ -70,7 +70,7 @@ class JobRun:
         if status in (Status.INDEXED, Status.FAILED):
             fields["finished_at"] = now
         item_fields: dict = {"status": status, "updated_at": now}
-        if status == Status.INDEXED:
+        if status in (Status.INDEXED, Status.READING):  # reading text comes after the visual commit: searchable
             item_fields.update(indexed_at=now, error="")
         with transaction.atomic():
             IngestJob.objects.filter(pk=self.job.pk).update(**fields)

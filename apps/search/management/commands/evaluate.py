@@ -5,6 +5,7 @@
     evaluate zeroshot --dataset DIR --classes FILE [--lang en|ru] [--model SPEC] [--json]
     evaluate speed [--model SPEC] [--onnx DIR | --no-onnx] [--images N] [--batch B] [--queries Q] [--json]
     evaluate moments [--model SPEC] [--top-k K] [--keep-video DIR] [--json]
+    evaluate text [--keep-videos DIR] [--also VIDEO ...] [--json]
 """
 from __future__ import annotations
 
@@ -79,6 +80,12 @@ class Command(BaseCommand):
         p.add_argument("--keep-video", default=None, help="folder to keep the generated video in")
         p.add_argument("--json", action="store_true")
 
+        p = sub.add_parser("text", help="on-screen text: OCR word recall/precision (per language and size) on "
+                                        "generated burned-in text, and OCR seconds against analysis seconds")
+        p.add_argument("--keep-videos", default=None, help="folder to keep the generated videos in")
+        p.add_argument("--also", nargs="*", default=[], help="real videos to measure the OCR cost on as well")
+        p.add_argument("--json", action="store_true")
+
     def handle(self, *args, action: str, **options) -> None:
         try:
             result = getattr(self, f"_{action}")(**options)
@@ -117,6 +124,11 @@ class Command(BaseCommand):
         from apps.search.evaluation.moments import evaluate_moments
 
         return evaluate_moments(model=model, top_k=top_k, workdir=Path(keep_video) if keep_video else None)
+
+    def _text(self, *, keep_videos: str | None, also: list[str], **options) -> dict:
+        from apps.search.evaluation.text_eval import evaluate_text
+
+        return evaluate_text(Path(keep_videos) if keep_videos else None, [Path(p) for p in also])
 
     def _speed(self, *, model: str | None, onnx: str | None, no_onnx: bool, images: int, batch: int | None,
                queries: int, **options) -> dict:

@@ -1,0 +1,123 @@
+"""The Tesseract reader: TSV parsing, lines, the confidence threshold, and a real read of drawn words."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from analysis import ocr
+from analysis.ocr import OcrWord, group_lines, language_of, parse_tsv, read_frame
+from analysis.screen_text import Run, merge_readings
+from analysis.text_presence import Region
+from analysis.timed_text import WordBox
+from apps.search.evaluation.text_media import font
+
+HEADER = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+
+
+def row(level, block, par, line, word, left, top, width, height, conf, text) -> str:
+    return "\t".join(str(v) for v in (level, 1, block, par, line, word, left, top, width, height, conf, text))
+
+
+TSV = "\n".join([
+    HEADER,
+    row(1, 0, 0, 0, 0, 0, 0, 1280, 720, -1, ""),
+    row(4, 1, 1, 1, 0, 100, 50, 300, 40, -1, ""),
+    row(5, 1, 1, 1, 2, 260, 50, 140, 40, 91.5, "station"),
+    row(5, 1, 1, 1, 1, 100, 52, 120, 38, 95.0, "EXIT"),
+    row(5, 1, 1, 2, 1, 100, 120, 60, 30, 12.0, "ee"),
+    row(5, 2, 1, 1, 1, 640, 600, 200, 40, 88.0, "улица"),
+    row(5, 2, 1, 1, 2, 850, 600, 30, 40, 80.0, "—"),
+])
+
+
+def test_parse_tsv_reads_word_rows_only_and_skips_punctuation():
+    words = parse_tsv(TSV)
+    assert [w.text for w in words] == ["station", "EXIT", "ee", "улица"]
+    assert words[1] == OcrWord("EXIT", 100, 52, 120, 38, 95.0, 1, 1, 1)
+
+
+def test_lines_group_by_tesseract_numbers_left_to_right_with_fraction_boxes():
+    words = [w for w in parse_tsv(TSV) if w.confidence >= ocr.MIN_WORD_CONFIDENCE]
+    lines = group_lines(words, 1280, 720)
+    assert [(line.text, line.language) for line in lines] == [("EXIT station", "eng"), ("улица", "rus")]
+    first = lines[0]
+    assert first.boxes[0].x == pytest.approx(100 / 1280) and first.boxes[0].h == pytest.approx(38 / 720)
+    assert first.confidence == pytest.approx((95.0 + 91.5) / 2)
+
+
+def test_a_wide_gap_splits_one_tesseract_line_into_two():
+    words = [OcrWord("river", 0, 0, 100, 40, 90, 1, 1, 1), OcrWord("мост", 400, 0, 90, 40, 90, 1, 1, 1)]
+    assert [line.text for line in group_lines(words, 1280, 720)] == ["river", "мост"]
+
+
+def test_language_of_a_line():
+    assert language_of("улица 5") == "rus" and language_of("EXIT 23") == "eng" and language_of("23") == ""
+
+
+def test_unexpected_tsv_header_is_an_error():
+    with pytest.raises(ocr.OcrError):
+        parse_tsv("garbage\nrow")
+
+
+def test_missing_language_data_is_a_clear_error():
+    with pytest.raises(ocr.OcrUnavailableError, match="tesseract-ocr-xyz"):
+        ocr.check_languages("eng+xyz")
+
+
+def test_missing_tesseract_is_a_clear_error():
+    with pytest.raises(ocr.OcrUnavailableError, match="not installed"):
+        ocr.check_languages("eng", binary="no-such-tesseract")
+
+
+def drawn(lines: list[tuple[str, tuple[int, int], int]]) -> tuple[np.ndarray, list[Region]]:
+    image = Image.new("RGB", (1280, 720), (40, 90, 140))
+    draw = ImageDraw.Draw(image)
+    boxes = []
+    for text, (x, y), size in lines:
+        face = font("DejaVuSans", size)
+        draw.text((x, y), text, font=face, fill=(250, 250, 250), stroke_width=2, stroke_fill=(0, 0, 0))
+        left, top, right, bottom = face.getbbox(text)
+        boxes.append(Region(x + left, y + top, right - left, bottom - top))
+    return np.asarray(image), boxes
+
+
+def test_reads_english_and_russian_words_where_they_are_drawn():
+    frame, boxes = drawn([("EXIT 23 station", (100, 100), 40), ("улица Гагарина", (600, 500), 40)])
+    lines = read_frame(frame, "eng+rus", regions=boxes)
+    texts = {line.text: line for line in lines}
+    assert set(texts) == {"EXIT 23 station", "улица Гагарина"}
+    street = texts["улица Гагарина"]
+    assert street.language == "rus"
+    assert street.boxes[0].x == pytest.approx(boxes[1].x / 1280, abs=0.01)
+    assert street.boxes[0].y == pytest.approx(boxes[1].y / 720, abs=0.02)
+
+
+def test_consecutive_readings_of_a_line_merge_into_one_span():
+    line = ocr.OcrLine("EXIT 23", (), 90.0, "eng")
+    other = ocr.OcrLine("улица", (), 90.0, "rus")
+    runs = [Run(1.0, 2.0, 4, 1.5, (), 0.1, None), Run(2.0, 3.0, 4, 2.5, (), 0.1, None),
+            Run(5.0, 6.0, 4, 5.5, (), 0.1, None)]
+    spans = merge_readings([(runs[0], [line]), (runs[1], [line, other]), (runs[2], [line])], runs)
+    assert [(s.text, s.start, s.end) for s in spans] == [
+        ("EXIT 23", 1.0, 3.0), ("улица", 2.0, 3.0), ("EXIT 23", 5.0, 6.0)]
+    assert all(s.track == "ocr" for s in spans)
+
+
+def test_a_line_read_differently_at_the_same_place_stays_one_span_with_its_best_reading():
+    box = (WordBox("новая", 0.4, 0.7, 0.1, 0.05, 95.0), WordBox("улица", 0.52, 0.7, 0.1, 0.05, 95.0))
+    good = ocr.OcrLine("новая улица", box, 95.0, "rus")
+    bad = ocr.OcrLine("HOBaA улица", box, 70.0, "eng")
+    runs = [Run(2.0, 3.0, 4, 2.5, (), 0.1, None), Run(3.0, 4.0, 4, 3.5, (), 0.1, None)]
+    spans = merge_readings([(runs[0], [bad]), (runs[1], [good])], runs)
+    assert [(s.text, s.start, s.end, s.language) for s in spans] == [("новая улица", 2.0, 4.0, "rus")]
+
+
+def test_other_words_at_the_same_place_are_a_new_span():
+    box = (WordBox("x", 0.1, 0.1, 0.3, 0.05, 95.0),)
+    first = ocr.OcrLine("evening window museum", box, 95.0, "eng")
+    second = ocr.OcrLine("market planet hotel", box, 96.0, "eng")
+    runs = [Run(0.5, 2.5, 4, 1.0, (), 0.1, None), Run(2.5, 5.0, 4, 3.0, (), 0.1, None)]
+    spans = merge_readings([(runs[0], [first]), (runs[1], [second])], runs)
+    assert [(s.text, s.start, s.end) for s in spans] == [("evening window museum", 0.5, 2.5),
+                                                       ("market planet hotel", 2.5, 5.0)]
