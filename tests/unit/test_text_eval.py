@@ -19,3 +19,21 @@ def test_recall_and_precision_by_time_place_language_and_size():
     score = score_words([(video, spans)])
     assert score["recall"]["all"] == 0.5 and score["recall"]["eng 32px"] == 0.5 and score["recall"]["rus"] == 0.5
     assert score["words_read"] == 5 and score["precision"]["all"] == 0.4 and abs(score["precision"]["rus"] - 1 / 3) < 1e-3
+
+
+def test_the_evaluation_subtitle_video_holds_every_cue_at_its_exact_time(tmp_path):
+    """The cues the search evaluation asks for are in the file it ingests, to the millisecond, in both languages."""
+    import subprocess
+
+    from analysis.subtitles import read_streams
+    from apps.search.evaluation.text_search_eval import _srt_time, subtitle_video
+
+    assert _srt_time(3725.125) == "01:02:05,125" and _srt_time(0.5) == "00:00:00,500"
+    source = tmp_path / "plain.mp4"
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:d=8",
+                    "-pix_fmt", "yuv420p", str(source)], check=True)
+    path, cues = subtitle_video(source, tmp_path)
+    read = read_streams(path)
+    assert sorted((c.start, c.end, c.text, c.language) for c in read.cues) == \
+        sorted((c.start, c.end, c.text, c.language) for c in cues)
+    assert {c.language for c in cues} == {"eng", "rus"} and len(cues) == 8

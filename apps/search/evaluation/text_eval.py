@@ -22,6 +22,7 @@ from analysis.timed_text import TimedText
 from analysis.video_analysis import analyze_video
 
 from .text_media import HEIGHT, WIDTH, TextItem, TextVideo, encode, text_videos
+from .text_search_eval import evaluate_text_search
 
 LANGUAGES = "eng+rus"
 
@@ -97,13 +98,16 @@ def score_words(videos: Sequence[tuple[TextVideo, list[TimedText]]]) -> dict:
     }
 
 
-def evaluate_text(workdir: Path | None = None, extra_videos: Sequence[Path] = (), duration: float = 8.0) -> dict:
-    """The whole report; ``extra_videos`` (real footage) are measured for cost only."""
+def evaluate_text(workdir: Path | None = None, extra_videos: Sequence[Path] = (), duration: float = 8.0,
+                  *, search: bool = True) -> dict:
+    """The whole report; ``extra_videos`` (real footage) are measured for cost only; ``search`` adds the quoted
+    queries' R1@0.5 and fusion's change to the moment metrics (an ingest of every video: text_search_eval.py)."""
     folder = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="vs-eval-text-"))
     videos = text_videos(duration=duration)
-    readings, costs = [], {}
+    readings, costs, encoded = [], {}, []
     for video in videos:
-        spans, cost = read_video(encode(video, folder / video.name))
+        encoded.append((video, encode(video, folder / video.name)))
+        spans, cost = read_video(encoded[-1][1])
         readings.append((video, spans))
         costs[video.name] = cost
     for path in extra_videos:
@@ -119,8 +123,7 @@ def evaluate_text(workdir: Path | None = None, extra_videos: Sequence[Path] = ()
             "no_text": _total(plain),
             "per_video": costs,
         },
-        # The text search's figures (quoted-query R1@0.5, fusion's change to the moment metrics) join here.
-        "search": None,
+        "search": evaluate_text_search(encoded, folder) if search else None,
     }
 
 

@@ -80,10 +80,12 @@ class Command(BaseCommand):
         p.add_argument("--keep-video", default=None, help="folder to keep the generated video in")
         p.add_argument("--json", action="store_true")
 
-        p = sub.add_parser("text", help="on-screen text: OCR word recall/precision (per language and size) on "
-                                        "generated burned-in text, and OCR seconds against analysis seconds")
+        p = sub.add_parser("text", help="words in the footage: OCR word recall/precision (per language and size) on "
+                                        "generated burned-in text, OCR seconds against analysis seconds, quoted "
+                                        "queries' R1@0.5 and fusion's change to the moment metrics")
         p.add_argument("--keep-videos", default=None, help="folder to keep the generated videos in")
         p.add_argument("--also", nargs="*", default=[], help="real videos to measure the OCR cost on as well")
+        p.add_argument("--no-search", action="store_true", help="OCR figures only: skip ingesting and querying")
         p.add_argument("--json", action="store_true")
 
     def handle(self, *args, action: str, **options) -> None:
@@ -125,10 +127,11 @@ class Command(BaseCommand):
 
         return evaluate_moments(model=model, top_k=top_k, workdir=Path(keep_video) if keep_video else None)
 
-    def _text(self, *, keep_videos: str | None, also: list[str], **options) -> dict:
+    def _text(self, *, keep_videos: str | None, also: list[str], no_search: bool, **options) -> dict:
         from apps.search.evaluation.text_eval import evaluate_text
 
-        return evaluate_text(Path(keep_videos) if keep_videos else None, [Path(p) for p in also])
+        return evaluate_text(Path(keep_videos) if keep_videos else None, [Path(p) for p in also],
+                             search=not no_search)
 
     def _speed(self, *, model: str | None, onnx: str | None, no_onnx: bool, images: int, batch: int | None,
                queries: int, **options) -> dict:
