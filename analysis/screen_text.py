@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from io import BytesIO
 from pathlib import Path
@@ -60,6 +60,7 @@ class Run:
     regions: tuple[Region, ...]  # in pixels of the working-size frame
     best_share: float
     reference: Presence  # the run's latest sample
+    of_short_runs: bool = False  # a run of one sample, or short runs joined (see :func:`coalesce_short_runs`)
 
 
 class TextWatch:
@@ -103,6 +104,7 @@ class TextWatch:
 
     def finish(self) -> list[Run]:
         self._close()
+        self.runs = coalesce_short_runs(self.runs, self.step)
         return self.runs
 
     @property
@@ -112,6 +114,24 @@ class TextWatch:
     def to_read(self) -> list[Run]:
         """The runs worth a read (see :data:`MIN_RUN_SAMPLES`)."""
         return [run for run in self.runs if run.samples >= MIN_RUN_SAMPLES]
+
+
+def coalesce_short_runs(runs: list[Run], step: float) -> list[Run]:
+    """Runs too short to read that follow one another without a gap joined into one run, read at its sample
+    with the most text. Why: text over a busy moving background (shapes crossing the letters) can change the
+    signature at every sample; each sample then starts a run of one, and text on screen for seconds was never
+    read (measured: a whole text period of the evaluation's "shapes" video, 18 lines, unread)."""
+    joined: list[Run] = []
+    for run in runs:
+        last = joined[-1] if joined else None
+        short = run.samples < MIN_RUN_SAMPLES
+        if short and last is not None and last.of_short_runs and abs(run.start - last.end) < step / 2:
+            best = run if run.best_share > last.best_share else last
+            joined[-1] = Run(last.start, run.end, last.samples + run.samples, best.read_time, best.regions,
+                             best.best_share, best.reference, of_short_runs=True)
+        else:
+            joined.append(replace(run, of_short_runs=short))
+    return joined
 
 
 def watch_video(path: Path) -> TextWatch:
