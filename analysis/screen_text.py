@@ -45,6 +45,9 @@ REFINE_HEIGHT = 360
 #: shape's weaker outline no longer join it into a blob too big for a letter (measured: outlined text found
 #: 32 -> 40 of 50 lines, word recall 0.70 -> 0.76 before the bright crops; 160 instead of 96 0.75).
 REFINE_EDGE_THRESHOLDS = (32, 96)
+#: Short runs are joined (:func:`coalesce_short_runs`) only when their text covers this share of the frame
+#: (measured: lines of text 0.04-0.2; a motorway camera's cars and foliage 0.003-0.03, each for a sample).
+JOIN_MIN_SHARE = 0.035
 #: A run longer than this is read again (text that changed without the signature noticing).
 REREAD_EVERY_S = 10.0
 
@@ -120,11 +123,12 @@ def coalesce_short_runs(runs: list[Run], step: float) -> list[Run]:
     """Runs too short to read that follow one another without a gap joined into one run, read at its sample
     with the most text. Why: text over a busy moving background (shapes crossing the letters) can change the
     signature at every sample; each sample then starts a run of one, and text on screen for seconds was never
-    read (measured: a whole text period of the evaluation's "shapes" video, 18 lines, unread)."""
+    read (measured: a whole text period of the evaluation's "shapes" video, 18 lines, unread). Only runs whose
+    text covers JOIN_MIN_SHARE of the frame: texture the test takes for text flickers at a tenth of that."""
     joined: list[Run] = []
     for run in runs:
         last = joined[-1] if joined else None
-        short = run.samples < MIN_RUN_SAMPLES
+        short = run.samples < MIN_RUN_SAMPLES and run.best_share >= JOIN_MIN_SHARE
         if short and last is not None and last.of_short_runs and abs(run.start - last.end) < step / 2:
             best = run if run.best_share > last.best_share else last
             joined[-1] = Run(last.start, run.end, last.samples + run.samples, best.read_time, best.regions,
