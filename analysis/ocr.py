@@ -169,10 +169,12 @@ SAME_WORD_OVERLAP = 0.5
 
 
 def union_words(first: Sequence[OcrWord], second: Sequence[OcrWord], min_confidence: float) -> list[OcrWord]:
-    """The words of two reads of one frame, one per place: of words whose boxes overlap, the more confident."""
+    """The words of two reads of one frame, one per place: of confident words whose boxes overlap, the longer,
+    then the more confident. Why the longer: a crop that cuts a word reads its end with confidence ("ver" of
+    "river"), the whole-frame read the word."""
     kept: list[OcrWord] = []
     for word in sorted((w for w in (*first, *second) if w.confidence >= min_confidence),
-                       key=lambda w: w.confidence, reverse=True):
+                       key=lambda w: (sum(ch.isalnum() for ch in w.text), w.confidence), reverse=True):
         if not any(_overlap(word, other) >= SAME_WORD_OVERLAP for other in kept):
             kept.append(word)
     return kept
