@@ -140,3 +140,29 @@ def test_outlined_subtitles_over_moving_shapes_are_found_and_read():
     drawn_words = [word for item in outlined for word in words_of(item.text)]
     found = [word for word in drawn_words if word in read]
     assert len(found) >= 0.8 * len(drawn_words), (drawn_words, read)
+
+
+def test_dark_words_on_light_plates_over_noise_are_read():
+    """Signs: dark letters on light plates over a noisy picture, which the crops' one threshold mixes in (the
+    evaluation's "noise" video, its last text period)."""
+    video, t = text_videos()[0], 6.0
+    frame = render_frame(video, t)
+    small = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (455, 256), interpolation=cv2.INTER_AREA)
+    seen = presence(small)
+    run = Run(t, t + 1, 2, t, seen.regions, seen.share, seen)
+    read = {word for line in read_frame(frame, "eng+rus", regions=regions_to_read(frame, run, 455))
+            for word in words_of(line.text)}
+    drawn_words = [word for item in video.items if item.start <= t < item.end and plated(item)
+                   for word in words_of(item.text)]
+    found = [word for word in drawn_words if word in read]
+    assert len(found) >= 0.9 * len(drawn_words), (drawn_words, read)
+
+
+def test_two_reads_of_a_word_keep_the_whole_word_not_the_piece_a_crop_cut():
+    piece = OcrWord("ver", 130, 100, 40, 30, 96.0, 1, 1, 1)
+    whole = OcrWord("river", 100, 100, 70, 30, 91.0, 1, 1, 1)
+    other = OcrWord("market", 200, 100, 90, 30, 93.0, 1, 1, 1)
+    kept = ocr.relined(ocr.union_words([piece, other], [whole], 70.0))
+    assert sorted(w.text for w in kept) == ["market", "river"]
+    lines = group_lines(kept, 1280, 720)
+    assert [line.text for line in lines] == ["river market"]
