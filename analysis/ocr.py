@@ -185,7 +185,7 @@ def dark_letters_on_plates(grey: np.ndarray, out: np.ndarray) -> int:
             continue
         box = grey[y:y + h, x:x + w]
         level = float(np.median(box[labels[y:y + h, x:x + w] == label]))
-        out[y:y + h, x:x + w][box < level - PLATE_CONTRAST] = 0
+        out[y:y + h, x:x + w] = np.where(box < level - PLATE_CONTRAST, 0, 255)  # not its bright bits
         found += 1
     return found
 
