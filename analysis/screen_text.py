@@ -183,8 +183,9 @@ def read_runs(path: Path, watch: TextWatch, languages: str,
 #: OCR reads one line a little differently from frame to frame ("новая" once as "HOBaA").
 SAME_PLACE_IOU = 0.5
 #: ...and their letters are this alike (difflib's ratio, Latin look-alikes of Cyrillic letters folded: "HOBaA
-#: улица" / "новая улица" 0.91; two lines sharing a word, "market pharmacy" / "pharmacy theatre", 0.52).
-SAME_TEXT_RATIO = 0.6
+#: улица" / "новая улица" 0.91; two lines sharing a word, "market pharmacy" / "pharmacy theatre", 0.52; the next
+#: subtitle sharing its first word, "morning summer garden" / "morning street library", 0.60: 0.6 merged those).
+SAME_TEXT_RATIO = 0.7
 #: Latin letters Tesseract gives for Cyrillic ones that look the same (lower case: words_of folds case).
 _LOOKALIKES = str.maketrans("aehkmoptcxyb3", "аенкмортсхувз")  # upper-case B is В
 

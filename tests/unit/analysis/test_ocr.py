@@ -125,6 +125,15 @@ def test_other_words_at_the_same_place_are_a_new_span():
                                                        ("market planet hotel", 2.5, 5.0)]
 
 
+def test_the_next_subtitle_sharing_a_word_at_the_same_place_is_a_new_span():
+    box = (WordBox("x", 0.1, 0.1, 0.3, 0.05, 95.0),)
+    first = ocr.OcrLine("morning summer garden", box, 95.0, "eng")
+    second = ocr.OcrLine("morning street library", box, 93.0, "eng")
+    runs = [Run(0.5, 2.5, 4, 1.0, (), 0.1, None), Run(3.0, 5.0, 4, 3.5, (), 0.1, None)]
+    spans = merge_readings([(runs[0], [first]), (runs[1], [second])], runs)
+    assert [s.text for s in spans] == ["morning summer garden", "morning street library"]
+
+
 def test_outlined_subtitles_over_moving_shapes_are_found_and_read():
     """White text with a dark outline over shapes of every colour (the evaluation's hardest background): its
     letters touch the shapes' outlines, and Otsu's one threshold splits the shapes, not the letters."""
