@@ -72,12 +72,12 @@ class Presence:
         return self.share >= MIN_TEXT_SHARE
 
 
-def text_regions(grey: np.ndarray) -> list[Region]:
+def text_regions(grey: np.ndarray, edge_threshold: int = EDGE_THRESHOLD) -> list[Region]:
     """Text-like lines of a grey (uint8) image, largest first (see :func:`_text_lines`)."""
-    return _text_lines(grey)[0]
+    return _text_lines(grey, edge_threshold)[0]
 
 
-def _text_lines(grey: np.ndarray) -> tuple[list[Region], np.ndarray]:
+def _text_lines(grey: np.ndarray, edge_threshold: int = EDGE_THRESHOLD) -> tuple[list[Region], np.ndarray]:
     """(text-like lines, largest first; the letter-sized edge pieces as a 0/1 image). of a grey (uint8) image, largest first.
 
     Two steps, so that lines, shapes and noise never join the text: first the edge map's connected pieces
@@ -90,7 +90,7 @@ def _text_lines(grey: np.ndarray) -> tuple[list[Region], np.ndarray]:
     max_h = max(min_h + 1, round(height * MAX_LINE_HEIGHT_SHARE))
     smooth = cv2.medianBlur(grey, 3)  # film grain and noise off, strokes kept
     gradient = cv2.morphologyEx(smooth, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
-    edges = (gradient >= EDGE_THRESHOLD).astype(np.uint8)
+    edges = (gradient >= edge_threshold).astype(np.uint8)
     count, labels, stats = components(edges)
     h, w, area = stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_AREA]
     letter = (h >= min_h * 0.6) & (h <= max_h) & (w <= max_h * 12) & (area >= 0.15 * h * w)

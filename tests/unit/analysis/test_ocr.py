@@ -1,16 +1,18 @@
 """The Tesseract reader: TSV parsing, lines, the confidence threshold, and a real read of drawn words."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from analysis import ocr
 from analysis.ocr import OcrWord, group_lines, language_of, parse_tsv, read_frame
-from analysis.screen_text import Run, merge_readings
-from analysis.text_presence import Region
+from analysis.screen_text import Run, merge_readings, regions_to_read
+from analysis.text_presence import Region, presence
+from analysis.text_terms import words_of
 from analysis.timed_text import WordBox
-from apps.search.evaluation.text_media import font
+from apps.search.evaluation.text_media import font, plated, render_frame, text_videos
 
 HEADER = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
 
@@ -121,3 +123,64 @@ def test_other_words_at_the_same_place_are_a_new_span():
     spans = merge_readings([(runs[0], [first]), (runs[1], [second])], runs)
     assert [(s.text, s.start, s.end) for s in spans] == [("evening window museum", 0.5, 2.5),
                                                        ("market planet hotel", 2.5, 5.0)]
+
+
+def test_the_next_subtitle_sharing_a_word_at_the_same_place_is_a_new_span():
+    box = (WordBox("x", 0.1, 0.1, 0.3, 0.05, 95.0),)
+    first = ocr.OcrLine("morning summer garden", box, 95.0, "eng")
+    second = ocr.OcrLine("morning street library", box, 93.0, "eng")
+    runs = [Run(0.5, 2.5, 4, 1.0, (), 0.1, None), Run(3.0, 5.0, 4, 3.5, (), 0.1, None)]
+    spans = merge_readings([(runs[0], [first]), (runs[1], [second])], runs)
+    assert [s.text for s in spans] == ["morning summer garden", "morning street library"]
+
+
+def test_outlined_subtitles_over_moving_shapes_are_found_and_read():
+    """White text with a dark outline over shapes of every colour (the evaluation's hardest background): its
+    letters touch the shapes' outlines, and Otsu's one threshold splits the shapes, not the letters."""
+    video = text_videos()[2]
+    t = 4.37  # before: 5 of its 12 outlined words read
+    frame = render_frame(video, t)
+    outlined = [item for item in video.items if item.start <= t < item.end and not plated(item)]
+    small = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (455, 256), interpolation=cv2.INTER_AREA)
+    seen = presence(small)
+    run = Run(t, t + 1, 2, t, seen.regions, seen.share, seen)
+    read = {word for line in read_frame(frame, "eng+rus", regions=regions_to_read(frame, run, 455))
+            for word in words_of(line.text)}
+    drawn_words = [word for item in outlined for word in words_of(item.text)]
+    found = [word for word in drawn_words if word in read]
+    assert len(found) >= 0.8 * len(drawn_words), (drawn_words, read)
+
+
+def test_dark_words_on_light_plates_over_noise_are_read():
+    """Signs: dark letters on light plates over a noisy picture, which the crops' one threshold mixes in (the
+    evaluation's "noise" video, its last text period)."""
+    video, t = text_videos()[0], 6.0
+    frame = render_frame(video, t)
+    small = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (455, 256), interpolation=cv2.INTER_AREA)
+    seen = presence(small)
+    run = Run(t, t + 1, 2, t, seen.regions, seen.share, seen)
+    read = {word for line in read_frame(frame, "eng+rus", regions=regions_to_read(frame, run, 455))
+            for word in words_of(line.text)}
+    drawn_words = [word for item in video.items if item.start <= t < item.end and plated(item)
+                   for word in words_of(item.text)]
+    found = [word for word in drawn_words if word in read]
+    assert len(found) >= 0.9 * len(drawn_words), (drawn_words, read)
+
+
+def test_two_reads_of_a_word_keep_the_whole_word_not_the_piece_a_crop_cut():
+    piece = OcrWord("ver", 130, 100, 40, 30, 96.0, 1, 1, 1)
+    whole = OcrWord("river", 100, 100, 70, 30, 91.0, 1, 1, 1)
+    other = OcrWord("market", 200, 100, 90, 30, 93.0, 1, 1, 1)
+    kept = ocr.relined(ocr.union_words([piece, other], [whole], 70.0))
+    assert sorted(w.text for w in kept) == ["market", "river"]
+    lines = group_lines(kept, 1280, 720)
+    assert [line.text for line in lines] == ["river market"]
+
+
+def test_bright_texture_is_not_read_whole_but_white_letters_are():
+    speckled = np.where(np.random.default_rng(3).random((720, 1280)) < 0.003, 255, 60).astype(np.uint8)
+    speckled = cv2.dilate(speckled, np.ones((5, 5), np.uint8))  # snow: 2000+ letter-sized flakes
+    assert ocr.bright_letters(speckled) is None
+    frame, _ = drawn([("EXIT 23 station", (100, 100), 40)])
+    letters = ocr.bright_letters(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
+    assert letters is not None and (letters[90:160, 100:450] == 0).any() and (letters[300:, :] == 255).all()

@@ -8,7 +8,7 @@ import pytest
 
 from analysis.screen_text import TextWatch
 from analysis.text_presence import changed, presence
-from apps.search.evaluation.text_media import TextItem, TextVideo, render_frame, with_boxes
+from apps.search.evaluation.text_media import TextItem, TextVideo, render_frame, text_videos, with_boxes
 
 WORK = (456, 256)
 
@@ -72,3 +72,16 @@ def test_watch_plans_one_read_per_stretch_of_unchanged_text():
     runs = [run for run in watch.finish() if run.samples >= 2]
     assert len(runs) == 1
     assert runs[0].start == pytest.approx(1.0, abs=0.3) and runs[0].end == pytest.approx(3.0, abs=0.3)
+
+
+def test_text_over_moving_shapes_is_read_even_when_its_signature_changes_at_every_sample():
+    """The evaluation's "shapes" video, its last text period: shapes crossing the letters change the signature
+    at every sample, yet the 18 lines are on screen for 1.9 s and must be read once."""
+    clip = text_videos()[2]
+    watch = TextWatch()
+    for index in range(55, 80):  # 5.5-8 s at 10 fps; the lines are there 5.83-7.7 s
+        t = index / 10
+        watch.offer(index, t, small(render_frame(clip, t)))
+    watch.finish()
+    planned = watch.to_read()
+    assert len(planned) >= 1 and all(5.83 <= run.read_time < 7.7 for run in planned), planned
