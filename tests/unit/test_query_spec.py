@@ -227,3 +227,13 @@ def test_a_checked_query_cannot_be_changed_afterwards():
     for term in query.terms:
         with pytest.raises(dataclasses.FrozenInstanceError):
             term.weight = 0.0
+
+
+def test_a_plain_query_looks_for_its_positive_words_only_in_the_footage() -> None:
+    """The words half of a fused query takes the positive text terms: a subtracted term ("-night") is not words to
+    find, and neither is a text longer than the words limit (a caption, not words on screen)."""
+    from apps.search.query_spec import MAX_QUERY_WORDS
+
+    words = build_query(text="red car -night").words_query
+    assert [group.words for group in words.groups] == [("red", "car")]
+    assert build_query(text=" ".join(["word"] * (MAX_QUERY_WORDS + 1))).words_query is None

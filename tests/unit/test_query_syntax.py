@@ -101,3 +101,13 @@ def test_a_sign_before_a_single_letter_or_digit_starts_a_term():
     """The shortest signed word, a sign and one character, is already an operator and its term."""
     assert parse_query_text("cat -x") == [("cat", 1.0), ("x", -1.0)]
     assert parse_query_text("кот -я +5") == [("кот", 1.0), ("я", -1.0), ("5", 1.0)]
+
+
+def test_every_quoted_phrase_is_found_and_the_closing_mark_is_not_text() -> None:
+    """Two phrases in straight quotes are two phrases (a closing quote is not read again as an opening one), and a
+    closing guillemet leaves nothing behind that would become a picture term."""
+    from apps.search.query_syntax import split_quoted
+
+    assert split_quoted('"exit 23" "bus 5"') == (["exit 23", "bus 5"], "   ")
+    assert split_quoted("«exit 23»") == (["exit 23"], " ")
+    assert split_quoted("red «exit 23» car") == (["exit 23"], "red   car")
