@@ -160,3 +160,48 @@ def test_on_a_tie_the_words_go_first():
     fused = fuse([Span(1, 0, 2), Span(1, 5, 6)], [Span(2, 0, 3)])
     assert [(f.visual, f.text) for f in fused] == [((), (0,)), ((0,), ()), ((1,), ())]
     assert fused[0].score == fused[1].score
+
+
+def test_word_queries_are_values():
+    """A words query is built once per request and shared by the search and the response: nothing may change it."""
+    import dataclasses
+
+    query = build_query(text_in_video="exit 23").words
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        query.explicit = False
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        query.groups[0].words = ()
+
+
+def test_words_and_exclusions_of_an_explicit_query_exactly():
+    """Loose words, quoted phrases and ``-word`` exclusions land where they belong; a lone "-" or "-!" is a word."""
+    query = build_query(text_in_video='"exit 23" bus - -night -!x 5').words
+    assert query.groups == (WordGroup(phrases=("exit 23",), words=("bus", "-", "-!x", "5")),)
+    assert query.exclude == ("night",) and query.explicit
+    assert query.as_dict() == {"phrases": ["exit 23"], "words": ["bus", "-", "-!x", "5"], "exclude": ["night"]}
+
+
+def test_a_quoted_text_and_text_in_video_are_one_words_query():
+    """Both fields' words must be found together (one group), with both fields' exclusions."""
+    query = build_query(text='"exit 23" -night', text_in_video='bus "route 5" -day')
+    assert query.words_only
+    assert query.words.groups == (WordGroup(phrases=("exit 23", "route 5"), words=("bus",)),)
+    assert query.words.exclude == ("night", "day") and query.words.explicit
+
+
+def test_text_in_video_of_exactly_the_limit_is_accepted_and_one_more_refused_with_the_limit_named():
+    from apps.search.query_spec import MAX_TEXT_CHARS
+
+    assert build_query(text_in_video="x" * MAX_TEXT_CHARS).words_only
+    with pytest.raises(QueryError) as caught:
+        build_query(text_in_video="x" * (MAX_TEXT_CHARS + 1))
+    assert str(MAX_TEXT_CHARS) in str(caught.value) and caught.value.field == "text_in_video"
+
+
+def test_words_limit_counts_phrase_words_and_loose_words():
+    from apps.search.query_spec import MAX_QUERY_WORDS
+
+    exactly = " ".join(["w"] * (MAX_QUERY_WORDS - 2))
+    assert build_query(text_in_video=f'"a b" {exactly}').words_only
+    with pytest.raises(QueryError):
+        build_query(text_in_video=f'"a b c" {exactly}')
