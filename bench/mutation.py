@@ -183,6 +183,18 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "by name, so a positional-only marker changes no call"),
     ],
     "apps/search/query_syntax.py": [
+        ('while at < len(text):',
+         'while at != len(text):',
+         "at grows by one, or jumps to a closing mark's index + 1, never past len(text): != is <"),
+        ('end = text.find(close, at + 1) if close else -1',
+         'end = text.find(close, at + 1) if close else - 2',
+         "any negative 'not found' takes the same `end < 0` branch"),
+        ('if end < 0:',
+         'if end <= 0:',
+         'end is a find() from at + 1 >= 1, or negative: it is never 0'),
+        ('if end < 0:',
+         'if end < 1:',
+         'end is a find() from at + 1 >= 1, or negative: it is never 0'),
         ("if len(word) > 1 and word[0] in _SIGNS and word[1].isalnum():",
          "if len(word) != 1 and word[0] in _SIGNS and word[1].isalnum():",
          "words come from str.split(), never empty: len(word) > 1 and != 1 are the same test"),
@@ -393,6 +405,42 @@ EQUIVALENT: dict[str, list[tuple[str, str, str]]] = {
          "O_WRONLY and O_CREAT are distinct bits: their sum is their union"),
     ],
     "apps/search/query_spec.py": [
+        ('MAX_QUERY_WORDS = 32',
+         'MAX_QUERY_WORDS = 33',
+         "accepted: the words limit bounds a request's cost; its switch is pinned relative to the constant (test_words_limit_counts_phrase_words_and_loose_words); pinning 32 would only restate it"),  # noqa: E501
+        ('MAX_QUERY_WORDS = 32',
+         'MAX_QUERY_WORDS = 31',
+         "accepted: the words limit bounds a request's cost; its switch is pinned relative to the constant (test_words_limit_counts_phrase_words_and_loose_words); pinning 32 would only restate it"),  # noqa: E501
+        ('words = [w for w in rest.split() if not (len(w) > 1 and w[0] == "-" and w[1].isalnum())]',
+         'words = [w for w in rest.split() if not (len(w) != 1 and w[0] == "-" and w[1].isalnum())]',
+         'words come from str.split(), never empty: len(w) > 1 and != 1 agree'),
+        ('words = [w for w in rest.split() if not (len(w) > 1 and w[0] == "-" and w[1].isalnum())]',
+         'words = [w for w in rest.split() if not (len(w) > 1 and w[0] is "-" and w[1].isalnum())]',
+         'accepted: CPython keeps one object per one-character string, so `is` agrees with == here (not by the language definition)'),  # noqa: E501
+        ('exclude = [w[1:] for w in rest.split() if len(w) > 1 and w[0] == "-" and w[1].isalnum()]',
+         'exclude = [w[1:] for w in rest.split() if len(w) != 1 and w[0] == "-" and w[1].isalnum()]',
+         'words come from str.split(), never empty: len(w) > 1 and != 1 agree'),
+        ('exclude = [w[1:] for w in rest.split() if len(w) > 1 and w[0] == "-" and w[1].isalnum()]',
+         'exclude = [w[1:] for w in rest.split() if len(w) > 1 and w[0] is "-" and w[1].isalnum()]',
+         'accepted: CPython keeps one object per one-character string, so `is` agrees with == here (not by the language definition)'),  # noqa: E501
+        ('group = WordGroup(first.groups[0].phrases + second.groups[0].phrases, first.groups[0].words + second.groups[0].words)',
+         'group = WordGroup(first.groups[ -1].phrases + second.groups[0].phrases, first.groups[0].words + second.groups[0].words)',  # noqa: E501
+         'an explicit words query (words_query()) always holds exactly one group: [-1] is [0]'),
+        ('group = WordGroup(first.groups[0].phrases + second.groups[0].phrases, first.groups[0].words + second.groups[0].words)',
+         'group = WordGroup(first.groups[0].phrases + second.groups[ -1].phrases, first.groups[0].words + second.groups[0].words)',  # noqa: E501
+         'an explicit words query (words_query()) always holds exactly one group: [-1] is [0]'),
+        ('group = WordGroup(first.groups[0].phrases + second.groups[0].phrases, first.groups[0].words + second.groups[0].words)',
+         'group = WordGroup(first.groups[0].phrases + second.groups[0].phrases, first.groups[ -1].words + second.groups[0].words)',  # noqa: E501
+         'an explicit words query (words_query()) always holds exactly one group: [-1] is [0]'),
+        ('group = WordGroup(first.groups[0].phrases + second.groups[0].phrases, first.groups[0].words + second.groups[0].words)',
+         'group = WordGroup(first.groups[0].phrases + second.groups[0].phrases, first.groups[0].words + second.groups[ -1].words)',  # noqa: E501
+         'an explicit words query (words_query()) always holds exactly one group: [-1] is [0]'),
+        ('if self.terms and all(term.weight < 0 for term in self.terms):',
+         'if self.terms and all(term.weight <= 0 for term in self.terms):',
+         'check_weight refuses a weight of 0: < 0 and <= 0 agree on all weights that get here'),
+        ('if isinstance(t, TextTerm) and t.weight > 0 and len(t.text.split()) <= MAX_QUERY_WORDS)',
+         'if isinstance(t, TextTerm) and t.weight >= 0 and len(t.text.split()) <= MAX_QUERY_WORDS)',
+         'check_weight refuses a weight of 0: > 0 and >= 0 agree on all weights that get here'),
         ("if all(term.weight < 0 for term in self.terms):", "if all(term.weight <= 0 for term in self.terms):",
          "check_weight, called on every term just above, refuses a weight of 0: < 0 and <= 0 agree on all "
          "weights that get here"),

@@ -205,3 +205,25 @@ def test_words_limit_counts_phrase_words_and_loose_words():
     assert build_query(text_in_video=f'"a b" {exactly}').words_only
     with pytest.raises(QueryError):
         build_query(text_in_video=f'"a b c" {exactly}')
+
+
+@pytest.mark.parametrize(("text", "phrases", "rest"), [
+    ('"" "bus"', ["bus"], '""  '),  # an empty pair right before a phrase stays text; the phrase is still found
+    ('""x', [], '""x'),  # an empty pair is kept once, and what follows it once
+])
+def test_empty_quote_pairs_stay_text(text, phrases, rest):
+    assert split_quoted(text) == (phrases, rest)
+
+
+def test_single_letter_exclusions_and_other_signs():
+    """"-x" leaves out the one-letter word x; "+x" and "#1" are words to find, not exclusions."""
+    query = build_query(text_in_video="bus -x +x #1").words
+    assert query.groups == (WordGroup(words=("bus", "+x", "#1")),) and query.exclude == ("x",)
+
+
+def test_a_weakly_subtracted_term_is_not_a_word_to_find_and_a_full_length_term_is():
+    from apps.search.query_spec import MAX_QUERY_WORDS
+
+    assert [g.words for g in build_query(text="red car -night:0.5").words_query.groups] == [("red", "car")]
+    full = " ".join(f"w{i}" for i in range(MAX_QUERY_WORDS))
+    assert build_query(text=full).words_query.groups[0].words == tuple(full.split())
