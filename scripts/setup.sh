@@ -12,12 +12,14 @@ command -v chromium >/dev/null || need_apt+=(chromium)
 # PostgreSQL for the tests' second pass (they start a throwaway server of their own). Debian keeps initdb and
 # pg_ctl in /usr/lib/postgresql/<version>/bin, off PATH; `postgresql` is Debian's supported version (15 on 12).
 command -v initdb >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
-# Tesseract with its English and Russian data reads on-screen text; DejaVu draws the evaluation's burned-in text.
+# Tesseract with its English and Russian data reads on-screen text; DejaVu and Liberation draw the evaluation's
+# burned-in text.
 command -v tesseract >/dev/null || need_apt+=(tesseract-ocr)
 for data in eng rus; do
   compgen -G "/usr/share/tesseract-ocr/*/tessdata/$data.traineddata" >/dev/null || need_apt+=("tesseract-ocr-$data")
 done
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+[ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || need_apt+=(fonts-liberation)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing system packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
